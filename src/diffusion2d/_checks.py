@@ -12,7 +12,9 @@ import torch
 def check_points(name: str, x: object, *, dim: int = 2) -> torch.Tensor:
     """Require a floating tensor of shape (N, dim) and return it."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (N, {dim}), got {type(x).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape (N, {dim}), got {type(x).__name__}"
+        )
     if x.ndim != 2 or x.shape[1] != dim:
         raise ValueError(f"{name} must have shape (N, {dim}), got {tuple(x.shape)}")
     if not torch.is_floating_point(x):
@@ -25,7 +27,8 @@ def check_same_shape(name: str, x: torch.Tensor, like_name: str, like: torch.Ten
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.shape != like.shape:
         raise ValueError(
-            f"{name} must have the same shape as {like_name} {tuple(like.shape)}, got {tuple(x.shape)}"
+            f"{name} must have the same shape as {like_name} {tuple(like.shape)}, "
+            f"got {tuple(x.shape)}"
         )
 
 
@@ -54,7 +57,9 @@ def check_steps(name: str, t: object, T: int, n: int | None = None) -> torch.Ten
     if t.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
         raise TypeError(f"{name} must hold integer steps (torch.long), got dtype {t.dtype}")
     if t.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or 1-D tensor of steps, got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"{name} must be a scalar or 1-D tensor of steps, got shape {tuple(t.shape)}"
+        )
     if t.numel() and (int(t.min()) < 0 or int(t.max()) >= T):
         raise ValueError(
             f"{name} must be 0-based steps in [0, {T - 1}] (T={T}), got values in "

@@ -1,4 +1,4 @@
-"""The Datasaurus Dozen: loading (with checksum), z-normalisation and an honest train/held-out split.
+"""The Datasaurus Dozen: loading (checksummed), z-normalisation and an honest held-out split.
 
 Source: Matejka & Fitzmaurice, "Same Stats, Different Graphs" (CHI 2017), 13 shapes x 142 points,
 as published in tanelp/tiny-diffusion. Where the file comes from, in order: an explicit ``path``,
@@ -102,7 +102,9 @@ def parse_datasaurus(raw: bytes) -> dict[str, torch.Tensor]:
     reader = csv.DictReader(io.StringIO(raw.decode("utf-8")), delimiter="\t")
     missing = {"dataset", "x", "y"} - set(reader.fieldnames or [])
     if missing:
-        raise DataError(f"Datasaurus file lacks column(s) {sorted(missing)}; has {reader.fieldnames}")
+        raise DataError(
+            f"Datasaurus file lacks column(s) {sorted(missing)}; has {reader.fieldnames}"
+        )
     points: dict[str, list[tuple[float, float]]] = {}
     for row in reader:
         points.setdefault(row["dataset"], []).append((float(row["x"]), float(row["y"])))

@@ -26,7 +26,9 @@ from ._checks import check_points, check_steps
 from .schedules import alpha_bars_prev, get_diffusion_parameters
 
 
-def posterior_weights(xt: torch.Tensor, data: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+def posterior_weights(
+    xt: torch.Tensor, data: torch.Tensor, alpha_bar: torch.Tensor
+) -> torch.Tensor:
     """Weights ``w[n, i] = q(x0 = data_i | x_t = xt_n)``; ``alpha_bar`` is a scalar or (N,)."""
     ab = torch.as_tensor(alpha_bar, dtype=xt.dtype).reshape(-1, 1, 1)  # (N or 1, 1, 1)
     diff = xt[:, None, :] - ab.sqrt() * data[None, :, :]  # (N, M, 2)
@@ -34,7 +36,9 @@ def posterior_weights(xt: torch.Tensor, data: torch.Tensor, alpha_bar: torch.Ten
     return torch.softmax(logits, dim=1)  # (N, M), rows sum to 1
 
 
-def posterior_mean_x0(xt: torch.Tensor, data: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+def posterior_mean_x0(
+    xt: torch.Tensor, data: torch.Tensor, alpha_bar: torch.Tensor
+) -> torch.Tensor:
     """``E[x0 | x_t]`` under the empirical data distribution, shape (N, 2)."""
     return posterior_weights(xt, data, alpha_bar) @ data
 

@@ -1,0 +1,117 @@
+"""A model cache shared by chapters that run in separate kernels: each model trains once per build.
+
+The key is a SHA-256 over everything that determines the result: every field of the
+:class:`TrainConfig` (hyperparameters, seed, schedule), the training data's bytes, the library's
+own source files and the torch version. Files are written atomically (temp file + rename) and
+carry their key; a file that fails to load, or whose key or contents do not match, is retrained
+and overwritten, never silently reused. Where it lives: ``$DIFFUSION2D_CACHE``, else
+``_build/model_cache`` in the checkout (editable install), else ``~/.cache/diffusion2d``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+from .data import load_datasaurus, project_root
+from .training import TrainConfig, TrainHistory, build_model, train
+
+ENV_VAR = "DIFFUSION2D_CACHE"
+FORMAT = 1
+
+
+def cache_dir() -> Path:
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    root = project_root()
+    if root is not None:
+        return root / "_build" / "model_cache"
+    return Path.home() / ".cache" / "diffusion2d"
+
+
+def library_source_hash() -> str:
+    """SHA-256 over the package's own ``.py`` files (names and contents)."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(config: TrainConfig, data: torch.Tensor) -> str:
+    """The hash naming a trained model: config fields, data, library source, torch version."""
+    payload = {
+        "format": FORMAT,
+        "config": dataclasses.asdict(config),
+        "data": hashlib.sha256(
+            data.detach().cpu().float().contiguous().numpy().tobytes()
+        ).hexdigest(),
+        "source": library_source_hash(),
+        "torch": torch.__version__.split("+")[0],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _try_load(path: Path, key: str, config: TrainConfig):
+    """The cached (model, history), or None with a warning when the file is unusable."""
+    if not path.is_file():
+        return None
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if blob.get("key") != key or blob.get("config") != dataclasses.asdict(config):
+            raise ValueError("key or config in the file does not match its name")
+        model = build_model(config)
+        model.load_state_dict(blob["state_dict"])
+        history = TrainHistory(**blob["history"])
+    except Exception as err:  # noqa: BLE001 - any unreadable file is retrained
+        warnings.warn(f"model cache file {path} is unusable ({err}); retraining", stacklevel=3)
+        return None
+    model.eval()
+    return model, history
+
+
+def load_or_train(
+    config: TrainConfig,
+    data: torch.Tensor | None = None,
+    directory: str | os.PathLike | None = None,
+    progress: bool | None = None,
+):
+    """``(model, history)`` for ``config``: from the cache when valid, else trained and stored."""
+    if data is None:
+        data = load_datasaurus(config.dataset)
+    key = cache_key(config, data)
+    path = Path(directory) if directory is not None else cache_dir()
+    path = path / f"{key}.pt"
+    cached = _try_load(path, key, config)
+    if cached is not None:
+        return cached
+    model, history = train(config, data=data, progress=progress)
+    blob = {
+        "key": key,
+        "config": dataclasses.asdict(config),
+        "state_dict": model.state_dict(),
+        "history": history.as_dict(),
+    }
+    _atomic_save(blob, path)
+    return model, history

@@ -1,0 +1,28 @@
+"""The simplified training objective L_simple of DDPM (Ho et al. 2020, eq. 14, Algorithm 1).
+
+``L_simple = E_{t, x_0, eps} || eps - eps_theta(x_t, t) ||^2`` with
+``x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps`` (eq. 4),
+
+averaged over the batch and the two coordinates (as the reference implementation's ``mean_flat``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._checks import check_points, check_same_shape
+from .forward import q_sample
+
+
+def get_loss(
+    model, x0s: torch.Tensor, eps: torch.Tensor, alpha_bars: torch.Tensor, ts: torch.Tensor
+) -> torch.Tensor:
+    """L_simple on one batch: noise ``x0s`` to step ``ts`` with ``eps`` (eq. 4), regress ``eps``.
+
+    Shapes: x0s, eps (B, 2); ts (B,) 0-based long steps; returns a scalar tensor.
+    """
+    check_points("x0s", x0s)
+    check_same_shape("eps", eps, "x0s", x0s)
+    xt = q_sample(x0s, ts, eps, alpha_bars)  # (B, 2)
+    eps_pred = model(xt, ts)  # (B, 2)
+    return ((eps - eps_pred) ** 2).mean()

@@ -1,0 +1,117 @@
+"""The noise-prediction network eps_theta(x_t, t) of DDPM (Ho et al. 2020, Sec. 3.2, eq. 11/14).
+
+``DenoisingMLP`` is the workshop's model with its three knobs:
+
+- position embedding: ``identity`` (the raw 2-D point) or ``fourier`` (sin/cos features at
+  geometrically spaced frequencies, Tancik et al. 2020), which lets an MLP draw sharp shapes;
+- time embedding: ``zero`` (the model is blind to t), ``linear`` (t/T as one number) or ``fourier``
+  (the sinusoidal embedding of Vaswani et al. 2017, as used by DDPM, Sec. 4 / App. B);
+- a trunk of residual blocks ``h + W2 GELU(W1 LayerNorm(h))``, then a linear read-out to R^2.
+
+Steps ``t`` are 0-based long tensors (0 .. T-1): the network sees x_t after t+1 noising steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ._checks import check_points, check_steps
+from .schedules import get_diffusion_parameters
+
+INPUT_EMBEDDINGS = ("identity", "fourier")
+TIME_EMBEDDINGS = ("zero", "linear", "fourier")
+
+
+class FourierFeatures(nn.Module):
+    """``[x, sin(2 pi f x), cos(2 pi f x)]`` for fixed frequencies f: (N, d) -> (N, d (1 + 2F)).
+
+    The F frequencies are log-spaced from 0.5 to max_frequency / 2 cycles per unit of x.
+    """
+
+    def __init__(self, in_dim: int = 2, num_frequencies: int = 16, max_frequency: float = 8.0):
+        super().__init__()
+        freqs = torch.logspace(0.0, math.log10(max_frequency), num_frequencies) / 2.0  # (F,)
+        self.register_buffer("freqs", 2.0 * math.pi * freqs)
+        self.out_dim = in_dim * (1 + 2 * num_frequencies)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        angles = (x[:, :, None] * self.freqs).flatten(1)  # (N, d*F)
+        return torch.cat([x, angles.sin(), angles.cos()], dim=1)  # (N, d*(1+2F))
+
+
+class TimeEmbedding(nn.Module):
+    """Embed 0-based integer steps t: ``zero``, ``linear`` (t/T) or ``fourier`` (sinusoidal)."""
+
+    def __init__(self, kind: str, T: int, dim: int = 32):
+        super().__init__()
+        if kind not in TIME_EMBEDDINGS:
+            raise ValueError(f"time_embedding must be one of {TIME_EMBEDDINGS}, got {kind!r}")
+        self.kind, self.T = kind, T
+        self.out_dim = {"zero": 1, "linear": 1, "fourier": dim}[kind]
+        half = dim // 2
+        self.register_buffer("freqs", torch.exp(-math.log(1000.0) * torch.arange(half) / half))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        tf = t.float()[:, None]  # (N, 1)
+        if self.kind == "zero":
+            return torch.zeros_like(tf)  # (N, 1): carries no information about t
+        if self.kind == "linear":
+            return tf / self.T  # (N, 1)
+        angles = tf * self.freqs  # (N, dim/2)
+        return torch.cat([angles.sin(), angles.cos()], dim=1)  # (N, dim)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.fc1 = nn.Linear(width, width)
+        self.fc2 = nn.Linear(width, width)
+        self.act = nn.GELU()
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.fc2(self.act(self.fc1(self.norm(h))))  # (N, width)
+
+
+class DenoisingMLP(nn.Module):
+    """eps_theta(x_t, t): predicts the noise that was added to reach x_t (DDPM eq. 11).
+
+    Holds its own schedule (``betas, alphas, alpha_bars, T``) so that samplers need nothing else.
+    """
+
+    def __init__(
+        self,
+        beta_min: float,
+        beta_max: float,
+        T: int,
+        input_embedding: str = "fourier",
+        time_embedding: str = "fourier",
+        hidden: int = 64,
+        num_blocks: int = 3,
+    ):
+        super().__init__()
+        if input_embedding not in INPUT_EMBEDDINGS:
+            raise ValueError(
+                f"input_embedding must be one of {INPUT_EMBEDDINGS}, got {input_embedding!r}"
+            )
+        betas, alphas, alpha_bars = get_diffusion_parameters(beta_min, beta_max, T)
+        self.T = T
+        self.input_embedding, self.time_embedding = input_embedding, time_embedding
+        self.register_buffer("betas", betas)
+        self.register_buffer("alphas", alphas)
+        self.register_buffer("alpha_bars", alpha_bars)
+        self.pos = FourierFeatures() if input_embedding == "fourier" else nn.Identity()
+        pos_dim = self.pos.out_dim if input_embedding == "fourier" else 2
+        self.time = TimeEmbedding(time_embedding, T)
+        self.inp = nn.Linear(pos_dim + self.time.out_dim, hidden)
+        self.blocks = nn.Sequential(*(ResidualBlock(hidden) for _ in range(num_blocks)))
+        self.out = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Linear(hidden, 2))
+
+    def forward(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        check_points("xt", xt)
+        t = check_steps("t", t, self.T, n=xt.shape[0])
+        h = torch.cat([self.pos(xt), self.time(t)], dim=1)  # (N, pos_dim + time_dim)
+        return self.out(self.blocks(self.inp(h)))  # (N, 2)
