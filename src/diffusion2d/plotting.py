@@ -5,9 +5,8 @@ samples, added noise in red, predicted noise in blue, drift-field arrows, loss c
 quantities) and every helper uses them. Point clouds share fixed limits :data:`LIMITS` around the
 z-normalised data and an equal aspect, so figures are comparable across chapters.
 
-Every helper takes torch tensors or NumPy arrays, checks shapes (``ValueError`` naming the
-argument), draws inside :func:`style` and returns the matplotlib ``Figure``. Animations live in
-:mod:`diffusion2d.animation`.
+Helpers take tensors or arrays, check shapes (``ValueError`` naming the argument), draw inside
+:func:`style` and return the ``Figure``. Animations are in :mod:`diffusion2d.animation`.
 """
 
 from __future__ import annotations
@@ -93,9 +92,8 @@ def point_axes(ax: plt.Axes, lim: Lim = LIMITS, ylim: Lim | None = None) -> None
 
 
 def outer_labels(axes: np.ndarray, n: int) -> None:
-    """Like ``label_outer`` on a grid with ``n`` used panels (the rest hidden): y labels on the
-    first column only, x labels only where no used panel lies below."""
-    nrows, ncols = axes.shape
+    """``label_outer`` for a grid whose first ``n`` panels are used (the rest are hidden)."""
+    ncols = axes.shape[1]
     for i, ax in enumerate(axes.flat):
         if i >= n:
             ax.set_visible(False)
@@ -125,10 +123,10 @@ def scatter_grid(
     titles: Sequence[str],
     ncols: int | None = None,
     kind: str = "data",
-    lim: Lim | None = LIMITS,
+    lim: Lim = LIMITS,
     panel: float = 2.1,
 ) -> plt.Figure:
-    """Small multiples: one panel per (N, 2) cloud, titled; ``lim=None`` fits each panel."""
+    """Small multiples: one panel per (N, 2) cloud, titled, with shared limits."""
     if len(clouds) != len(titles) or not clouds:
         raise ValueError(f"need one title per cloud: {len(clouds)} clouds, {len(titles)} titles")
     pts = [as_points(f"clouds[{i}]", c) for i, c in enumerate(clouds)]
@@ -141,15 +139,8 @@ def scatter_grid(
         for ax, p, title in zip(axes.flat, pts, titles, strict=False):
             ax.scatter(p[:, 0], p[:, 1], s=5, color=COLORS[kind])
             ax.set_title(title)
-            if lim is not None:
-                point_axes(ax, lim)
-            else:
-                ax.set_aspect("equal", adjustable="datalim")
-                ax.tick_params(labelsize=6)
-        if lim is not None:  # shared limits: tick labels on the outer panels suffice
-            outer_labels(axes, len(pts))
-        for ax in axes.flat[len(pts) :]:
-            ax.set_visible(False)
+            point_axes(ax, lim)
+        outer_labels(axes, len(pts))  # shared limits: tick labels on the outer panels suffice
         fig.tight_layout()
     return fig
 
@@ -161,17 +152,16 @@ def noised_grid(
 
     With ``alpha_bars`` (the 0-based schedule) each title also shows alpha_bar after k steps.
     """
-    ab = None if alpha_bars is None else _as_1d("alpha_bars", alpha_bars)
-    titles = []
-    for k in steps:
-        if not 0 <= k < len(xs):
-            raise ValueError(f"step {k} outside 0..{len(xs) - 1}")
-        a = 1.0 if k == 0 else (None if ab is None else ab[k - 1])
-        titles.append(f"t = {k}" + ("" if a is None else rf", $\bar\alpha_t$ = {a:.2f}"))
+    ab = None if alpha_bars is None else np.r_[1.0, _as_1d("alpha_bars", alpha_bars)]
+    if any(not 0 <= k < len(xs) for k in steps):
+        raise ValueError(f"steps {list(steps)} must lie in 0..{len(xs) - 1}")
+    fmt = "t = {k}" if ab is None else r"t = {k}, $\bar\alpha_t$ = {a:.2f}"
+    titles = [fmt.format(k=k, a=1.0 if ab is None else ab[k]) for k in steps]
     return scatter_grid([xs[k] for k in steps], titles)
 
 
 def _as_schedules(schedules: object) -> dict[str, list[np.ndarray]]:
+    """One triple (betas, alphas, alpha_bars) or a mapping label -> triple, checked."""
     items = dict(schedules) if isinstance(schedules, Mapping) else {"": schedules}
     for label, sched in items.items():
         if len(sched) != 3:
@@ -185,10 +175,8 @@ def _as_schedules(schedules: object) -> dict[str, list[np.ndarray]]:
 
 def schedule_plot(schedules: object) -> plt.Figure:
     """beta_t; alpha_t and alpha_bar_t; SNR(t) on a log scale, against the paper's step t = 1..T.
-
-    ``schedules`` is one triple ``(betas, alphas, alpha_bars)`` or a mapping label -> triple;
-    several schedules are told apart by line style.
-    """
+    ``schedules``: one triple ``(betas, alphas, alpha_bars)`` or a mapping label -> triple
+    (schedules are told apart by line style)."""
     scheds = _as_schedules(schedules)
     dashes = ["-", "--", ":", "-."]
     with style():
@@ -216,18 +204,15 @@ def schedule_plot(schedules: object) -> plt.Figure:
 def scaled_arrows(
     vectors: np.ndarray, spacing: float, typical: float = 0.7, longest: float = 1.2
 ) -> tuple[np.ndarray, float]:
-    """Scale (..., 2) vectors so the median length is ``typical * spacing``, then clip
-    lengths at ``longest * spacing`` (direction kept). Returns the vectors and the scale factor.
-
-    A fixed scale would leave most arrows invisible next to a few long ones far from the data.
-    """
+    """Scale (..., 2) vectors so the median length is ``typical * spacing`` and clip lengths at
+    ``longest * spacing`` (direction kept): a fixed scale would leave most arrows invisible next
+    to a few long ones far from the data. Returns the vectors and the scale factor."""
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     ref = np.median(norms)
     factor = typical * spacing / ref if ref > 0 else 1.0
-    scaled = vectors * factor
-    cap = longest * spacing
-    lengths = norms * factor
-    return np.where(lengths > cap, scaled * cap / np.maximum(lengths, 1e-300), scaled), factor
+    lengths, cap = norms * factor, longest * spacing
+    clip = np.minimum(1.0, cap / np.maximum(lengths, 1e-300))
+    return vectors * factor * clip, factor
 
 
 def draw_field(ax: plt.Axes, grid: np.ndarray, xrange, yrange, data: object = None) -> float:
@@ -238,17 +223,14 @@ def draw_field(ax: plt.Axes, grid: np.ndarray, xrange, yrange, data: object = No
     if grid.shape != gx.shape + (2,):
         raise ValueError(f"grid must have shape {gx.shape + (2,)} for the ranges, got {grid.shape}")
     vec, factor = scaled_arrows(grid, xrange[2])
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)  # limits cover the grid and the data
     if data is not None:
         d = as_points("data", data)
-        ax.scatter(d[:, 0], d[:, 1], s=4, color=COLORS["data"], alpha=0.35, zorder=1)
-    u, v = vec[..., 0], vec[..., 1]
-    ax.quiver(gx, gy, u, v, color=COLORS["field"], width=0.006, headwidth=3.5, **QUIVER)
-    pad = xrange[2]
-    xlim, ylim = [gx.min() - pad, gx.max() + pad], [gy.min() - pad, gy.max() + pad]
-    if data is not None:
-        xlim = [min(xlim[0], d[:, 0].min() - pad), max(xlim[1], d[:, 0].max() + pad)]
-        ylim = [min(ylim[0], d[:, 1].min() - pad), max(ylim[1], d[:, 1].max() + pad)]
-    point_axes(ax, tuple(xlim), tuple(ylim))
+        ax.scatter(d[:, 0], d[:, 1], s=4, color=COLORS["data"], alpha=0.35)
+        pts = np.concatenate([pts, d])
+    ax.quiver(gx, gy, *np.moveaxis(vec, -1, 0), color=COLORS["field"], width=0.006, **QUIVER)
+    lo, hi = pts.min(axis=0) - xrange[2], pts.max(axis=0) + xrange[2]
+    point_axes(ax, (lo[0], hi[0]), (lo[1], hi[1]))
     return factor
 
 
@@ -258,13 +240,11 @@ def drift_quiver(
     data: object = None,
     xrange: Range = GRID,
     yrange: Range = GRID,
-    ncols: int | None = 3,
+    ncols: int = 3,
 ) -> plt.Figure:
     """Drift fields ``grids[k]`` (from ``exact.drift_grids``, same ranges) at steps k, one panel
-    each. Arrow lengths are rescaled per panel (the title gives the factor) and the longest are
-    clipped, so every panel stays readable although the drift's size changes a lot with t.
-    """
-    ncols = ncols or len(steps)
+    each, arrows rescaled per panel (factor in the title) and clipped by :func:`scaled_arrows`."""
+    ncols = min(ncols, len(steps))
     nrows = -(-len(steps) // ncols)
     with style():
         fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows), squeeze=False)
