@@ -1,0 +1,84 @@
+import dataclasses
+import warnings
+
+import pytest
+import torch
+
+from diffusion2d import cache as cache_mod
+from diffusion2d.training import TrainConfig
+
+TINY = TrainConfig(hidden=8, num_blocks=1, epochs=3, eval_every=1, eval_repeats=2, T=10)
+# a different valid value for every config field
+CHANGES = {
+    "dataset": "star", "beta_min": 2e-4, "beta_max": 0.04, "T": 11,
+    "input_embedding": "identity", "time_embedding": "linear", "hidden": 9, "num_blocks": 2,
+    "epochs": 4, "batch_size": 128, "lr": 1e-3, "lr_schedule": "constant",
+    "lr_final_fraction": 0.1, "weight_decay": 0.01, "repeats": 2, "holdout_fraction": 0.2,
+    "eval_every": 2, "eval_repeats": 3, "seed": 1, "threads": 2,
+}  # fmt: skip
+
+
+def test_every_config_field_is_in_the_key(dino):
+    assert set(CHANGES) == {f.name for f in dataclasses.fields(TrainConfig)}
+    base = cache_mod.cache_key(TINY, dino)
+    keys = {
+        name: cache_mod.cache_key(TINY.replace(**{name: v}), dino) for name, v in CHANGES.items()
+    }
+    assert base not in keys.values() and len(set(keys.values())) == len(keys)
+    assert cache_mod.cache_key(TINY, dino + 1e-3) != base  # data
+    assert cache_mod.cache_key(TINY, dino) == base  # stable
+
+
+def test_library_source_is_in_the_key(dino, monkeypatch):
+    base = cache_mod.cache_key(TINY, dino)
+    monkeypatch.setattr(cache_mod, "library_source_hash", lambda: "edited")
+    assert cache_mod.cache_key(TINY, dino) != base
+
+
+def test_source_hash_sees_every_module(tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    package = Path(cache_mod.__file__).parent
+    copy = tmp_path / "diffusion2d"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache_mod, "__file__", str(copy / "cache.py"))
+    before = cache_mod.library_source_hash()
+    (copy / "samplers.py").write_text((copy / "samplers.py").read_text() + "\n# edit\n")
+    assert cache_mod.library_source_hash() != before
+
+
+def test_trains_once_then_loads(tmp_path, dino, monkeypatch):
+    model, history = cache_mod.load_or_train(TINY, data=dino, directory=tmp_path)
+    files = list(tmp_path.glob("*.pt"))
+    assert len(files) == 1 and files[0].stem == cache_mod.cache_key(TINY, dino)
+    monkeypatch.setattr(cache_mod, "train", lambda *a, **k: pytest.fail("retrained"))
+    again, history2 = cache_mod.load_or_train(TINY, data=dino, directory=tmp_path)
+    assert history2 == history
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert not list(tmp_path.glob("*.tmp"))  # atomic write leaves no temp file
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong_key"])
+def test_corrupt_or_stale_file_is_retrained(tmp_path, dino, damage):
+    cache_mod.load_or_train(TINY, data=dino, directory=tmp_path)
+    path = next(tmp_path.glob("*.pt"))
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "garbage":
+        path.write_bytes(b"not a checkpoint")
+    else:
+        blob = torch.load(path, weights_only=True)
+        blob["key"] = "0" * 64
+        torch.save(blob, path)
+    with pytest.warns(UserWarning, match="unusable"):
+        model, _ = cache_mod.load_or_train(TINY, data=dino, directory=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cache_mod.load_or_train(TINY, data=dino, directory=tmp_path)  # rewritten, valid now
+
+
+def test_cache_dir_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFUSION2D_CACHE", str(tmp_path))
+    assert cache_mod.cache_dir() == tmp_path

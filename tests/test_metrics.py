@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from diffusion2d.metrics import (
+    chamfer_distance,
+    data_spacing,
+    gaussian_kl_to_standard,
+    mmd_rbf,
+    nearest_neighbour_distances,
+    prior_mismatch_kl,
+)
+
+
+def test_chamfer_by_hand():
+    a = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    b = torch.tensor([[0.0, 1.0]])
+    # a -> b: 1 and sqrt(2); b -> a: 1
+    assert chamfer_distance(a, b) == pytest.approx((1 + 2**0.5) / 2 + 1)
+    assert chamfer_distance(a, a) == 0.0
+    assert nearest_neighbour_distances(a, b).tolist() == pytest.approx([1.0, 2**0.5])
+    assert data_spacing(a).tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_mmd_and_kl():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(500, 2, generator=g), torch.randn(500, 2, generator=g)
+    assert abs(mmd_rbf(x, y)) < 0.01
+    assert mmd_rbf(x, y + 2.0) > 0.5
+    assert gaussian_kl_to_standard(x) < 0.02
+    assert gaussian_kl_to_standard(2 * x + 1) > 1.0
+    data = torch.randn(2000, 2, generator=g) * 0.5
+    # the closed-form prior mismatch shrinks as alpha_bar_T -> 0 and vanishes for N(0, I) data
+    assert prior_mismatch_kl(data, 0.28) < prior_mismatch_kl(data, 0.6)
+    assert prior_mismatch_kl(torch.randn(5000, 2, generator=g), 0.5) < 0.01
+    with pytest.raises(ValueError, match="at least two points"):
+        mmd_rbf(x[:1], y)
