@@ -54,9 +54,14 @@ def use_style() -> None:
 
 @contextmanager
 def style() -> Iterator[None]:
-    """Context manager applying :data:`STYLE` temporarily (every helper draws inside it)."""
+    """Context manager applying :data:`STYLE` temporarily (every helper draws inside it).
+
+    The interactive flag survives: a notebook backend first loaded inside the context switches
+    it on, and restoring it would stop the notebook from showing later figures."""
     with mpl.rc_context(STYLE):
         yield
+        interactive = mpl.is_interactive()
+    mpl.interactive(interactive)
 
 
 def _numpy(x: object) -> np.ndarray:
@@ -288,12 +293,13 @@ def loss_curve(
 def samples_over_data(
     samples: object, data: object, title: str | None = None, lim: Lim = LIMITS
 ) -> plt.Figure:
-    """Generated samples (orange) drawn over the training data (dark grey)."""
+    """Generated samples (orange dots) with the training data on top as dark rings, so samples
+    that copy a training point show as a dot inside its ring."""
     s, d = as_points("samples", samples), as_points("data", data)
     with style():
         fig, ax = plt.subplots(figsize=(3.4, 3.4))
-        ax.scatter(s[:, 0], s[:, 1], s=3, color=COLORS["samples"], alpha=0.5, label="samples")
-        ax.scatter(d[:, 0], d[:, 1], s=9, color=COLORS["data"], label="data")
+        ax.scatter(s[:, 0], s[:, 1], s=4, color=COLORS["samples"], alpha=0.6, label="samples")
+        ax.scatter(*d.T, s=18, facecolors="none", edgecolors=COLORS["data"], lw=0.7, label="data")
         point_axes(ax, lim)
         ax.legend(loc="upper right", markerscale=2, handletextpad=0.2)
         ax.set_title(title or "")
