@@ -82,3 +82,16 @@ def test_corrupt_or_stale_file_is_retrained(tmp_path, dino, damage):
 def test_cache_dir_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DIFFUSION2D_CACHE", str(tmp_path))
     assert cache_mod.cache_dir() == tmp_path
+
+
+def test_parallel_training_equals_serial(tmp_path, dino):
+    configs = {"a": TINY, "b": TINY.replace(seed=3, time_embedding="linear")}
+    both = cache_mod.load_or_train_many(configs, directory=tmp_path / "par", processes=2)
+    for name, cfg in configs.items():
+        serial, history = cache_mod.load_or_train(cfg, data=dino, directory=tmp_path / "ser")
+        assert both[name][1] == history
+        for a, b in zip(
+            serial.state_dict().values(), both[name][0].state_dict().values(), strict=True
+        ):
+            assert torch.equal(a, b)
+    assert len(list((tmp_path / "par").glob("*.pt"))) == 2

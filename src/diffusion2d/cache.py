@@ -91,6 +91,48 @@ def _try_load(path: Path, key: str, config: TrainConfig):
     return model, history
 
 
+def _train_into_cache(config: TrainConfig, data: torch.Tensor, directory: str) -> None:
+    """Worker for :func:`load_or_train_many` (top level so that it pickles for 'spawn')."""
+    torch.set_num_threads(config.threads)
+    load_or_train(config, data=data, directory=directory, progress=False)
+
+
+def load_or_train_many(
+    configs: dict[str, TrainConfig],
+    directory: str | os.PathLike | None = None,
+    processes: int | None = None,
+) -> dict[str, tuple]:
+    """``{name: (model, history)}`` for several configs, training the missing ones in parallel.
+
+    Each worker process trains one model on ``config.threads`` threads (1 by default), so two
+    models train at once on two cores instead of one model fighting over both: small matrices
+    gain little from intra-op threads. ``processes`` defaults to the number of CPUs.
+    """
+    import concurrent.futures
+    import multiprocessing
+
+    directory = Path(directory) if directory is not None else cache_dir()
+    datas = {name: load_datasaurus(cfg.dataset) for name, cfg in configs.items()}
+    keys = {name: cache_key(cfg, datas[name]) for name, cfg in configs.items()}
+    missing = [
+        n for n, c in configs.items() if _try_load(directory / f"{keys[n]}.pt", keys[n], c) is None
+    ]
+    workers = min(len(missing), processes or os.cpu_count() or 1)
+    if workers > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            jobs = [
+                pool.submit(_train_into_cache, configs[n], datas[n], str(directory))
+                for n in missing
+            ]
+            for job in jobs:
+                job.result()  # re-raise a worker's error here
+    return {
+        name: load_or_train(cfg, data=datas[name], directory=directory, progress=False)
+        for name, cfg in configs.items()
+    }
+
+
 def load_or_train(
     config: TrainConfig,
     data: torch.Tensor | None = None,

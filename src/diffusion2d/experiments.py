@@ -25,3 +25,16 @@ TITLES: dict[str, str] = {
     "v3": "Fourier position, Fourier time",
     "v4": "Fourier/Fourier, gentler schedule (beta_max = 0.02)",
 }
+
+
+def load_experiment(name: str):
+    """``(model, history)`` of one experiment from the model cache.
+
+    The first call trains all four experiments at once (one process per core, see
+    :func:`diffusion2d.cache.load_or_train_many`); later calls, in any kernel, only load.
+    """
+    from .cache import load_or_train_many
+
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
+    return load_or_train_many(EXPERIMENTS)[name]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_points, check_same_shape, check_schedule, check_steps
+from .runtime import torch_threads
 
 SAMPLERS = ("ddpm", "ddim")
 
@@ -143,23 +144,28 @@ def sample(
     if hasattr(model, "eval"):
         model.eval()
     try:
-        steps = timesteps(model.T, num_steps)
-        x = torch.randn(num_samples, 2, generator=generator)  # (N, 2): x_T ~ N(0, I)
-        xs = [x]
-        full = len(steps) == model.T
-        for i, t in enumerate(steps):
-            t_prev = steps[i + 1] if i + 1 < len(steps) else -1
-            eps = model(x, torch.full((num_samples,), t, dtype=torch.long))  # (N, 2)
-            if sampler == "ddim":
-                x = ddim_jump(x, t, eps, model.alpha_bars, t_prev)
-            else:
-                z = torch.randn(num_samples, 2, generator=generator) if t_prev >= 0 else None
-                if full:
-                    x = ddpm_step(x, t, eps, model.betas, model.alphas, model.alpha_bars, z)
-                else:
-                    x = ddpm_jump(x, t, t_prev, eps, model.alpha_bars, z)
-            xs.append(x)
-        return xs
+        with torch_threads():
+            return _sample_loop(num_samples, model, sampler, generator, num_steps)
     finally:
         if was_training:
             model.train()
+
+
+def _sample_loop(num_samples, model, sampler, generator, num_steps) -> list[torch.Tensor]:
+    steps = timesteps(model.T, num_steps)
+    x = torch.randn(num_samples, 2, generator=generator)  # (N, 2): x_T ~ N(0, I)
+    xs = [x]
+    full = len(steps) == model.T
+    for i, t in enumerate(steps):
+        t_prev = steps[i + 1] if i + 1 < len(steps) else -1  # -1: the clean end
+        eps = model(x, torch.full((num_samples,), t, dtype=torch.long))  # (N, 2)
+        if sampler == "ddim":
+            x = ddim_jump(x, t, eps, model.alpha_bars, t_prev)
+        else:
+            z = torch.randn(num_samples, 2, generator=generator) if t_prev >= 0 else None
+            if full:
+                x = ddpm_step(x, t, eps, model.betas, model.alphas, model.alpha_bars, z)
+            else:
+                x = ddpm_jump(x, t, t_prev, eps, model.alpha_bars, z)
+        xs.append(x)
+    return xs

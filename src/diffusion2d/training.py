@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -23,6 +22,7 @@ import torch
 from .data import load_datasaurus, train_test_split
 from .loss import get_loss
 from .model import DenoisingMLP
+from .runtime import torch_threads
 from .schedules import check_schedule_args
 
 
@@ -87,17 +87,6 @@ def build_model(config: TrainConfig) -> DenoisingMLP:
         config.beta_min, config.beta_max, config.T, config.input_embedding,
         config.time_embedding, hidden=config.hidden, num_blocks=config.num_blocks,
     )  # fmt: skip
-
-
-@contextmanager
-def torch_threads(n: int):
-    """Run a block with ``n`` intra-op threads, restoring the previous setting afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _fixed_eval_batch(x: torch.Tensor, T: int, repeats: int, seed: int):

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ._checks import check_points, check_steps
+from .runtime import torch_threads
 from .samplers import ddim_step, ddpm_step
 
 
@@ -103,6 +104,11 @@ def record_trajectories(
     """Run the sampler from x_T ~ N(0, I) (or the given ``x_T``) and record every step."""
     if hasattr(model, "eval"):
         model.eval()
+    with torch_threads():
+        return _record(model, num_particles, deterministic, generator, x_T, grid)
+
+
+def _record(model, num_particles, deterministic, generator, x_T, grid) -> Trajectories:
     x = torch.randn(num_particles, 2, generator=generator) if x_T is None else x_T.clone()
     check_points("x_T", x)
     gx, gy = np.meshgrid(np.arange(*grid[0]), np.arange(*grid[1]))  # (ny, nx)
