@@ -36,7 +36,7 @@ STYLE = {
     # opaque white backgrounds keep figures readable in the theme's dark mode too
     "figure.facecolor": "white", "savefig.facecolor": "white", "axes.facecolor": "white",
     "axes.edgecolor": "#555555", "axes.spines.top": False, "axes.spines.right": False,
-    "axes.grid": True, "grid.color": "#e6e6e6", "grid.linewidth": 0.6,
+    "axes.grid": True, "axes.axisbelow": True, "grid.color": "#e6e6e6", "grid.linewidth": 0.6,
     "axes.titlesize": 10, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
     "legend.fontsize": 8, "legend.frameon": False,
 }
