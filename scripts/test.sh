@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Everything CI checks, in order; stops at the first failure:
+#   bash scripts/test.sh
+# 1. ruff check .                     lint (configuration: [tool.ruff] in pyproject.toml)
+# 2. pytest tests --ignore=tests/site unit tests of the library
+# 3. jupyter-book build book/ -W -n --keep-going   strict build of the whole book (the execution
+#    cache in _build/.jupyter_cache and the model cache make a rebuild fast)
+# 4. scripts/check_links.py           linkchecker on the built HTML: internal links and anchors only,
+#                                     served from 127.0.0.1; nothing external is fetched
+# 5. pytest tests/site                the built site: static checks, every page in Chromium
+#                                     (screenshots in test-output/screenshots/), the workflows
+# Run `bash scripts/setup.sh` once before. pytest exit status 5 (no tests collected) is a failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ ! -x .venv/bin/python ]]; then
+    echo "error: .venv missing; run: bash scripts/setup.sh" >&2
+    exit 1
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+export PYTHONDONTWRITEBYTECODE=1
+
+declare -a SUMMARY=()
+t_all=$SECONDS
+step() {  # step NAME COMMAND... : run, time, and stop on failure
+    local name=$1; shift
+    printf '\n==> %s: %s\n' "$name" "$*"
+    local t0=$SECONDS rc=0
+    "$@" || rc=$?
+    if [[ $rc -eq 5 && "$*" == *pytest* ]]; then
+        echo "error: pytest collected no tests (exit 5) in step '$name'" >&2
+    fi
+    if [[ $rc -ne 0 ]]; then
+        echo "FAILED: $name (exit $rc) after $((SECONDS - t0)) s" >&2
+        exit "$rc"
+    fi
+    SUMMARY+=("$(printf '%-12s %4d s' "$name" $((SECONDS - t0)))")
+}
+
+step ruff ruff check .
+step unit pytest -q tests --ignore=tests/site -p no:cacheprovider -o faulthandler_timeout=600
+step build jupyter-book build book/ -W -n --keep-going
+step links python scripts/check_links.py _build/html
+# a hung browser must not hang CI: cap the site tests, and dump tracebacks of a stuck test
+step site timeout --kill-after=30 1800 pytest -q tests/site -p no:cacheprovider -o faulthandler_timeout=300
+
+printf '\nAll checks passed in %d s:\n' $((SECONDS - t_all))
+printf '  %s\n' "${SUMMARY[@]}"

@@ -1,0 +1,119 @@
+"""Helpers shared by the site tests: where things are, the TOC pages, a recorded browser visit."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = Path(os.environ.get("SITE_DIR", ROOT / "_build" / "html")).resolve()
+OUTPUT = ROOT / "test-output"
+SCREENSHOTS = OUTPUT / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _toc_entries(node: dict) -> list[str]:
+    """Docnames of a _toc.yml subtree, in reading order (file entries; url/glob entries skipped)."""
+    names: list[str] = []
+    if "file" in node:
+        names.append(str(node["file"]))
+    for key in ("parts", "chapters", "sections"):
+        for child in node.get(key) or []:
+            names.extend(_toc_entries(child))
+    return names
+
+
+def toc_docnames() -> list[str]:
+    """Every page of the table of contents: the root, then parts/chapters/sections in order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = [str(toc["root"])]
+    names.extend(_toc_entries({k: v for k, v in toc.items() if k != "root"}))
+    # strip a source suffix if a TOC entry spells it (e.g. chapters/01_data.md)
+    return [n.rsplit(".", 1)[0] if n.endswith((".md", ".ipynb", ".rst")) else n for n in names]
+
+
+def toc_pages() -> list[str]:
+    """The HTML files the TOC pages build to, relative to the site root."""
+    return [f"{name}.html" for name in toc_docnames()]
+
+
+# Pages not in the TOC that every Jupyter Book site has and readers can reach.
+EXTRA_PAGES = ["index.html", "search.html", "genindex.html"]
+
+
+class Visit:
+    """A page opened in a fresh browser context, with everything it did on the network recorded.
+
+    Every request is recorded; any request to a host other than localhost is recorded in
+    `offsite` and aborted (the tests must not depend on, or leak to, the internet).
+    """
+
+    def __init__(self, browser, base_url: str, path: str) -> None:
+        from urllib.parse import urlsplit
+
+        self.path = path
+        self.url = base_url + path
+        self.requests: list[str] = []
+        self.offsite: list[str] = []
+        self.failed: list[str] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, service_workers="block"
+        )
+
+        def route(route) -> None:
+            url = route.request.url
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+                self.offsite.append(url)
+                route.abort("blockedbyclient")
+            else:
+                route.continue_()
+
+        def on_response(response) -> None:
+            if response.status >= 400:
+                self.failed.append(f"{response.status} {response.url}")
+
+        def on_failed(request) -> None:
+            if request.url not in self.offsite:
+                self.failed.append(f"{request.failure} {request.url}")
+
+        self.context.route("**/*", route)
+        self.context.on("request", lambda request: self.requests.append(request.url))
+        self.context.on("response", on_response)
+        self.context.on("requestfailed", on_failed)
+        self.page = self.context.new_page()
+        self.page.on(
+            "console",
+            lambda msg: (
+                self.console_errors.append(f"{msg.text} @ {msg.location}")
+                if msg.type == "error"
+                else None
+            ),
+        )
+        self.page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+
+    def open(self, timeout_ms: int = 60_000) -> Visit:
+        self.page.goto(self.url, wait_until="load", timeout=timeout_ms)
+        try:
+            self.page.wait_for_load_state("networkidle", timeout=timeout_ms)
+        except Exception:  # noqa: BLE001 - a page that never idles is reported by the checks
+            pass
+        return self
+
+    def close(self) -> None:
+        self.context.close()
