@@ -30,6 +30,7 @@ from .plotting import COLORS, LIMITS, QUIVER, as_points, draw_field, point_axes,
 
 GIF_DPI = 64
 GIF_SIZE = 3.4  # inches: GIF_SIZE * GIF_DPI pixels square
+AXES_RECT = (0.15, 0.14, 0.8, 0.76)  # left, bottom, width, height: room for labels and title
 
 
 def output_path(path: str | Path) -> Path:
@@ -129,7 +130,7 @@ def points_gif(
 
     fig, canvas = _figure(size, dpi)
     with style():
-        ax = fig.add_axes((0.13, 0.1, 0.82, 0.8))
+        ax = fig.add_axes(AXES_RECT)
         out = []
         for i in _pick(n, every):
             ax.cla()
@@ -189,7 +190,7 @@ def drift_field_gif(
     fig, canvas = _figure(size, dpi)
     out = []
     with style():
-        ax = fig.add_axes((0.13, 0.1, 0.82, 0.8))
+        ax = fig.add_axes(AXES_RECT)
         for k in steps:
             ax.cla()
             factor = draw_field(ax, grids[k], xrange, yrange, data)
