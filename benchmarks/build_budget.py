@@ -1,0 +1,201 @@
+"""Measure the book against its budgets: cold build, no-change rebuild, weight of every page.
+
+    .venv/bin/python benchmarks/build_budget.py            # cold build + rebuild + page weights
+    .venv/bin/python benchmarks/build_budget.py --site _build/html   # page weights only
+
+Budgets: cold build <= 180 s, rebuild with nothing changed <= 15 s, page <= 3 MB.
+
+The builds are strict (`jupyter-book build book/ -W -n --keep-going`, as in CI) and go to a
+temporary folder (`--path-output`), with the execution cache and the model cache
+(`DIFFUSION2D_CACHE`) there too, so they are really cold and the developer's `_build/` is left
+alone. A page's weight is its HTML plus every local file it references: images and GIFs, scripts,
+stylesheets, iframes (and what those reference); fonts and files that scripts load later
+(MathJax's fonts) are not counted. The budget applies to the bytes transferred (text gzipped, as
+GitHub Pages serves it); the size on disk is printed beside it. Print-only: a report, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGET_COLD_S = 180.0
+BUDGET_REBUILD_S = 15.0
+BUDGET_PAGE_BYTES = 3 * 1024 * 1024
+
+FETCHED = {
+    "img": ("src",),
+    "script": ("src",),
+    "source": ("src",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "iframe": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+}
+FETCHED_LINK_RELS = {"stylesheet", "preload", "modulepreload", "icon"}
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.refs: list[tuple[str, str]] = []  # (kind, url)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        for attr in FETCHED.get(tag, ()):
+            if a.get(attr):
+                self.refs.append((tag, a[attr]))
+        if tag == "link" and set(a.get("rel", "").lower().split()) & FETCHED_LINK_RELS:
+            if a.get("href"):
+                self.refs.append(("link", a["href"]))
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def walk(node: dict) -> None:
+        for key in ("parts", "chapters", "sections"):
+            for child in node.get(key) or []:
+                if "file" in child:
+                    names.append(child["file"])
+                walk(child)
+
+    walk(toc)
+    return [f"{Path(str(n)).with_suffix('')}.html" for n in names]
+
+
+def local_file(page: Path, url: str, site: Path) -> Path | None:
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path:
+        return None  # remote (the tests forbid those), data: URIs (inside the HTML already)
+    path = (page.parent / unquote(parts.path)).resolve()
+    return path if path.is_file() and site in path.parents else None
+
+
+def gzipped_size(path: Path, _memo: dict[Path, int] = {}) -> int:  # noqa: B006 - a cache
+    """Bytes over the wire from a server that gzips (GitHub Pages does, for text files)."""
+    if path not in _memo:
+        data = path.read_bytes()
+        text = path.suffix in (".html", ".htm", ".js", ".css", ".svg", ".json", ".txt")
+        _memo[path] = len(gzip.compress(data, 6)) if text else len(data)
+    return _memo[path]
+
+
+def page_weight(page: Path, site: Path, seen: set[Path] | None = None) -> dict[str, int]:
+    """Bytes of the page and of the local files it references, by kind (each file once);
+    key "gzip" is the total as a gzipping server sends it."""
+    seen = set() if seen is None else seen
+    seen.add(page)
+    weight = {"html": page.stat().st_size, "images": 0, "scripts+css": 0, "frames": 0}
+    weight["gzip"] = gzipped_size(page)
+    parser = _Refs()
+    parser.feed(page.read_text(encoding="utf-8", errors="replace"))
+    for kind, url in parser.refs:
+        path = local_file(page, url, site)
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        if kind == "iframe" and path.suffix in (".html", ".htm"):
+            inner = page_weight(path, site, seen)
+            weight["gzip"] += inner.pop("gzip")
+            weight["frames"] += sum(inner.values())
+            continue
+        weight["gzip"] += gzipped_size(path)
+        if kind in ("img", "source", "video", "audio", "embed", "object") or (
+            kind == "link" and path.suffix in (".png", ".ico", ".svg", ".gif", ".jpg")
+        ):
+            weight["images"] += path.stat().st_size
+        else:
+            weight["scripts+css"] += path.stat().st_size
+    return weight
+
+
+def build(out: Path, env: dict[str, str]) -> tuple[float, int]:
+    cmd = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build", "book/", "-W", "-n", "--keep-going", "--path-output", str(out),
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    with open(out / "build.log", "a") as log:
+        rc = subprocess.call(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return time.perf_counter() - t0, rc
+
+
+def ratio(value: float, budget: float) -> str:
+    verdict = "ok" if value <= budget else "OVER BUDGET"
+    return f"{value / budget:5.2f} x budget  {verdict}"
+
+
+def report_pages(site: Path) -> None:
+    print(f"\nPage weight (HTML + local images, scripts, stylesheets, frames), site {site}:")
+    print("  (total: bytes on disk; gzip: what a reader downloads from GitHub Pages, which gzips")
+    print("   text: judged against the budget. The theme's fontawesome.js, 1.5 MB, and MathJax,")
+    print("   1.1 MB on pages with math, are in every total)")
+    head = f"{'html':>8} {'images':>8} {'js+css':>8} {'frames':>8} {'total':>9} {'gzip':>9}"
+    print(f"  {'page':<38} {head}")
+    pages = [p for p in toc_pages()] + ["search.html", "genindex.html"]
+    heaviest = 0
+    for name in pages:
+        path = site / name
+        if not path.is_file():
+            print(f"  {name:<38} (not built)")
+            continue
+        w = page_weight(path, site)
+        gz = w.pop("gzip")
+        total = sum(w.values())
+        heaviest = max(heaviest, gz)
+        kb = {k: f"{v / 1024:7.0f}K" for k, v in w.items()}
+        print(
+            f"  {name:<38} {kb['html']} {kb['images']} {kb['scripts+css']} {kb['frames']}"
+            f" {total / 2**20:7.2f}MB {gz / 2**20:7.2f}MB  {ratio(gz, BUDGET_PAGE_BYTES)}"
+        )
+    print(
+        f"  heaviest page: {heaviest / 2**20:.2f} MB transferred"
+        f" (budget {BUDGET_PAGE_BYTES / 2**20:.0f} MB)  {ratio(heaviest, BUDGET_PAGE_BYTES)}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--site", type=Path, help="only weigh the pages of this built site")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary build folder")
+    args = parser.parse_args()
+    if args.site:
+        report_pages(args.site.resolve())
+        return 0
+
+    tmp = Path(tempfile.mkdtemp(prefix="build-budget-"))
+    env = dict(os.environ, DIFFUSION2D_CACHE=str(tmp / "model_cache"), PYTHONUNBUFFERED="1")
+    print(f"Building the book in {tmp} (log: {tmp / 'build.log'}), {os.cpu_count()} CPUs")
+    try:
+        cold, rc_cold = build(tmp, env)
+        print(f"cold build:    {cold:7.1f} s (exit {rc_cold})  {ratio(cold, BUDGET_COLD_S)}")
+        warm, rc_warm = build(tmp, env)
+        print(f"rebuild:       {warm:7.1f} s (exit {rc_warm})  {ratio(warm, BUDGET_REBUILD_S)}")
+        if rc_cold or rc_warm:
+            print(f"  the strict build failed: see {tmp / 'build.log'}")
+        report_pages(tmp / "_build" / "html")
+    finally:
+        if args.keep or (rc_cold if "rc_cold" in locals() else 1):
+            print(f"\nkept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
