@@ -28,8 +28,10 @@ PY
     "$PYTHON" -m venv .venv
 fi
 say "installing requirements.txt into .venv"
+i0=$SECONDS
 .venv/bin/python -m pip install --quiet --no-input -r requirements.txt
 .venv/bin/python -m pip check
+echo "install: $((SECONDS - i0)) s"
 
 # --- 2. Chromium for the browser tests ----------------------------------------------------------
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
