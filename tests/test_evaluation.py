@@ -139,7 +139,10 @@ def test_memorisation_exact_copies_untrained_does_not(circle, untrained):
     assert st.heldout_coverage == pytest.approx(st.heldout_to_train, abs=0.01)
     su = ev.memorisation(untrained, train, heldout, num_samples=400, seed=0)
     assert su.frac_copies < 0.2 and su.heldout_to_train == st.heldout_to_train
+    assert st.samples.shape == (400, 2)
     fig = ev.distance_histograms({"exact": st, "untrained": su})
+    assert len(fig.axes) == 2
+    fig = ev.coverage_figure({"exact": st, "untrained": su}, train, heldout)
     assert len(fig.axes) == 2
 
 

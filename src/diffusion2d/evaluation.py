@@ -37,19 +37,14 @@ import torch
 
 from . import metrics
 from .data import load_datasaurus, train_test_split
-from .plotting import COLORS, style
+from .plotting import COLORS, LIMITS, outer_labels, point_axes, style
+from .runtime import torch_threads
 from .samplers import SAMPLERS, sample
-from .training import TrainConfig, torch_threads
+from .training import TrainConfig
 
 METRICS = ("chamfer", "mmd2", "nn_mean", "frac_close")
-LABELS = {
-    "chamfer": "Chamfer",
-    "mmd2": "MMD²",
-    "nn_mean": "mean NN distance",
-    "frac_close": "within spacing",
-    "alpha_bar_T": "ᾱ_T",
-    "prior_kl": "prior KL",
-}
+LABELS = {"chamfer": "Chamfer", "mmd2": "MMD²", "nn_mean": "mean NN distance",
+          "frac_close": "within spacing", "alpha_bar_T": "ᾱ_T", "prior_kl": "prior KL"}  # fmt: skip
 MMD_SAMPLES = 1000  # samples entering MMD^2 (a 1000 x 1000 kernel matrix: ~0.1 s)
 JITTER = 0.01  # std of the jitter of the "resampled" baseline
 SAMPLER_COLORS = {"ddpm": COLORS["samples"], "ddim": COLORS["field"]}
@@ -104,11 +99,9 @@ def baselines(
     return {name: sample_metrics(x, data) for name, x in clouds.items()}
 
 
-def _fmt(value) -> str:
+def _fmt(value: float | None) -> str:
     if value is None:
         return "–"
-    if isinstance(value, str):
-        return value
     return f"{value:.2g}" if 0 < abs(value) < 1e-2 else f"{value:.3f}"
 
 
@@ -126,7 +119,7 @@ class ResultsTable:
         raise KeyError(f"no row named {name!r}; rows: {[r['name'] for r in self.rows]}")
 
     def markdown(self) -> str:
-        """A GitHub-flavoured markdown table (3 significant digits)."""
+        """A GitHub-flavoured markdown table (3 decimals; 2 significant digits below 0.01)."""
         head = ["", "description"] + [LABELS.get(c, c) for c in self.columns]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 2 + "---:|" * len(self.columns)]
         for r in self.rows:
@@ -229,6 +222,7 @@ def split_for(config: TrainConfig, data: torch.Tensor | None = None):
 class MemorisationStats:
     """Distances for one sampler (arrays float64; means and fractions as floats).
 
+    ``samples``: the DDPM samples measured (N, 2);
     ``sample_to_train``: each sample's distance to its nearest training point (N,);
     ``train_spacing``: each training point's distance to its nearest other one (M,);
     ``spacing``: the median of train_spacing; ``copy_radius``: ``copy_fraction * spacing``;
@@ -238,6 +232,7 @@ class MemorisationStats:
     training point (the coverage of held-out points by a sampler that only copies).
     """
 
+    samples: np.ndarray
     sample_to_train: np.ndarray
     train_spacing: np.ndarray
     spacing: float
@@ -260,6 +255,7 @@ def memorisation(
         spacing_all = metrics.data_spacing(train)
         spacing = float(spacing_all.median())
         return MemorisationStats(
+            samples=x.double().numpy(),
             sample_to_train=nn.numpy(),
             train_spacing=spacing_all.numpy(),
             spacing=spacing,
@@ -294,5 +290,29 @@ def distance_histograms(stats: Mapping[str, MemorisationStats], floor: float = 1
             ax.set_title(name)
         axes[0, 0].set_ylabel("fraction")
         axes[0, 0].legend(loc="upper left")
+        fig.tight_layout()
+    return fig
+
+
+def coverage_figure(
+    stats: Mapping[str, MemorisationStats], train: torch.Tensor, heldout: torch.Tensor,
+    lim: tuple[float, float] = LIMITS,
+) -> plt.Figure:  # fmt: skip
+    """One panel per sampler: its samples (orange dots) with the training points (dark rings)
+    and the held-out points (diamonds), to see which of them the samples cover."""
+    tr, ho = train.double().numpy(), heldout.double().numpy()
+    with style():
+        fig, axes = plt.subplots(1, len(stats), figsize=(3.1 * len(stats), 3.2), squeeze=False)
+        for ax, (name, st) in zip(axes[0], stats.items(), strict=True):
+            s = st.samples
+            ax.scatter(s[:, 0], s[:, 1], s=3, color=COLORS["samples"], alpha=0.5, label="samples")
+            ax.scatter(tr[:, 0], tr[:, 1], s=16, facecolors="none", edgecolors=COLORS["data"],
+                       linewidths=0.8, label="training points")  # fmt: skip
+            ax.scatter(ho[:, 0], ho[:, 1], s=26, marker="D", facecolors="none", linewidths=1.2,
+                       edgecolors=COLORS["pred_noise"], label="held-out points")  # fmt: skip
+            point_axes(ax, lim)
+            ax.set_title(name)
+        outer_labels(axes, len(stats))
+        axes[0, 0].legend(loc="lower left", markerscale=1.5, handletextpad=0.2)
         fig.tight_layout()
     return fig
