@@ -43,7 +43,7 @@ from .samplers import SAMPLERS, sample
 from .training import TrainConfig
 
 METRICS = ("chamfer", "mmd2", "nn_mean", "frac_close")
-LABELS = {"chamfer": "Chamfer", "mmd2": "MMD²", "nn_mean": "mean NN distance",
+LABELS = {"chamfer": "Chamfer", "mmd2": "MMD²", "nn_mean": "NN distance",
           "frac_close": "within spacing", "alpha_bar_T": "ᾱ_T", "prior_kl": "prior KL"}  # fmt: skip
 MMD_SAMPLES = 1000  # samples entering MMD^2 (a 1000 x 1000 kernel matrix: ~0.1 s)
 JITTER = 0.01  # std of the jitter of the "resampled" baseline
@@ -145,7 +145,7 @@ def results_table(
     """
     descriptions = dict(descriptions or {})
     cols = (*METRICS, "alpha_bar_T", "prior_kl")
-    base_desc = {"gaussian": "N(0, I) noise", "resampled": f"data + jitter (std {JITTER})"}
+    base_desc = {"gaussian": "N(0, I) noise", "resampled": "data + jitter"}
     rows = [
         {"name": name, "description": base_desc[name], **m, "alpha_bar_T": None, "prior_kl": None}
         for name, m in baselines(data, num_samples, seed).items()
