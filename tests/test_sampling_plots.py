@@ -1,0 +1,182 @@
+"""Checks of diffusion2d.sampling_plots: recordings, summary numbers, figures, GIFs, field errors.
+
+The "model" is the exact denoiser of a few points with a short schedule, so everything is cheap
+and deterministic.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.quiver import Quiver  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from diffusion2d import sampling_plots as sp  # noqa: E402
+from diffusion2d.exact import ExactDenoiser  # noqa: E402
+
+T = 6
+GRID = (-2.0, 2.01, 1.0)  # 5 x 5
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def data() -> torch.Tensor:
+    return torch.randn(12, 2, generator=torch.Generator().manual_seed(3))
+
+
+@pytest.fixture(scope="module")
+def model(data) -> ExactDenoiser:
+    return ExactDenoiser(data, 1e-3, 0.2, T)
+
+
+@pytest.fixture(scope="module")
+def runs(model):
+    return sp.record_pair(model, 20, torch.Generator().manual_seed(0), grid=GRID)
+
+
+def _quivers(ax):
+    return [c for c in ax.collections if isinstance(c, Quiver)]
+
+
+def test_record_pair_starts_both_samplers_from_the_same_points(runs):
+    assert list(runs) == ["DDPM", "DDIM"]
+    ddpm, ddim = runs["DDPM"], runs["DDIM"]
+    assert not ddpm.deterministic and ddim.deterministic
+    assert ddpm.positions.shape == ddim.positions.shape == (T + 1, 20, 2)
+    np.testing.assert_array_equal(ddpm.positions[0], ddim.positions[0])
+    assert ddpm.field.shape == (T, 5, 5, 2)
+    assert not ddim.added_noise.any()
+    assert ddpm.added_noise[:-1].any() and not ddpm.added_noise[-1].any()  # none at the end
+
+
+def test_record_pair_is_reproducible(model):
+    a = sp.record_pair(model, 8, torch.Generator().manual_seed(5), grid=GRID)
+    b = sp.record_pair(model, 8, torch.Generator().manual_seed(5), grid=GRID)
+    for name in a:
+        np.testing.assert_array_equal(a[name].positions, b[name].positions)
+
+
+def test_frame_of_maps_paper_time_to_frame(runs):
+    run = runs["DDPM"]
+    assert sp.frame_of(run, T) == 0 and sp.frame_of(run, 0) == T
+    for bad in (-1, T + 1, 2.5, True):
+        with pytest.raises(ValueError, match="t must be"):
+            sp.frame_of(run, bad)
+
+
+def test_trajectory_stats_add_up(runs, data):
+    for run in runs.values():
+        stats = sp.trajectory_stats(run, data)
+        assert set(stats) == {"path_length", "net_move", "drift_total", "noise_total", "chamfer"}
+        assert stats["net_move"] <= stats["path_length"] + 1e-6  # triangle inequality
+        assert stats["path_length"] <= stats["drift_total"] + stats["noise_total"] + 1e-5
+        assert stats["chamfer"] > 0
+    assert sp.trajectory_stats(runs["DDIM"], data)["noise_total"] == 0.0
+
+
+def test_endpoint_distance(runs):
+    assert sp.endpoint_distance(runs["DDIM"], runs["DDIM"]) == 0.0
+    assert sp.endpoint_distance(runs["DDPM"], runs["DDIM"]) > 0.0
+
+
+def test_draw_state_arrows_and_field(runs, data):
+    fig, ax = plt.subplots()
+    factor = sp.draw_state(ax, runs["DDPM"], 3, data, num=5, tail=2)
+    assert factor is not None and factor > 0
+    quivers = _quivers(ax)
+    assert len(quivers) == 3  # field, predicted noise, added noise
+    assert quivers[0].N == 25 and quivers[1].N == 5 and quivers[2].N == 5
+    fig, ax = plt.subplots()
+    sp.draw_state(ax, runs["DDIM"], 3, num=5)
+    assert len(_quivers(ax)) == 2  # DDIM adds no noise: no red arrows
+    fig, ax = plt.subplots()
+    assert sp.draw_state(ax, runs["DDPM"], 0, num=5) is None  # no step left at t = 0
+    assert not _quivers(ax)
+
+
+def test_figures_have_one_panel_per_run_and_time(runs, data):
+    fig = sp.step_figure(runs, 2, data, num=5)
+    assert [ax.get_title().split(",")[0] for ax in fig.axes] == ["DDPM", "DDIM"]
+    assert len(sp.paths_figure(runs, data, num=5).axes) == 2
+    fig = sp.snapshot_grid(runs, [T, 3, 0], data, num=5)
+    assert len(fig.axes) == 6
+    assert fig.axes[5].get_title() == "DDIM, t = 0"
+
+
+def test_trajectory_gif_has_every_second_frame_and_ends_on_x0(runs, data, tmp_path):
+    path = sp.trajectory_gif(runs["DDPM"], tmp_path / "ddpm.gif", data, title="DDPM", num=5)
+    with Image.open(path) as im:
+        assert im.n_frames == len(range(0, T + 1, 2))  # T even: frames T, T-2, ..., 0
+    path = sp.trajectory_gif(runs["DDIM"], tmp_path / "ddim.gif", every=4, num=5)
+    with Image.open(path) as im:
+        assert im.n_frames == 3  # frames 0, 4 and the last one, 6
+
+
+def test_compare_fields_of_the_exact_denoiser_with_itself_is_zero(model):
+    comp = sp.compare_fields(model, model, [1, T], grid=GRID)
+    assert comp.learned.shape == comp.exact.shape == (2, 5, 5, 2)
+    assert comp.sq_error.shape == (2, 5, 5) and np.allclose(comp.sq_error, 0, atol=1e-10)
+    assert comp.centres.shape == (2, 12, 2)
+    np.testing.assert_allclose(comp.alpha_bars, model.alpha_bars.double().numpy()[[0, T - 1]])
+    assert (comp.distance >= 0).all()
+
+
+def test_compare_fields_rejects_bad_times_and_schedules(model, data):
+    with pytest.raises(ValueError, match="times"):
+        sp.compare_fields(model, model, [0])
+    other = ExactDenoiser(data, 1e-3, 0.1, T)
+    with pytest.raises(ValueError, match="schedule"):
+        sp.compare_fields(model, other, [1])
+
+
+class _Zero(torch.nn.Module):
+    """Predicts eps = 0 everywhere, with the schedule of ``like``."""
+
+    def __init__(self, like):
+        super().__init__()
+        self.T, self.betas, self.alphas, self.alpha_bars = (
+            like.T, like.betas, like.alphas, like.alpha_bars,
+        )  # fmt: skip
+
+    def forward(self, xt, t):
+        return torch.zeros_like(xt)
+
+
+def test_error_by_distance_bins_every_point(model):
+    comp = sp.compare_fields(_Zero(model), model, [1, 3], grid=GRID)
+    edges = np.array([0.0, 0.5, 1.0, 100.0])
+    table, counts = sp.error_by_distance(comp, edges)
+    assert table.shape == counts.shape == (2, 3)
+    assert (counts.sum(axis=1) == 25).all()
+    err, dist = comp.sq_error[0].ravel(), comp.distance[0].ravel()
+    sel = dist < 0.5
+    if sel.any():
+        assert table[0, 0] == pytest.approx(err[sel].mean())
+
+
+def test_loss_by_step_the_exact_denoiser_wins_on_its_own_points(model, data):
+    losses = sp.loss_by_step({"exact": model, "zero": _Zero(model)}, data, repeats=8)
+    assert set(losses) == {"exact", "zero"} and losses["exact"].shape == (T,)
+    assert (losses["exact"] <= losses["zero"] + 1e-6).all()
+    assert losses["zero"].mean() == pytest.approx(1.0, abs=0.2)  # E|eps|^2 per coordinate
+
+
+def test_field_figures_draw(model):
+    comp = sp.compare_fields(model, model, [1, T], grid=GRID)
+    fig = sp.field_comparison_figure(comp)
+    assert len([ax for ax in fig.axes if _quivers(ax)]) == 4
+    assert len(sp.error_map_figure(comp).axes) == 3  # two maps and a colour bar
+    assert len(sp.error_heatmap_figure(comp, [0.0, 1.0, 10.0]).axes) == 2
+    fig = sp.loss_by_step_figure({"a": {"m": np.ones(T)}, "b": {"m": np.ones(T)}})
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
