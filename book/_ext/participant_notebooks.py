@@ -70,6 +70,16 @@ def _find_chapters(app) -> None:
         app.participant_notebooks[docname] = (path, converter.notebook_name(path))
 
 
+def _outdated(app, env, added, changed, removed) -> list[str]:
+    """env-get-outdated: re-read pages that gained or lost their notebook since the last build
+    (their box and buttons are added when they are written)."""
+    current = set(getattr(app, "participant_notebooks", {}))
+    previous = getattr(env, "participant_notebook_docs", None)
+    env.participant_notebook_docs = current
+    flipped = current if previous is None else current ^ previous
+    return sorted(flipped & set(env.found_docs) - set(added) - set(changed))
+
+
 def _inputs_hash(app, chapters: dict, converter, executed: Path, url: str | None) -> str:
     """Everything the notebooks depend on: converter, chapters, glued numbers, links."""
     digest = hashlib.sha256()
@@ -242,6 +252,7 @@ def _header_buttons(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     app.add_config_value("participant_notebooks_branch", "notebooks", "html")
     app.connect("builder-inited", _find_chapters)
+    app.connect("env-get-outdated", _outdated)
     app.connect("env-updated", _write_notebooks)
     app.connect("doctree-resolved", _inject_box)
     # after sphinx-book-theme's header buttons (priority 501)

@@ -900,7 +900,7 @@ def write_binder_files(
         "",
         "Generated from the book's MyST chapters by `diffusion2d.notebooks`"
         + (f" at commit `{ref}`" if ref else "")
-        + "; this branch is overwritten on every push to `main`: do not edit it.",
+        + "; this branch is rewritten after every successful deploy of `main`: do not edit it.",
         "",
         "Each exercise cell raises *not implemented yet* until you write your code in place of",
         "its `todo(...)` line; the cell after it checks your function in plain words.",
