@@ -34,6 +34,15 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # linkchecker may drop a connection early (it has what it needs): not an error
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def main(argv: list[str]) -> int:
     site = Path(argv[1]) if len(argv) > 1 else ROOT / "_build" / "html"
     if not (site / "index.html").is_file():
@@ -41,7 +50,7 @@ def main(argv: list[str]) -> int:
         return 2
     linkchecker = shutil.which("linkchecker") or str(Path(sys.executable).parent / "linkchecker")
     handler = functools.partial(Handler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     with tempfile.TemporaryDirectory() as tmp:

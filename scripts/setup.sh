@@ -48,8 +48,10 @@ elif command -v apt-get >/dev/null; then
     else
         say "installing Debian's chromium with apt"
         export DEBIAN_FRONTEND=noninteractive
-        $SUDO apt-get update -qq
-        $SUDO apt-get install -y -qq --no-install-recommends chromium
+        if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium; }; then
+            echo "warning: apt could not install chromium; the browser tests will fail" >&2
+            echo "         (set CHROMIUM=/path/to/chromium-or-chrome to use another build)." >&2
+        fi
     fi
 else
     echo "warning: $CHROMIUM is missing and apt-get is not available; install Chromium yourself" >&2
