@@ -15,8 +15,8 @@ What is measured (distances are Euclidean, in the units of the z-normalised data
 Two reference rows frame every table (:func:`baselines`): Gaussian noise N(0, I), what a sampler
 that learned nothing returns, and the data resampled with a tiny jitter (std 0.01), what a sampler
 that copies the data returns. Beside sample quality, :func:`results_table` reports where the
-forward process ends, ``alpha_bar_T``, and the prior mismatch: the KL divergence to N(0, I) of the
-Gaussian fit of q(x_T) (DDPM eq. 4 at t = T, :func:`metrics.prior_mismatch_kl`).
+forward process ends, ``alpha_bar_T``, and the prior mismatch: the KL divergence of the exact
+q(x_T) to N(0, I) (DDPM eq. 4 at t = T, :func:`metrics.prior_mismatch_kl`).
 
 :func:`steps_sweep` measures DDPM against DDIM over the number of sampling steps, and
 :func:`memorisation` how close samples come to training points compared with the data's own
