@@ -5,10 +5,11 @@
 
 Budgets: cold build <= 180 s, rebuild with nothing changed <= 15 s, page <= 3 MB.
 
-The builds are strict (`jupyter-book build book/ -W -n --keep-going`, as in CI) and go to a
-temporary folder (`--path-output`), with the execution cache and the model cache
-(`DIFFUSION2D_CACHE`) there too, so they are really cold and the developer's `_build/` is left
-alone. A page's weight is its HTML plus every local file it references: images and GIFs, scripts,
+The builds are strict (`jupyter-book build book/ -W -n --keep-going`, as in CI) and run in a
+temporary copy of the working tree (without `_build/`, `.venv/`, `.git/`), importing the library
+from the copy (`PYTHONPATH`) and with the model cache there too (`DIFFUSION2D_CACHE`): really
+cold, unaffected by edits made while it runs, and the developer's `_build/` is left alone.
+A page's weight is its HTML plus every local file it references: images and GIFs, scripts,
 stylesheets, iframes (and what those reference); fonts and files that scripts load later
 (MathJax's fonts) are not counted. The budget applies to the bytes transferred (text gzipped, as
 GitHub Pages serves it); the size on disk is printed beside it. Print-only: a report, not a test.
@@ -124,14 +125,26 @@ def page_weight(page: Path, site: Path, seen: set[Path] | None = None) -> dict[s
     return weight
 
 
-def build(out: Path, env: dict[str, str]) -> tuple[float, int]:
+IGNORED = shutil.ignore_patterns(
+    "_build", ".venv", ".git", "test-output", "__pycache__", ".pytest_cache", ".ruff_cache",
+    "*.egg-info", "_notebooks",
+)  # fmt: skip
+
+
+def snapshot(dest: Path) -> Path:
+    """A copy of the working tree (sources, data) to build from."""
+    shutil.copytree(ROOT, dest, ignore=IGNORED, symlinks=True)
+    return dest
+
+
+def build(repo: Path, env: dict[str, str]) -> tuple[float, int]:
     cmd = [
         str(Path(sys.executable).parent / "jupyter-book"),
-        "build", "book/", "-W", "-n", "--keep-going", "--path-output", str(out),
+        "build", "book/", "-W", "-n", "--keep-going",
     ]  # fmt: skip
     t0 = time.perf_counter()
-    with open(out / "build.log", "a") as log:
-        rc = subprocess.call(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(repo.parent / "build.log", "a") as log:
+        rc = subprocess.call(cmd, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
     return time.perf_counter() - t0, rc
 
 
@@ -179,18 +192,30 @@ def main() -> int:
         return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="build-budget-"))
-    env = dict(os.environ, DIFFUSION2D_CACHE=str(tmp / "model_cache"), PYTHONUNBUFFERED="1")
-    print(f"Building the book in {tmp} (log: {tmp / 'build.log'}), {os.cpu_count()} CPUs")
+    repo = snapshot(tmp / "repo")
+    env = dict(
+        os.environ,
+        DIFFUSION2D_CACHE=str(tmp / "model_cache"),
+        PYTHONPATH=os.pathsep.join([str(repo / "src"), os.environ.get("PYTHONPATH", "")]),
+        PYTHONUNBUFFERED="1",
+    )
+    where = subprocess.run(
+        [sys.executable, "-c", "import diffusion2d; print(diffusion2d.__file__)"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    print(f"Building a copy of the book in {repo} ({os.cpu_count()} CPUs)")
+    print(f"  library: {where}\n  log: {tmp / 'build.log'}")
+    rc_cold = 1
     try:
-        cold, rc_cold = build(tmp, env)
+        cold, rc_cold = build(repo, env)
         print(f"cold build:    {cold:7.1f} s (exit {rc_cold})  {ratio(cold, BUDGET_COLD_S)}")
-        warm, rc_warm = build(tmp, env)
+        warm, rc_warm = build(repo, env)
         print(f"rebuild:       {warm:7.1f} s (exit {rc_warm})  {ratio(warm, BUDGET_REBUILD_S)}")
         if rc_cold or rc_warm:
             print(f"  the strict build failed: see {tmp / 'build.log'}")
-        report_pages(tmp / "_build" / "html")
+        report_pages(repo / "_build" / "html")
     finally:
-        if args.keep or (rc_cold if "rc_cold" in locals() else 1):
+        if args.keep or rc_cold:
             print(f"\nkept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
