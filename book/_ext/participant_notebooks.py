@@ -83,7 +83,8 @@ def _outdated(app, env, added, changed, removed) -> list[str]:
 def _inputs_hash(app, chapters: dict, converter, executed: Path, url: str | None) -> str:
     """Everything the notebooks depend on: converter, chapters, glued numbers, links."""
     digest = hashlib.sha256()
-    digest.update(Path(converter.__file__).read_bytes())
+    for source in converter.SOURCE_FILES:  # notebooks.py and its parts, _notebooks/*.py
+        digest.update(source.read_bytes())
     digest.update(f"{url}|{app.config.participant_notebooks_branch}".encode())
     for path in sorted(Path(app.srcdir).rglob("*.md")):  # titles of references come from all
         digest.update(str(path).encode() + path.read_bytes())

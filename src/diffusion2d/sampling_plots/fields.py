@@ -1,0 +1,254 @@
+"""The learned noise field next to the exact one (chapter 07): grids, errors, losses per step.
+
+Scope: :func:`compare_fields` evaluates eps_theta and E[eps | x_t] (:class:`exact.ExactDenoiser`)
+on a grid into a :class:`FieldComparison`; :func:`error_by_distance` and :func:`loss_by_step`
+(L_simple, eq. 14, via :func:`forward.q_sample`) summarise them; the figures draw -eps (the way
+sampling moves a point), error maps, a distance/time heat map and the loss per step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.colors import LogNorm
+
+from ..forward import q_sample
+from ..plotting import (
+    COLORS,
+    LIMITS,
+    QUIVER,
+    as_points,
+    outer_labels,
+    point_axes,
+    scaled_arrows,
+    style,
+)
+from ..training import torch_threads
+from .particles import Range
+
+ERROR_GRID: Range = (-3.0, 3.001, 0.1)  # 61 x 61 points for error maps
+CENTRES = "#c4c4c4"  # the noised data's centres behind field arrows
+CENTRES_ON_MAP = "#1f9e89"  # ... and on top of error maps
+ERROR_CMAP = "magma_r"
+
+
+@dataclass
+class FieldComparison:
+    """eps_theta and E[eps | x_t] on a grid at several paper times t (arrays float64).
+
+    ``learned``, ``exact``: (S, ny, nx, 2); ``grid_x``, ``grid_y``: (ny, nx); ``times``: (S,);
+    ``alpha_bars``: alpha_bar_t for each time (S,); ``centres``: the training points scaled by
+    sqrt(alpha_bar_t), the means of the mixture q(x_t) (S, M, 2).
+    """
+
+    times: np.ndarray
+    grid_x: np.ndarray
+    grid_y: np.ndarray
+    learned: np.ndarray
+    exact: np.ndarray
+    alpha_bars: np.ndarray
+    centres: np.ndarray
+
+    @cached_property
+    def sq_error(self) -> np.ndarray:
+        """|eps_theta - E[eps|x_t]|^2 averaged over both coordinates (as L_simple): (S, ny, nx)."""
+        return ((self.learned - self.exact) ** 2).mean(-1)
+
+    @cached_property
+    def distance(self) -> np.ndarray:
+        """Each grid point's distance to the nearest centre sqrt(alpha_bar_t) x0_i, (S, ny, nx)."""
+        pts = torch.from_numpy(np.stack([self.grid_x.ravel(), self.grid_y.ravel()], 1))  # (G, 2)
+        with torch_threads(1):
+            out = [
+                torch.cdist(pts, torch.from_numpy(c), compute_mode="use_mm_for_euclid_dist")
+                .min(1)
+                .values.clamp_min(0.0)
+                .numpy()
+                for c in self.centres
+            ]
+        return np.stack(out).reshape(self.sq_error.shape)
+
+
+@torch.no_grad()
+def compare_fields(model, exact, times: Sequence[int], grid: Range = ERROR_GRID) -> FieldComparison:
+    """Evaluate ``model`` (eps_theta) and ``exact`` (an :class:`exact.ExactDenoiser`, same
+    schedule) on the grid ``np.meshgrid(np.arange(*grid), np.arange(*grid))`` at paper times t."""
+    T = model.T
+    if exact.T != T or not torch.allclose(exact.alpha_bars, model.alpha_bars):
+        raise ValueError("model and exact denoiser must share the schedule")
+    times = np.asarray(list(times), dtype=int)
+    if times.size == 0 or times.min() < 1 or times.max() > T:
+        raise ValueError(f"times must lie in 1..{T} (there is no step at t = 0), got {times}")
+    gx, gy = np.meshgrid(np.arange(*grid), np.arange(*grid))  # (ny, nx)
+    pts = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1)).float()  # (G, 2)
+    learned, exact_eps = [], []
+    if hasattr(model, "eval"):
+        model.eval()
+    with torch_threads(1):
+        for t in times:
+            step = torch.full((len(pts),), int(t) - 1, dtype=torch.long)  # 0-based step
+            learned.append(model(pts, step).double().numpy().reshape(gx.shape + (2,)))
+            exact_eps.append(exact(pts.double(), step).numpy().reshape(gx.shape + (2,)))
+    abars = exact.alpha_bars.double().numpy()[times - 1]
+    data = exact.data.double().numpy()
+    return FieldComparison(
+        times=times,
+        grid_x=gx,
+        grid_y=gy,
+        learned=np.stack(learned),
+        exact=np.stack(exact_eps),
+        alpha_bars=abars,
+        centres=np.sqrt(abars)[:, None, None] * data[None],
+    )
+
+
+def error_by_distance(
+    comp: FieldComparison, edges: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean squared error in bins of distance to the nearest centre: ``(table (S, B), counts)``.
+
+    ``edges`` are B + 1 increasing bin edges; empty bins hold NaN.
+    """
+    edges = np.asarray(edges, dtype=float)
+    dist, err = comp.distance, comp.sq_error
+    table = np.full((len(comp.times), len(edges) - 1), np.nan)
+    counts = np.zeros(table.shape, dtype=int)
+    for s in range(len(comp.times)):
+        which = np.digitize(dist[s].ravel(), edges) - 1  # bin index per grid point
+        for b in range(len(edges) - 1):
+            sel = which == b
+            counts[s, b] = sel.sum()
+            if sel.any():
+                table[s, b] = err[s].ravel()[sel].mean()
+    return table, counts
+
+
+@torch.no_grad()
+def loss_by_step(
+    models: Mapping[str, object],
+    points: torch.Tensor,
+    repeats: int = 16,
+    generator: torch.Generator | None = None,
+) -> dict[str, np.ndarray]:
+    """L_simple (eq. 14) per step for each model on the same draws: ``{name: (T,) array}``.
+
+    Every point is noised ``repeats`` times at *every* step t = 1..T with one shared set of eps
+    (eq. 4), so the models are compared on identical inputs; entry t-1 is the loss at time t.
+    """
+    first = next(iter(models.values()))
+    T, alpha_bars = first.T, first.alpha_bars
+    for name, m in models.items():
+        if m.T != T or not torch.allclose(m.alpha_bars, alpha_bars):
+            raise ValueError(f"model {name!r} does not share the schedule of the others")
+    if generator is None:
+        generator = torch.Generator().manual_seed(0)
+    x0 = as_points("points", points)
+    x0 = torch.from_numpy(x0).float().repeat(repeats, 1)  # (R*M, 2)
+    out = {name: np.zeros(T) for name in models}
+    with torch_threads(1):
+        for s in range(T):
+            eps = torch.randn(x0.shape, generator=generator)  # (R*M, 2)
+            ts = torch.full((len(x0),), s, dtype=torch.long)
+            xt = q_sample(x0, ts, eps, alpha_bars)
+            for name, m in models.items():
+                if hasattr(m, "eval"):
+                    m.eval()
+                out[name][s] = float(((eps - m(xt, ts)) ** 2).mean())
+    return out
+
+
+def _minus_eps_panel(ax, gx, gy, vec, centres, color) -> None:
+    ax.scatter(centres[:, 0], centres[:, 1], s=3, color=CENTRES, zorder=1)
+    ax.quiver(gx, gy, vec[..., 0], vec[..., 1], color=color, width=0.005, zorder=2, **QUIVER)
+    point_axes(ax, LIMITS)
+
+
+def field_comparison_figure(comp: FieldComparison, panel: float = 2.3) -> plt.Figure:
+    """Rows: exact E[eps|x_t] (dark grey) and learned eps_theta (blue), drawn as -eps (the way
+    sampling moves a point), over the centres sqrt(alpha_bar_t) x0_i (light); columns: times.
+    Both rows of a column share one arrow scale (:func:`plotting.scaled_arrows`)."""
+    spacing = float(comp.grid_x[0, 1] - comp.grid_x[0, 0])
+    S = len(comp.times)
+    rows = ((r"exact $-E[\epsilon\,|\,x_t]$", COLORS["data"]),
+            (r"learned $-\epsilon_\theta$", COLORS["pred_noise"]))  # fmt: skip
+    with style():
+        fig, axes = plt.subplots(2, S, figsize=(panel * S, 2 * panel + 0.4), squeeze=False,
+                                 layout="constrained")  # fmt: skip
+        for c in range(S):
+            both, factor = scaled_arrows(-np.stack([comp.exact[c], comp.learned[c]]), spacing)
+            for r, (label, color) in enumerate(rows):
+                ax = axes[r, c]
+                _minus_eps_panel(ax, comp.grid_x, comp.grid_y, both[r], comp.centres[c], color)
+                ax.set_title(f"{label}, t = {comp.times[c]}", fontsize=8.5)
+            axes[1, c].set_xlabel(f"$x_1$   (arrows ×{factor:.2g})")
+        outer_labels(axes, axes.size)
+    return fig
+
+
+def error_map_figure(comp: FieldComparison, panel: float = 2.3, vmin: float = 1e-3):
+    """log-coloured |eps_theta - E[eps|x_t]|^2 over the grid, one panel per time, with the
+    centres sqrt(alpha_bar_t) x0_i on top; one colour scale for all panels."""
+    err = np.maximum(comp.sq_error, vmin)
+    norm = LogNorm(vmin=vmin, vmax=max(float(err.max()), 10 * vmin))
+    S = len(comp.times)
+    extent = (comp.grid_x.min(), comp.grid_x.max(), comp.grid_y.min(), comp.grid_y.max())
+    with style():
+        fig, axes = plt.subplots(1, S, figsize=(panel * S + 0.6, panel + 0.3), squeeze=False,
+                                 layout="constrained")  # fmt: skip
+        for c in range(S):
+            ax = axes[0, c]
+            im = ax.imshow(err[c], origin="lower", extent=extent, norm=norm, cmap=ERROR_CMAP,
+                           interpolation="nearest")  # fmt: skip
+            ax.scatter(*comp.centres[c].T, s=2, color=CENTRES_ON_MAP, zorder=2)
+            point_axes(ax, LIMITS)
+            ax.grid(False)
+            ax.set_title(f"t = {comp.times[c]}", fontsize=8.5)
+        outer_labels(axes, S)
+        fig.colorbar(im, ax=axes, shrink=0.85, label="squared error")
+    return fig
+
+
+def error_heatmap_figure(comp: FieldComparison, edges: Sequence[float], vmin: float = 1e-3):
+    """Mean |eps_theta - E[eps|x_t]|^2 over (distance to the nearest centre, t), log colour."""
+    table, _ = error_by_distance(comp, edges)
+    edges = np.asarray(edges, dtype=float)
+    t = comp.times
+    t_edges = np.r_[t[0] - 0.5, (t[1:] + t[:-1]) / 2, t[-1] + 0.5]
+    with style():
+        fig, ax = plt.subplots(figsize=(5.2, 3.2))
+        norm = LogNorm(vmin=vmin, vmax=max(np.nanmax(table), 10 * vmin))
+        mesh = ax.pcolormesh(edges, t_edges, np.maximum(table, vmin), cmap=ERROR_CMAP, norm=norm)
+        ax.set_xlabel(r"distance from $x_t$ to the nearest $\sqrt{\bar\alpha_t}\,x_0^{(i)}$")
+        ax.set_ylabel("time $t$")
+        ax.grid(False)
+        fig.colorbar(mesh, ax=ax, label="mean squared error")
+        fig.tight_layout()
+    return fig
+
+
+def loss_by_step_figure(
+    losses: Mapping[str, Mapping[str, np.ndarray]], colors: Mapping[str, str] | None = None
+) -> plt.Figure:
+    """One panel per point set (e.g. training, held-out), one line per model: L_simple per t.
+    ``colors`` maps a model name to a colour (default: learned blue, others dark grey)."""
+    colors = dict(colors or {})
+    with style():
+        fig, axes = plt.subplots(1, len(losses), figsize=(3.5 * len(losses), 3.0), sharey=True,
+                                 squeeze=False)  # fmt: skip
+        for ax, (title, per_model) in zip(axes.flat, losses.items(), strict=True):
+            for i, (name, values) in enumerate(per_model.items()):
+                t = np.arange(1, len(values) + 1)
+                color = colors.get(name, COLORS["pred_noise"] if i == 0 else COLORS["data"])
+                ax.plot(t, values, ["-", "--", ":"][i % 3], color=color, label=name)
+            ax.set_yscale("log")
+            ax.set_xlabel("time $t$")
+            ax.set_title(title)
+        axes.flat[0].set_ylabel(r"$L_\mathrm{simple}$ at $t$")
+        axes.flat[0].legend()
+        fig.tight_layout()
+    return fig
