@@ -510,7 +510,7 @@ CHECK_CALL = re.compile(r"\bcheck_(get_diffusion_parameters|get_loss|sample|traj
 
 def _check_stops_at_first_todo(nb, cwd: Path, whole: bool = False) -> str:
     """Run the set-up cell, the first exercise and its check (``whole``: every cell up to them):
-    the first failure is the todo(), as a raised error or as the check's verdict."""
+    execution stops at the first todo(), raised by the stub itself or by its check."""
     first = _first_exercise(nb)
     check = next(
         (
@@ -526,15 +526,13 @@ def _check_stops_at_first_todo(nb, cwd: Path, whole: bool = False) -> str:
         nb.cells = [nb.cells[0], *nb.cells[first : check + 1]]
         first, check = 1, check - first + 1
     index, err = _execute(nb, cwd)
-    if index is not None:  # a top-level stub raised
-        assert index == first, f"cell {index} failed before the first exercise: {err}"
-        assert "NotImplementedYet" in str(err) and "not implemented yet" in str(err)
+    assert index is not None, "the participant notebook ran past its first exercise"
+    assert "NotImplementedYet" in str(err) and "not implemented yet" in str(err)
+    if index == first:  # a top-level stub raised
         return "raised"
-    # a function stub: defining it works, its check says "not implemented yet"
-    verdict = _outputs_text(nb.cells[check])
-    assert "not implemented yet" in verdict, verdict
-    assert "Traceback" not in verdict
-    return "verdict"
+    # a function stub: defining it works, its check stops the notebook with the clear error
+    assert index == check, f"cell {index} failed, not the first exercise or its check: {err}"
+    return "check"
 
 
 @pytest.fixture
@@ -549,11 +547,16 @@ def kernel_env(monkeypatch):
 def test_fixture_participant_stops_at_first_todo(request, tmp_path, kernel_env):
     _requires_marker(request, "notebooks")
     nb = nbc.convert_chapter(FIXTURE, "participant", repository_url=URL)
-    assert _check_stops_at_first_todo(nb, tmp_path, whole=True) == "verdict"
-    # and running on, the whole-cell stub of the second exercise raises the clear error
+    assert _check_stops_at_first_todo(nb, tmp_path, whole=True) == "check"
+    # "Run all" stops there: nothing after the first unfinished exercise runs
     nb = nbc.convert_chapter(FIXTURE, "participant", repository_url=URL)
     index, err = _execute(nb, tmp_path)
-    assert index == len(nb.cells) - 1
+    assert index is not None and index < len(nb.cells) - 1 and "NotImplementedYet" in str(err)
+    # a whole-cell stub (the second exercise) raises the clear error by itself
+    nb = nbc.convert_chapter(FIXTURE, "participant", repository_url=URL)
+    nb.cells = [nb.cells[0], nb.cells[-1]]
+    index, err = _execute(nb, tmp_path)
+    assert index == 1
     assert "not implemented yet: compute alpha_bar_T from your schedule" in str(err)
 
 

@@ -3,9 +3,11 @@
 Each ``check_*`` function runs the participant's function on small cases, compares it with the
 library's own reference implementation and returns a :class:`CheckResult`: ``passed`` (a bool)
 and ``message`` (plain words, also the result's printed form and its display in a notebook).
-No traceback ever escapes a check: an exception raised by the participant's function (including
-the ``todo()`` stub's "not implemented yet"), a wrong return type or a wrong shape becomes the
-verdict, with the line of the participant's code that raised when it can be found.
+An exception raised by the participant's function, a wrong return type or a wrong shape becomes
+the verdict, with the line of the participant's code that raised when it can be found. The one
+exception that escapes is the ``todo()`` stub's: a check of a function that is not written yet
+raises :class:`NotImplementedYet` with the same plain words, so that running a participant
+notebook stops at the first unfinished exercise, as the workshop's ``todo()`` cells did.
 
 =================================  ==============================================  ==========
 participant function               reference                                       chapter

@@ -45,8 +45,9 @@ def todo(hint: str = "") -> NoReturn:
 class CheckResult:
     """The verdict of a check; it prints (and displays in a notebook) as its ``message``.
 
-    ``status`` is one of "passed", "failed", "not implemented"; ``mistake`` names the typical
-    mistake recognised (a key of the check's hint table) or is None; ``case`` is the failing case.
+    ``status`` is "passed" or "failed" (a ``todo()`` stub raises instead); ``mistake`` names the
+    typical mistake recognised (a key of the check's hint table) or is None; ``case`` is the
+    failing case.
     """
 
     exercise: str
@@ -161,23 +162,26 @@ def _generator() -> torch.Generator:
 
 
 def _result(exercise: str, cases: Sequence[str], run: Callable[[], str | None]) -> CheckResult:
-    """Run ``run`` (which raises _Failure/_NotImplemented) and turn the outcome into a verdict."""
+    """Run ``run`` (which raises _Failure/_NotImplemented) and turn the outcome into a verdict.
+
+    A function that is still a ``todo()`` stub is no verdict: the check raises
+    :class:`NotImplementedYet` with the plain-words message, so a notebook stops at it.
+    """
     try:
         note = run()
     except _NotImplemented as err:
+        # Stop here, as the workshop's todo() cells do: "Run all" halts at the first unfinished
+        # exercise with the plain-words message instead of running on.
         text = err.text
-        return CheckResult(
-            exercise,
-            False,
+        raise NotImplementedYet(
             f"{FAIL_MARK} {exercise}: {text}.\n"
             + (
                 "Then run that cell again, and this check."
                 if "todo(" in text
                 else f"Write your code in place of the todo(...) line in your {exercise}, run "
                 "that cell again, then this check."
-            ),
-            status="not implemented",
-        )
+            )
+        ) from None
     except _CaseFailure as failure:
         lines = [f"{FAIL_MARK} {exercise}: failed on {failure.case}.", f"  {failure.what}"]
         if failure.expected is not None:
