@@ -127,13 +127,21 @@ def page_weight(page: Path, site: Path, seen: set[Path] | None = None) -> dict[s
 
 IGNORED = shutil.ignore_patterns(
     "_build", ".venv", ".git", "test-output", "__pycache__", ".pytest_cache", ".ruff_cache",
-    "*.egg-info", "_notebooks",
+    "*.egg-info",
 )  # fmt: skip
+IGNORED_AT_ROOT = {"_notebooks"}  # the notebooks workflow output (not src/diffusion2d/_notebooks)
+
+
+def _ignore(folder: str, names: list[str]) -> set[str]:
+    ignored = set(IGNORED(folder, names))
+    if Path(folder) == ROOT:
+        ignored |= IGNORED_AT_ROOT & set(names)
+    return ignored
 
 
 def snapshot(dest: Path) -> Path:
     """A copy of the working tree (sources, data) to build from."""
-    shutil.copytree(ROOT, dest, ignore=IGNORED, symlinks=True)
+    shutil.copytree(ROOT, dest, ignore=_ignore, symlinks=True)
     return dest
 
 
