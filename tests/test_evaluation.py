@@ -10,7 +10,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -21,12 +20,6 @@ from diffusion2d.model import DenoisingMLP  # noqa: E402
 from diffusion2d.training import TrainConfig  # noqa: E402
 
 SCHEDULE = (1e-4, 0.05, 50)  # the workshop schedule
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

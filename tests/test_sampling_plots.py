@@ -24,12 +24,6 @@ T = 6
 GRID = (-2.0, 2.01, 1.0)  # 5 x 5
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def data() -> torch.Tensor:
     return torch.randn(12, 2, generator=torch.Generator().manual_seed(3))
