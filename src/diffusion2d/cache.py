@@ -112,11 +112,13 @@ def load_or_train_many(
     import multiprocessing
 
     directory = Path(directory) if directory is not None else cache_dir()
-    datas = {name: load_datasaurus(cfg.dataset) for name, cfg in configs.items()}
-    keys = {name: cache_key(cfg, datas[name]) for name, cfg in configs.items()}
-    missing = [
-        n for n, c in configs.items() if _try_load(directory / f"{keys[n]}.pt", keys[n], c) is None
-    ]
+    shapes = {name: load_datasaurus(name) for name in {cfg.dataset for cfg in configs.values()}}
+    datas = {name: shapes[cfg.dataset] for name, cfg in configs.items()}
+    results = {}
+    for name, cfg in configs.items():
+        key = cache_key(cfg, datas[name])
+        results[name] = _try_load(directory / f"{key}.pt", key, cfg)
+    missing = [name for name, result in results.items() if result is None]
     workers = min(len(missing), processes or os.cpu_count() or 1)
     if workers > 1:
         ctx = multiprocessing.get_context("spawn")
@@ -127,10 +129,11 @@ def load_or_train_many(
             ]
             for job in jobs:
                 job.result()  # re-raise a worker's error here
-    return {
-        name: load_or_train(cfg, data=datas[name], directory=directory, progress=False)
-        for name, cfg in configs.items()
-    }
+    for name in missing:  # load what the workers wrote (or train here, with one worker)
+        results[name] = load_or_train(
+            configs[name], data=datas[name], directory=directory, progress=False
+        )
+    return results
 
 
 def load_or_train(
