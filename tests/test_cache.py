@@ -35,7 +35,7 @@ def test_library_source_is_in_the_key(dino, monkeypatch):
     assert cache_mod.cache_key(TINY, dino) != base
 
 
-def test_source_hash_sees_every_module(tmp_path, monkeypatch):
+def _package_copy(tmp_path, monkeypatch):
     import shutil
     from pathlib import Path
 
@@ -43,9 +43,49 @@ def test_source_hash_sees_every_module(tmp_path, monkeypatch):
     copy = tmp_path / "diffusion2d"
     shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(cache_mod, "__file__", str(copy / "cache.py"))
+    return copy
+
+
+def _edit(path):
+    path.write_text(path.read_text() + "\n# edit\n")
+
+
+@pytest.mark.parametrize("module", cache_mod.TRAINING_MODULES)
+def test_a_training_edit_changes_the_key(tmp_path, monkeypatch, module):
+    copy = _package_copy(tmp_path, monkeypatch)
     before = cache_mod.library_source_hash()
-    (copy / "samplers.py").write_text((copy / "samplers.py").read_text() + "\n# edit\n")
+    _edit(copy / module)
     assert cache_mod.library_source_hash() != before
+
+
+@pytest.mark.parametrize("module", ["plotting.py", "samplers.py", "evaluation.py", "metrics.py"])
+def test_a_plotting_or_sampling_edit_keeps_the_key(tmp_path, monkeypatch, module):
+    copy = _package_copy(tmp_path, monkeypatch)
+    before = cache_mod.library_source_hash()
+    _edit(copy / module)
+    assert cache_mod.library_source_hash() == before
+
+
+def test_training_imports_only_the_hashed_modules():
+    """Every module of ours that training loads is in TRAINING_MODULES (checked in a fresh
+    interpreter, so modules other tests imported do not count)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, diffusion2d.training\n"
+        "print(' '.join(m.split('.')[-1] for m in sys.modules if m.startswith('diffusion2d.')))"
+    )
+    # importing the package runs __init__, which loads every public module: load training alone
+    code = code.replace("import sys, diffusion2d.training", (
+        "import importlib.util, sys, types\n"
+        "spec = importlib.util.find_spec('diffusion2d')\n"
+        "pkg = types.ModuleType('diffusion2d'); pkg.__path__ = spec.submodule_search_locations\n"
+        "sys.modules['diffusion2d'] = pkg\n"
+        "import diffusion2d.training"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = {f"{name}.py" for name in out.stdout.split()}
+    assert loaded <= set(cache_mod.TRAINING_MODULES), loaded - set(cache_mod.TRAINING_MODULES)
 
 
 def test_trains_once_then_loads(tmp_path, dino, monkeypatch):

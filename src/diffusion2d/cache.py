@@ -1,10 +1,12 @@
 """A model cache shared by chapters that run in separate kernels: each model trains once per build.
 
 The key is a SHA-256 over everything that determines the result: every field of the
-:class:`TrainConfig` (hyperparameters, seed, schedule), the training data's bytes, the library's
-own source files and the torch version. Files are written atomically (temp file + rename) and
-carry their key; a file that fails to load, or whose key or contents do not match, is retrained
-and overwritten, never silently reused. Where it lives: ``$DIFFUSION2D_CACHE``, else
+:class:`TrainConfig` (hyperparameters, seed, schedule), the training data's bytes, the source of
+the modules that training runs (``TRAINING_MODULES``: data, schedules, forward process, model,
+loss, training and their helpers) and the torch version. Nothing else: an edit of the plotting,
+sampling or evaluation code keeps every trained model. Files are written atomically (temp file +
+rename) and carry their key; a file that fails to load, or whose key or contents do not match, is
+retrained and overwritten, never silently reused. Where it lives: ``$DIFFUSION2D_CACHE``, else
 ``_build/model_cache`` in the checkout (editable install), else ``~/.cache/diffusion2d``.
 """
 
@@ -25,6 +27,11 @@ from .training import TrainConfig, TrainHistory, build_model, train
 
 ENV_VAR = "DIFFUSION2D_CACHE"
 FORMAT = 1
+# The package's modules that determine a trained model (training imports nothing else of ours).
+TRAINING_MODULES = (
+    "_checks.py", "data.py", "forward.py", "loss.py", "model.py", "runtime.py", "schedules.py",
+    "training.py",
+)  # fmt: skip
 
 
 def cache_dir() -> Path:
@@ -37,18 +44,23 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "diffusion2d"
 
 
-def library_source_hash() -> str:
-    """SHA-256 over the package's own ``.py`` files (names and contents)."""
+def source_hash(modules: tuple[str, ...]) -> str:
+    """SHA-256 over the named ``.py`` files of the package (names and contents)."""
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
+    for name in sorted(modules):
+        digest.update(name.encode())
+        digest.update((package / name).read_bytes())
     return digest.hexdigest()
 
 
+def library_source_hash() -> str:
+    """SHA-256 over the source of the modules that determine a trained model."""
+    return source_hash(TRAINING_MODULES)
+
+
 def cache_key(config: TrainConfig, data: torch.Tensor) -> str:
-    """The hash naming a trained model: config fields, data, library source, torch version."""
+    """The hash naming a trained model: config fields, data, training source, torch version."""
     payload = {
         "format": FORMAT,
         "config": dataclasses.asdict(config),

@@ -95,8 +95,26 @@ def _fixed_eval_batch(x: torch.Tensor, T: int, repeats: int, seed: int):
     return x0, torch.randn(x0.shape, generator=g), torch.randint(0, T, (len(x0),), generator=g)
 
 
+def loss_batches(config: TrainConfig, data: torch.Tensor | None = None) -> dict[str, tuple]:
+    """The fixed ``(x0, eps, t)`` batches on which the losses of the history are measured.
+
+    ``{"train": ..., "held-out": ...}``: every point of the split ``config.eval_repeats`` times,
+    each with its own noise and step, drawn from fixed seeds. Every loss the book reports is
+    measured on these batches (:func:`batch_loss`), so a model, the exact denoiser and the last
+    point of a training curve are compared on the same draws.
+    """
+    if data is None:
+        data = load_datasaurus(config.dataset)
+    train_x, test_x = train_test_split(data, config.holdout_fraction, seed=config.seed)
+    return {
+        "train": _fixed_eval_batch(train_x, config.T, config.eval_repeats, config.seed + 2),
+        "held-out": _fixed_eval_batch(test_x, config.T, config.eval_repeats, config.seed + 3),
+    }
+
+
 @torch.no_grad()
-def _eval_loss(model, batch, alpha_bars) -> float:
+def batch_loss(model, batch: tuple, alpha_bars: torch.Tensor) -> float:
+    """L_simple (eq. 14) of ``model`` on one fixed batch from :func:`loss_batches`."""
     if len(batch[0]) == 0:
         return float("nan")
     x0, eps, ts = batch
@@ -135,7 +153,7 @@ def train(
     config = (config or TrainConfig()).replace(**overrides)
     if data is None:
         data = load_datasaurus(config.dataset)
-    train_x, test_x = train_test_split(data, config.holdout_fraction, seed=config.seed)
+    train_x, _ = train_test_split(data, config.holdout_fraction, seed=config.seed)
     if progress is None:
         progress = sys.stderr.isatty()
     start = time.perf_counter()
@@ -147,8 +165,7 @@ def train(
         alpha_bars = model.alpha_bars
         epoch_x = train_x.repeat(config.repeats, 1)  # (R*N_train, 2)
         n = len(epoch_x)
-        eval_train = _fixed_eval_batch(train_x, config.T, config.eval_repeats, config.seed + 2)
-        eval_test = _fixed_eval_batch(test_x, config.T, config.eval_repeats, config.seed + 3)
+        batches = loss_batches(config, data)
         history = TrainHistory()
         bar = None
         if progress:
@@ -172,8 +189,8 @@ def train(
             if epoch % config.eval_every == 0 or epoch == config.epochs or epoch == 1:
                 model.eval()
                 history.epochs.append(epoch)
-                history.train_loss.append(_eval_loss(model, eval_train, alpha_bars))
-                history.test_loss.append(_eval_loss(model, eval_test, alpha_bars))
+                history.train_loss.append(batch_loss(model, batches["train"], alpha_bars))
+                history.test_loss.append(batch_loss(model, batches["held-out"], alpha_bars))
                 if bar is not None:
                     bar.set_postfix(train=history.train_loss[-1], test=history.test_loss[-1])
             if bar is not None:

@@ -1,0 +1,167 @@
+"""The evaluation protocol: metrics against closed forms, determinism, caching, intervals."""
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from diffusion2d import cache as cache_mod
+from diffusion2d import protocol as P
+from diffusion2d.exact import ExactDenoiser
+from diffusion2d.training import TrainConfig, loss_batches, train
+
+SMALL = P.Protocol(num_samples=200, seeds=(0, 1, 2), mmd_samples=100)
+TINY = TrainConfig(hidden=8, num_blocks=1, epochs=3, eval_every=1, eval_repeats=2, T=10)
+
+
+@pytest.fixture
+def ref(dino):
+    return P.Reference.of(TrainConfig(), dino)
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache_mod.ENV_VAR, str(tmp_path))
+
+
+def test_reference_is_the_training_split(dino, ref):
+    from diffusion2d.evaluation import split_for
+
+    train, heldout = split_for(TrainConfig(), dino)
+    assert torch.equal(ref.train, train) and torch.equal(ref.heldout, heldout)
+    assert len(ref.all) == len(dino) == 142
+
+
+def test_scores_of_the_data_itself(ref):
+    """Samples that *are* the dino points: zero Chamfer and NN distance, all within spacing,
+    every training point covered exactly, held-out points covered exactly too."""
+    s = P.scores(ref.all.float(), ref, SMALL)
+    assert s["chamfer"] == pytest.approx(0.0, abs=1e-12)
+    assert s["nn_mean"] == pytest.approx(0.0, abs=1e-12)
+    assert s["frac_close"] == 1.0
+    assert s["train_coverage"] == pytest.approx(0.0, abs=1e-12)
+    assert s["heldout_coverage"] == pytest.approx(0.0, abs=1e-12)
+    # the training points are copies of themselves, the held-out ones are not
+    assert s["frac_copies"] == pytest.approx(len(ref.train) / len(ref.all))
+
+
+def test_scores_by_hand(ref):
+    x = torch.tensor([[10.0, 0.0], [0.0, 10.0]])
+    s = P.scores(x, ref, SMALL)
+    nn = torch.cdist(x.double(), ref.all.double()).min(1).values
+    back = torch.cdist(ref.all.double(), x.double()).min(1).values
+    assert s["chamfer"] == pytest.approx(float(nn.mean() + back.mean()))
+    assert s["frac_close"] == 0.0 and s["frac_copies"] == 0.0
+
+
+def test_t_quantile_against_tables():
+    # Student t, two-sided 95%: 12.706 (1 dof), 2.776 (4), 2.228 (10); normal limit 1.960
+    for dof, q in ((1, 12.706), (4, 2.776), (10, 2.228), (10_000, 1.960)):
+        assert P.t_quantile(0.975, dof) == pytest.approx(q, abs=1e-3)
+    with pytest.raises(ValueError, match="t_quantile"):
+        P.t_quantile(0.3, 4)
+
+
+def test_interval_and_compare():
+    df = P._frame([{"chamfer": v} for v in (1.0, 2.0, 3.0)], SMALL)
+    mean, lo, hi = P.interval(df, "chamfer")
+    half = P.t_quantile(0.975, 2) * 1.0 / math.sqrt(3)  # sd of (1, 2, 3) is 1
+    assert (mean, lo, hi) == pytest.approx((2.0, 2.0 - half, 2.0 + half))
+    far = P._frame([{"chamfer": v} for v in (10.0, 10.1, 10.2)], SMALL)
+    assert P.compare(df, far, "chamfer") == -1 and P.compare(far, df, "chamfer") == 1
+    assert P.compare(df, df, "chamfer") == 0
+    assert P.cell(df, "chamfer") == f"2.000 ± {half:.3f}"
+
+
+def test_exact_denoiser_lands_on_the_training_points(ref):
+    exact = ExactDenoiser(ref.train, 1e-4, 0.05, 50)
+    df = P.evaluate(exact, ref, "ddim", protocol=SMALL)
+    assert list(df.index) == list(SMALL.seeds)
+    assert set(df.columns) == set(P.METRICS)
+    assert df["frac_copies"].min() > 0.9  # it only copies
+    by_step = df.attrs["chamfer_by_step"]
+    assert len(by_step) == len(SMALL.seeds) and len(by_step[0]) == 51
+    assert by_step[0][-1] < by_step[0][0]  # x_0 is far closer to the dino than x_T
+
+
+def test_evaluate_is_deterministic_and_cached(ref, dino, tmp_path, monkeypatch):
+    model, _ = train(TINY, data=dino)
+    first = P.evaluate(model, ref, "ddpm", protocol=SMALL)
+    files = list((tmp_path / "protocol").glob("*.json"))
+    assert len(files) == 1
+    monkeypatch.setattr(P, "samples", lambda *a, **k: pytest.fail("recomputed"))
+    again = P.evaluate(model, ref, "ddpm", protocol=SMALL)
+    pd.testing.assert_frame_equal(first, again)
+    assert again.attrs["chamfer_by_step"] == first.attrs["chamfer_by_step"]
+
+
+def test_the_key_sees_model_sampler_steps_protocol_and_reference(ref, dino):
+    model, _ = train(TINY, data=dino)
+    other, _ = train(TINY.replace(seed=1), data=dino)
+
+    def key(m=model, sampler="ddpm", steps=None, protocol=SMALL, r=ref):
+        what = {"model": P._state_digest(m), "sampler": sampler, "num_steps": steps}
+        return P._key(what, r, protocol)
+
+    keys = [key(), key(m=other), key(sampler="ddim"), key(steps=5),
+            key(protocol=P.Protocol(num_samples=300, seeds=(0, 1, 2), mmd_samples=100)),
+            key(r=P.Reference(ref.heldout, ref.train))]  # fmt: skip
+    assert len(set(keys)) == len(keys)
+
+
+def test_a_corrupt_cache_file_is_recomputed(ref, tmp_path):
+    exact = ExactDenoiser(ref.train, 1e-4, 0.05, 10)
+    first = P.evaluate(exact, ref, "ddim", protocol=SMALL)
+    (path,) = (tmp_path / "protocol").glob("*.json")
+    path.write_text("{not json")
+    pd.testing.assert_frame_equal(P.evaluate(exact, ref, "ddim", protocol=SMALL), first)
+
+
+def test_baselines(ref):
+    gauss = P.baseline("gaussian", ref, SMALL)
+    copy = P.baseline("resampled", ref, SMALL)
+    assert P.compare(copy, gauss, "chamfer") == -1
+    assert (copy["frac_close"] > 0.95).all()
+    with pytest.raises(ValueError, match="name"):
+        P.baseline("uniform", ref, SMALL)
+
+
+def test_table_is_a_dataframe_of_intervals(ref):
+    results = {"noise": P.baseline("gaussian", ref, SMALL),
+               "copies": P.baseline("resampled", ref, SMALL)}  # fmt: skip
+    tab = P.table(results, ("chamfer", "frac_close"))
+    assert isinstance(tab, pd.DataFrame)
+    assert list(tab.index) == ["noise", "copies"] and list(tab.columns) == [
+        "Chamfer", "within spacing"]  # fmt: skip
+    assert tab.loc["noise", "Chamfer"] == P.cell(results["noise"], "chamfer")
+
+
+def test_split_losses_are_the_last_point_of_the_history(dino):
+    model, history = train(TINY, data=dino)
+    losses = P.split_losses(model, TINY, dino)
+    assert losses["train"] == pytest.approx(history.train_loss[-1], abs=1e-6)
+    assert losses["held-out"] == pytest.approx(history.test_loss[-1], abs=1e-6)
+
+
+def test_exact_denoiser_beats_the_network_on_the_training_batch(dino):
+    """On the same draws the exact denoiser of the training set is the better noise predictor
+    of its training points (it minimises the loss in expectation; on a fixed batch of this size
+    the margin is far above the batch's noise)."""
+    config = TINY.replace(eval_repeats=16)
+    model, _ = train(config, data=dino)
+    batches = loss_batches(config, dino)
+    train_points = batches["train"][0][: len(batches["train"][0]) // 16]
+    exact = ExactDenoiser(train_points, config.beta_min, config.beta_max, config.T)
+    losses = {who: P.split_losses(m, config, dino)["train"] for who, m in (("exact", exact),
+                                                                          ("model", model))}
+    assert losses["exact"] < losses["model"]
+
+
+def test_bad_input_names_the_argument(ref):
+    with pytest.raises(ValueError, match="sampler"):
+        P.evaluate(ExactDenoiser(ref.train, 1e-4, 0.05, 10), ref, "euler", protocol=SMALL)
+    with pytest.raises(ValueError, match="seeds"):
+        P.Protocol(seeds=(0,))
+    with pytest.raises(ValueError, match="num_samples"):
+        P.Protocol(num_samples=1)
