@@ -299,3 +299,18 @@ def split_losses(denoiser, config: TrainConfig, data: torch.Tensor | None = None
     with torch_threads(1):
         return {split: batch_loss(denoiser, batch, denoiser.alpha_bars)
                 for split, batch in loss_batches(config, data).items()}  # fmt: skip
+
+
+def glue_result(prefix: str, df: pd.DataFrame, columns: tuple[str, ...] | None = None) -> None:
+    """Glue a result for the prose: ``{prefix}-{metric}`` (the mean over the seeds) and
+    ``{prefix}-{metric}-pm`` (the half-width of its interval), for each metric in ``columns``.
+
+    Use one canonical prefix per quantity in every chapter (e.g. ``q-v3-ddpm50``): the site tests
+    check that a key glued on two pages has one value.
+    """
+    from myst_nb import glue
+
+    for metric in columns or tuple(c for c in METRICS if c in df.columns):
+        mean, lo, hi = interval(df, metric)
+        glue(f"{prefix}-{metric}", mean, display=False)
+        glue(f"{prefix}-{metric}-pm", (hi - lo) / 2, display=False)
