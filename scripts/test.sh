@@ -2,6 +2,7 @@
 # Everything CI checks, in order; stops at the first failure:
 #   bash scripts/test.sh
 # 1. ruff check .                     lint (configuration: [tool.ruff] in pyproject.toml)
+#    zizmor --offline .github/...     security audit of the workflows and Dependabot (0 findings)
 # 2. pytest tests --ignore=tests/site unit tests of the library
 # 3. jupyter-book build book/ -W -n --keep-going   strict build of the whole book (the execution
 #    cache in _build/.jupyter_cache and the model cache make a rebuild fast)
@@ -41,6 +42,7 @@ step() {  # step NAME COMMAND... : run, time, and stop on failure
 }
 
 step ruff ruff check .
+step zizmor zizmor --offline .github/workflows/ .github/dependabot.yml
 step unit pytest -q tests --ignore=tests/site -p no:cacheprovider -o faulthandler_timeout=600
 step build jupyter-book build book/ -W -n --keep-going
 step links python scripts/check_links.py _build/html

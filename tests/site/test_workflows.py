@@ -2,9 +2,13 @@
 
 PR workflow: builds strictly and runs every test with the README's two commands, Python 3.11,
 torch from PyTorch's CPU index, Chromium from apt. Deploy workflow: on pushes to main, the
-official Pages actions, least-privilege permissions per job, a `pages` concurrency group.
-Both: pinned action versions, and the execution and model caches keyed on requirements.txt and
-src/**. Also .ci/run and requirements.txt.
+official Pages actions, least-privilege permissions per job, a `pages` concurrency group, and a
+job that publishes the participant notebooks the site build wrote to the branch `notebooks`
+(no `workflow_run` trigger anywhere). All: every action pinned to a full commit SHA with its
+release in a `# vX.Y.Z` comment, at a major that runs on Node 24; checkouts that do not push keep
+no credentials; the execution and model caches keyed on requirements.txt and src/**. Dependabot
+keeps the pins current (github-actions and pip, weekly); scripts/test.sh runs zizmor offline.
+Also .ci/run and requirements.txt.
 """
 
 from __future__ import annotations
@@ -17,7 +21,26 @@ import yaml
 from sitetools import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-PINNED = re.compile(r"^[\w.-]+/[\w./-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})$")
+DEPENDABOT = ROOT / ".github" / "dependabot.yml"
+# `uses: owner/repo@<full commit SHA> # vX.Y.Z`, as Dependabot writes and updates it
+PINNED_LINE = re.compile(
+    r"^\s*(?:-\s+)?uses:\s+(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})"
+    r"\s+#\s+(?P<version>v(?P<major>\d+)\.\d+\.\d+)\s*$"
+)
+# The first major of each action that runs on Node 24 (runs.using: node24, or composite on top
+# of Node 24 actions), checked in each action's action.yml at the pinned tag. GitHub runners made
+# Node 24 the default in June 2026 and remove Node 20 in September 2026. A newer major (Dependabot)
+# passes; an older one, or an action not listed here, fails until someone checks it.
+NODE24_MAJOR = {
+    "actions/checkout": 7,
+    "actions/setup-python": 7,
+    "actions/cache": 5,
+    "actions/upload-artifact": 7,
+    "actions/download-artifact": 8,
+    "actions/upload-pages-artifact": 5,
+    "actions/deploy-pages": 5,
+}
+NOTEBOOKS_BRANCH = "notebooks"
 CACHE_KEY = "hashFiles('requirements.txt', 'src/**')"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
@@ -123,14 +146,95 @@ def test_workflows_are_well_formed():
                 assert ("uses" in step) != ("run" in step), (name, job_name, step)
 
 
-def test_actions_are_pinned_to_full_versions():
-    loose = []
+def uses_lines() -> list[tuple[str, str]]:
+    """Every `uses:` line of every workflow, as written (the YAML parser drops the comment)."""
+    return [
+        (path.name, line.strip())
+        for path in sorted(WORKFLOWS.glob("*.y*ml"))
+        for line in path.read_text().splitlines()
+        if re.match(r"^\s*(?:-\s+)?uses:", line)
+    ]
+
+
+def test_actions_are_pinned_to_commit_shas_with_their_version():
+    lines = uses_lines()
+    parsed_uses = [
+        s["uses"]
+        for doc in all_workflows().values()
+        for job in doc["jobs"].values()
+        for s in steps(job)
+        if "uses" in s
+    ]
+    assert len(lines) == len(parsed_uses) > 0, "one `uses:` a line, none hidden in flow style"
+    loose = [f"{name}: {line}" for name, line in lines if not PINNED_LINE.match(line)]
+    assert not loose, (
+        "pin every action to its full commit SHA with the release in a comment, "
+        "`uses: owner/repo@<40 hex> # vX.Y.Z`:\n" + "\n".join(loose)
+    )
+    for value in parsed_uses:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", value), value
+
+
+def test_actions_are_at_their_node24_majors_and_pinned_consistently():
+    pins: dict[str, set[tuple[str, str]]] = {}
+    for name, line in uses_lines():
+        match = PINNED_LINE.match(line)
+        assert match, f"{name}: {line}"
+        action = match["action"]
+        assert action in NODE24_MAJOR, (
+            f"{name}: {action} is not a reviewed action; check that the release pinned runs on "
+            "Node 24 and add it to NODE24_MAJOR"
+        )
+        assert int(match["major"]) >= NODE24_MAJOR[action], (
+            f"{name}: {action} {match['version']} predates its Node 24 major "
+            f"v{NODE24_MAJOR[action]}"
+        )
+        pins.setdefault(action, set()).add((match["sha"], match["version"]))
+    for action, versions in pins.items():
+        assert len(versions) == 1, f"{action} pinned to different commits: {sorted(versions)}"
+    shas = [sha for versions in pins.values() for sha, _ in versions]
+    assert len(shas) == len(set(shas)), "two actions pinned to the same commit"
+
+
+def test_no_workflow_run_or_pull_request_target_trigger():
     for name, doc in all_workflows().items():
+        on = triggers(doc)
+        assert "workflow_run" not in on, f"{name}: workflow_run runs with write tokens"
+        assert "pull_request_target" not in on, f"{name}: pull_request_target"
+
+
+def test_checkouts_keep_no_credentials():
+    """No workflow pushes from a checkout (the notebooks job has none), so none persists the
+    token in the workspace, where uploaded artifacts could carry it."""
+    checkouts = [
+        (name, job_name, step)
+        for name, doc in all_workflows().items()
+        for job_name, job in doc["jobs"].items()
+        for step in steps(job)
+        if uses(step) == "actions/checkout"
+    ]
+    assert checkouts
+    for name, job_name, step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, (name, job_name)
+
+
+def test_every_job_has_least_privilege_permissions():
+    expected = {
+        ("pr", "test"): {"contents": "read"},
+        ("deploy", "build"): {"contents": "read"},
+        ("deploy", "deploy"): {"pages": "write", "id-token": "write"},
+        ("deploy", "notebooks"): {"contents": "write"},
+    }
+    seen = set()
+    for which, get in WORKFLOW.items():
+        name, doc = get()
         for job_name, job in doc["jobs"].items():
-            for step in steps(job):
-                if "uses" in step and not PINNED.match(step["uses"]):
-                    loose.append(f"{name}:{job_name}: {step['uses']}")
-    assert not loose, "pin actions to vX.Y.Z or a commit SHA:\n" + "\n".join(loose)
+            assert (which, job_name) in expected, f"{name}:{job_name}: state its permissions here"
+            assert job["permissions"] == expected[which, job_name], (name, job_name)
+            seen.add((which, job_name))
+    assert seen == set(expected)
+    for name, doc in all_workflows().items():
+        assert doc.get("permissions") in ({}, {"contents": "read"}), f"{name}: workflow default"
 
 
 @pytest.mark.parametrize("which", ["pr", "deploy"])
@@ -194,7 +298,7 @@ def test_deploy_workflow():
     assert doc["concurrency"]["group"] == "pages"
     assert doc["concurrency"].get("cancel-in-progress") is False
     jobs = doc["jobs"]
-    assert set(jobs) == {"build", "deploy"}
+    assert set(jobs) == {"build", "deploy", "notebooks"}
     build, deploy = jobs["build"], jobs["deploy"]
     assert build["permissions"] == {"contents": "read"}
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
@@ -210,9 +314,82 @@ def test_deploy_workflow():
     assert build_uses.index("actions/upload-pages-artifact") > test_at, "upload after tests pass"
 
     deploy_uses = [uses(s) for s in steps(deploy)]
-    assert "actions/configure-pages" in deploy_uses + build_uses
     assert deploy_uses[-1] == "actions/deploy-pages"
     assert steps(deploy)[-1]["id"] == "deployment"
+
+
+def test_deploy_workflow_publishes_the_notebooks_branch():
+    """The participant notebooks the site build wrote go to the branch `notebooks` (Colab and
+    Binder open them there), after the tests and the deploy passed, from a job that can write
+    contents and nothing else, with Binder's environment pinned to the commit."""
+    name, doc = deploy_workflow()
+    build, job = doc["jobs"]["build"], doc["jobs"]["notebooks"]
+    assert set([job["needs"]] if isinstance(job["needs"], str) else job["needs"]) == {
+        "build",
+        "deploy",
+    }
+    assert job["permissions"] == {"contents": "write"}
+    assert isinstance(job["timeout-minutes"], int)
+
+    uploads = [s for s in steps(build) if uses(s) == "actions/upload-artifact"]
+    assert len(uploads) == 1
+    upload = uploads[0]["with"]
+    assert upload["path"].startswith("_build/html/notebooks/"), "the notebooks the site serves"
+    assert upload.get("if-no-files-found") == "error"
+    test_at = next(i for i, s in enumerate(steps(build)) if "scripts/test.sh" in s.get("run", ""))
+    assert steps(build).index(uploads[0]) > test_at, "upload after tests pass"
+
+    job_uses = [uses(s) for s in steps(job)]
+    assert "actions/checkout" not in job_uses, "nothing to check out; no credentials to persist"
+    assert job_uses[0] == "actions/download-artifact"
+    assert steps(job)[0]["with"]["name"] == upload["name"]
+    outdir = steps(job)[0]["with"]["path"]
+
+    script = "\n".join(s.get("run", "") for s in steps(job))
+    assert "${{" not in script, "no expressions in scripts (template injection): use env"
+    assert f"HEAD:refs/heads/{NOTEBOOKS_BRANCH}" in script and "--force" in script
+    assert "> requirements.txt" in script and CPU_INDEX in script
+    assert "diffusion2d @ git+" in script and "$GITHUB_SHA" in script
+    assert "> runtime.txt" in script and "python-3.11" in script
+    assert "> README.md" in script
+    for step in steps(job):
+        if "run" in step:
+            assert step.get("working-directory") == outdir, step.get("name")
+    token_steps = [s for s in steps(job) if "github.token" in str(s.get("env", {}))]
+    assert len(token_steps) == 1 and "git push" in token_steps[0]["run"]
+    assert "git config http" not in script, "the token is never written to a git config file"
+
+
+def test_dependabot_updates_actions_and_pip_weekly():
+    config = yaml.safe_load(DEPENDABOT.read_text())
+    assert config["version"] == 2
+    updates = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(updates) == {"github-actions", "pip"}
+    for ecosystem, update in updates.items():
+        assert update["directory"] == "/", ecosystem
+        assert update["schedule"]["interval"] == "weekly", ecosystem
+
+
+def test_zizmor_audits_the_workflows_offline_in_test_sh():
+    script = (ROOT / "scripts" / "test.sh").read_text()
+    steps_ = [line for line in script.splitlines() if line.startswith("step ")]
+    zizmor = [line for line in steps_ if " zizmor " in line]
+    assert len(zizmor) == 1 and "zizmor --offline .github/workflows/" in zizmor[0]
+    build = next(line for line in steps_ if "jupyter-book build" in line)
+    assert steps_.index(zizmor[0]) < steps_.index(build), "cheap: before the build"
+    # a suppression belongs in zizmor's own configuration, each with a one-line reason;
+    # never inline in a workflow
+    for path in WORKFLOWS.glob("*.y*ml"):
+        assert "zizmor: ignore" not in path.read_text(), f"{path.name}: inline suppression"
+    for config in (ROOT / "zizmor.yml", ROOT / ".github" / "zizmor.yml"):
+        if not config.is_file():
+            continue
+        rules = (yaml.safe_load(config.read_text()) or {}).get("rules", {}) or {}
+        lines = config.read_text().splitlines()
+        for rule, settings in rules.items():
+            for entry in (settings or {}).get("ignore", []):
+                line = next(x for x in lines if x.strip().lstrip("- ").startswith(str(entry)))
+                assert "#" in line, f"{config.name}: {rule}: {entry} needs a reason"
 
 
 def test_ci_run_calls_setup_then_the_readme_test_command():
@@ -246,6 +423,7 @@ def test_requirements_are_pinned_exactly():
         "playwright",
         "pytest",
         "ruff",
+        "zizmor",
         "linkchecker",
         "pyyaml",
         "pillow",
