@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE = FIXTURES / "exercise_chapter.md"
-WORKFLOW = ROOT / ".github" / "workflows" / "notebooks.yml"
 URL = "https://github.com/diffusion2d/diffusion-from-scratch"
 
 
@@ -367,44 +366,6 @@ def test_workshop_exercises_have_their_checks():
 
 # --------------------------------------------------------------------------------------------
 # The workflow that publishes the notebooks branch
-# --------------------------------------------------------------------------------------------
-
-
-def test_workflow_publishes_the_notebooks_branch():
-    workflow = yaml.safe_load(WORKFLOW.read_text())
-    on = workflow.get("on", workflow.get(True))  # PyYAML reads the key `on` as True
-    # after main's build, tests and deploy succeeded; never a second `push` workflow
-    assert "push" not in on and "pull_request" not in on
-    run = on["workflow_run"]
-    deploy = yaml.safe_load((WORKFLOW.parent / "deploy.yml").read_text())
-    assert run["workflows"] == [deploy["name"]]
-    assert run["types"] == ["completed"] and run["branches"] == ["main"]
-    assert workflow.get("permissions") == {}
-    (job,) = workflow["jobs"].values()
-    assert "workflow_run.conclusion == 'success'" in job["if"]
-    assert job["permissions"] == {"contents": "write"}
-    assert isinstance(job["timeout-minutes"], int)
-    assert "workflow_run.head_sha" in job["env"]["SOURCE_SHA"]
-    steps = job["steps"]
-    assert steps[0]["uses"].startswith("actions/checkout@")
-    assert steps[0]["with"]["ref"] == "${{ env.SOURCE_SHA }}"
-    uses = [s.get("uses", "") for s in steps]
-    assert any(u.startswith("actions/setup-python@") for u in uses)
-    runs = "\n".join(s.get("run", "") for s in steps)
-    assert 'python src/diffusion2d/notebooks.py book/ _notebooks --ref "$SOURCE_SHA"' in runs
-    assert "--binder" in runs and "^jupytext==" in runs
-    assert any(line.startswith("jupytext==") for line in (ROOT / "requirements.txt").open())
-    publish = next(s for s in steps if s.get("uses", "").startswith("peaceiris/actions-gh-pages"))
-    assert publish["with"]["publish_branch"] == "notebooks"
-    assert publish["with"]["publish_dir"] == "./_notebooks"
-    assert publish["with"]["force_orphan"] is True
-    for step in steps:  # every file a step names exists
-        for path in re.findall(r"(?:src|book|tests)/[\w/.-]+\.(?:py|md|yml)", step.get("run", "")):
-            assert (ROOT / path).exists(), path
-
-
-# --------------------------------------------------------------------------------------------
-# The book extension
 # --------------------------------------------------------------------------------------------
 
 

@@ -11,7 +11,8 @@ For every chapter with exercises (a code cell tagged ``solution``; the conventio
    of the page) with a download link and Colab / Binder links;
 3. adds the notebook to the page's download menu and a launch menu (Colab, Binder) to the header.
 
-Launch links open the notebooks that ``.github/workflows/notebooks.yml`` publishes to the branch
+Launch links open the notebooks that the ``notebooks`` job of ``.github/workflows/deploy.yml``
+publishes (the very files this extension wrote into the deployed site) to the branch
 ``participant_notebooks_branch`` (default ``notebooks``) of ``repository.url``: generated files are
 never committed to main, so Colab and Binder read them from that branch. The links are plain
 anchors: a page makes no request to Colab or Binder unless the reader clicks.
