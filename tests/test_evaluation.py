@@ -145,3 +145,82 @@ def test_split_for_matches_training(dino):
     expected = train_test_split(dino, config.holdout_fraction, seed=config.seed)
     assert torch.equal(train, expected[0]) and torch.equal(heldout, expected[1])
     assert len(train) + len(heldout) == len(dino)
+
+
+# --------------------------------------------------------------------------- protocol results
+
+
+@pytest.fixture
+def _protocol_cache(tmp_path, monkeypatch):
+    from diffusion2d import cache as cache_mod
+
+    monkeypatch.setenv(cache_mod.ENV_VAR, str(tmp_path))
+
+
+def _ref(circle):
+    from diffusion2d import protocol as P
+
+    train, heldout = train_test_split(circle, 0.25, seed=0)
+    return P.Reference(train, heldout)
+
+
+def test_memorisation_of_matches_memorisation(circle, exact):
+    train, heldout = train_test_split(circle, 0.25, seed=0)
+    st = ev.memorisation(exact, train, heldout, num_samples=200, seed=0)
+    again = ev.memorisation_of(torch.from_numpy(st.samples), train, heldout)
+    assert again.frac_copies == st.frac_copies and again.heldout_coverage == st.heldout_coverage
+    with pytest.raises(ValueError, match="samples"):
+        ev.memorisation_of(torch.zeros(3), train, heldout)
+
+
+def test_smooth_samples_copy_at_the_rate_of_a_gaussian_kernel(circle):
+    """A point lands within r of its kernel centre with probability 1 - exp(-r^2 / 2h^2)."""
+    g = torch.Generator().manual_seed(0)
+    far = torch.tensor([[0.0, 0.0], [100.0, 0.0]])  # two centres, no overlap
+    h, r = 0.2, 0.1
+    x = ev.smooth_samples(far, 20_000, h, g)
+    d = torch.cdist(x, far).min(1).values
+    assert float((d <= r).float().mean()) == pytest.approx(1 - math.exp(-(r**2) / (2 * h**2)),
+                                                           abs=0.01)  # fmt: skip
+    for bad, match in (({"bandwidth": 0.0}, "bandwidth"), ({"num_samples": 0}, "num_samples")):
+        kw = {"points": far, "num_samples": 5, "bandwidth": h, "generator": g} | bad
+        with pytest.raises(ValueError, match=match):
+            ev.smooth_samples(**kw)
+
+
+def test_smooth_baseline_and_points_as_samples(circle, _protocol_cache):
+    from diffusion2d import protocol as P
+
+    ref = _ref(circle)
+    small = P.Protocol(num_samples=300, seeds=(0, 1, 2), mmd_samples=100)
+    df = ev.smooth_baseline(ref, 0.05, small)
+    assert list(df.index) == [0, 1, 2] and set(P.METRICS) <= set(df.columns)
+    assert df.attrs["bandwidth"] == 0.05
+    assert df.equals(ev.smooth_baseline(ref, 0.05, small))  # deterministic
+    # the held-out points as samples: no copies, every held-out point covered exactly
+    s = ev.points_as_samples(ref.heldout, ref, small)
+    assert s["frac_copies"] == 0.0 and s["heldout_coverage"] == 0.0
+
+
+def test_chamfer_by_step_and_protocol_figures(circle, exact, _protocol_cache):
+    from diffusion2d import protocol as P
+
+    ref = _ref(circle)
+    small = P.Protocol(num_samples=100, seeds=(0, 1, 2), mmd_samples=50)
+    runs = {s: P.evaluate(exact, ref, s, protocol=small) for s in ("ddpm", "ddim")}
+    c = ev.chamfer_by_step(runs["ddpm"])
+    assert list(c.index) == list(range(exact.T, -1, -1))
+    assert (c["lo"] <= c["mean"]).all() and (c["mean"] <= c["hi"]).all()
+    assert c.loc[0, "mean"] == pytest.approx(P.interval(runs["ddpm"], "chamfer")[0])
+    with pytest.raises(ValueError, match="chamfer_by_step"):
+        ev.chamfer_by_step(P.baseline("gaussian", ref, small))
+    fig = ev.chamfer_by_step_plot(runs, {"noise": P.baseline("gaussian", ref, small)})
+    assert len(fig.axes[0].collections) == 2  # one band per sampler
+    sweep = {(s, k): P.evaluate(exact, ref, s, num_steps=k, protocol=small)
+             for s in ("ddpm", "ddim") for k in (2, 5)}  # fmt: skip
+    fig = ev.sweep_plot(sweep, {"noise": P.baseline("gaussian", ref, small)})
+    assert len(fig.axes) == 2
+
+
+def test_rms_radius():
+    assert ev.rms_radius(torch.tensor([[1.0, 0.0], [-1.0, 0.0]])) == pytest.approx(1.0)

@@ -72,11 +72,44 @@ def test_frame_of_maps_paper_time_to_frame(runs):
 def test_trajectory_stats_add_up(runs, data):
     for run in runs.values():
         stats = sp.trajectory_stats(run, data)
-        assert set(stats) == {"path_length", "net_move", "drift_total", "noise_total", "chamfer"}
+        assert set(stats) == {
+            "path_length", "net_move", "drift_total", "noise_total", "noise_net", "chamfer"
+        }  # fmt: skip
         assert stats["net_move"] <= stats["path_length"] + 1e-6  # triangle inequality
+        assert stats["noise_net"] <= stats["noise_total"] + 1e-6
         assert stats["path_length"] <= stats["drift_total"] + stats["noise_total"] + 1e-5
         assert stats["chamfer"] > 0
     assert sp.trajectory_stats(runs["DDIM"], data)["noise_total"] == 0.0
+
+
+def test_noise_walk_against_a_simulated_walk():
+    """The random walk of DDPM's added noise: summed step length ~ sqrt(pi/2) sum sigma_t, net
+    displacement ~ sqrt(pi/2) sqrt(sum sigma_t^2), checked by simulation."""
+    betas = torch.linspace(1e-4, 0.05, 50)
+    walk = sp.noise_walk(betas)
+    sigma = betas[1:].double().sqrt()  # no noise at t = 0
+    assert walk["sum_sigma"] == pytest.approx(float(sigma.sum()))
+    assert walk["root_sum_sq"] == pytest.approx(float(sigma.pow(2).sum().sqrt()))
+    z = torch.randn(20_000, len(sigma), 2, generator=torch.Generator().manual_seed(0)).double()
+    steps = sigma[None, :, None] * z  # (N, T-1, 2)
+    assert walk["noise_total"] == pytest.approx(float(steps.norm(dim=-1).sum(1).mean()), rel=0.01)
+    assert walk["noise_net"] == pytest.approx(float(steps.sum(1).norm(dim=-1).mean()), rel=0.02)
+    with pytest.raises(ValueError, match="betas"):
+        sp.noise_walk(torch.tensor([[0.1]]))
+
+
+def test_eps_slope_linear_gaussian():
+    """For Gaussian data N(0, I) the exact E[eps | x_t] is sqrt(1 - alpha_bar_t) x_t: the slope
+    of the exact denoiser of many Gaussian points approaches it."""
+    pts = torch.randn(4000, 2, generator=torch.Generator().manual_seed(1))
+    pts = (pts - pts.mean(0)) / pts.std(0)
+    exact = ExactDenoiser(pts, 1e-3, 0.2, T)
+    for t in (T, 3):
+        expected = float((1 - exact.alpha_bars[t - 1]).sqrt())
+        assert sp.eps_slope(exact, pts, t, num=4000) == pytest.approx(expected, abs=0.03)
+    for bad in (0, T + 1, 1.5):
+        with pytest.raises(ValueError, match="t must be"):
+            sp.eps_slope(exact, pts, bad)
 
 
 def test_endpoint_distance(runs):

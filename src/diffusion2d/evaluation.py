@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 
 from . import metrics
@@ -250,6 +251,17 @@ def memorisation(
 ) -> MemorisationStats:  # fmt: skip
     """Sample from ``model`` and measure how close the samples come to the training points."""
     x = final_samples(model, num_samples, "ddpm", seed)
+    return memorisation_of(x, train, heldout, copy_fraction)
+
+
+def memorisation_of(
+    samples: torch.Tensor, train: torch.Tensor, heldout: torch.Tensor, copy_fraction: float = 0.1
+) -> MemorisationStats:
+    """The distances of :class:`MemorisationStats` for given ``samples`` (N, 2), e.g. one seed of
+    the protocol (:func:`protocol.samples`), so that figures show what the protocol measures."""
+    x = torch.as_tensor(samples)
+    if x.ndim != 2 or x.shape[1] != 2 or len(x) == 0:
+        raise ValueError(f"samples must have shape (N, 2) with N >= 1, got {tuple(x.shape)}")
     with torch_threads(1):
         nn = metrics.nearest_neighbour_distances(x, train)
         spacing_all = metrics.data_spacing(train)
@@ -316,3 +328,140 @@ def coverage_figure(
         axes[0, 0].legend(loc="lower left", markerscale=1.5, handletextpad=0.2)
         fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- protocol results
+# The functions below take the protocol's DataFrames (:func:`protocol.evaluate`, one row per
+# seed) and draw or summarise them with their intervals.
+
+
+def smooth_samples(
+    points: torch.Tensor, num_samples: int, bandwidth: float, generator: torch.Generator
+) -> torch.Tensor:
+    """``num_samples`` draws (N, 2) from a Gaussian kernel density of ``points`` (M, 2): a point
+    drawn uniformly, plus N(0, bandwidth^2 I). A smooth sampler of the shape that copies no point
+    on purpose: it lands within a radius r of its chosen point only with probability
+    1 - exp(-r^2 / (2 bandwidth^2))."""
+    pts = torch.as_tensor(points)
+    if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
+        raise ValueError(f"points must have shape (M, 2) with M >= 1, got {tuple(pts.shape)}")
+    if not bandwidth > 0:
+        raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
+    pts = pts.float()
+    idx = torch.randint(0, len(pts), (num_samples,), generator=generator)
+    return pts[idx] + bandwidth * torch.randn(num_samples, 2, generator=generator)
+
+
+def smooth_baseline(ref, bandwidth: float, protocol=None) -> pd.DataFrame:
+    """The protocol's rows (one per seed) for :func:`smooth_samples` of all points of ``ref``
+    (a :class:`protocol.Reference`): what a sampler that draws the shape without copying scores."""
+    from . import protocol as P
+
+    protocol = protocol or P.PROTOCOL
+    rows = []
+    for seed in protocol.seeds:
+        g = torch.Generator().manual_seed(seed)
+        x = smooth_samples(ref.all, protocol.num_samples, bandwidth, g)
+        rows.append(P.scores(x, ref, protocol))
+    return P._frame(rows, protocol, bandwidth=bandwidth)
+
+
+def points_as_samples(points: torch.Tensor, ref, protocol=None) -> dict[str, float]:
+    """The protocol's scores of a fixed set of points (e.g. the held-out points themselves) taken
+    as "samples": one deterministic row, no seeds."""
+    from . import protocol as P
+
+    return P.scores(torch.as_tensor(points).float(), ref, protocol or P.PROTOCOL)
+
+
+def chamfer_by_step(df: pd.DataFrame) -> pd.DataFrame:
+    """Quality against t from a protocol result: one row per paper time t (T first, 0 last), with
+    the mean Chamfer distance of x_t over the seeds and its interval (``mean``, ``lo``, ``hi``)."""
+    from .protocol import t_quantile
+
+    by_step = df.attrs.get("chamfer_by_step")
+    if not by_step:
+        raise ValueError("df has no attrs['chamfer_by_step']: pass a protocol.evaluate result")
+    values = np.asarray(by_step, dtype=float)  # (seeds, T+1)
+    n, frames = values.shape
+    mean = values.mean(0)
+    half = t_quantile(0.5 + df.attrs.get("confidence", 0.95) / 2, n - 1) * values.std(
+        0, ddof=1
+    ) / np.sqrt(n)
+    t = np.arange(frames - 1, -1, -1)
+    return pd.DataFrame({"mean": mean, "lo": mean - half, "hi": mean + half},
+                        index=pd.Index(t, name="t"))  # fmt: skip
+
+
+def chamfer_by_step_plot(
+    results: Mapping[str, pd.DataFrame], reference: Mapping[str, pd.DataFrame] | None = None
+) -> plt.Figure:
+    """The Chamfer distance of x_t against the paper time t (T on the left, 0 on the right), one
+    line per sampler (keys ``"ddpm"``/``"ddim"``) with its interval as a band; ``reference``
+    protocol rows (e.g. the baselines) as dotted lines at their mean."""
+    with style():
+        fig, ax = plt.subplots(figsize=(5.6, 3.0))
+        for name, df in results.items():
+            c = chamfer_by_step(df)
+            color = SAMPLER_COLORS.get(name, COLORS["samples"])
+            ax.plot(c.index, c["mean"], "-", lw=1.6, color=color, label=name.upper())
+            ax.fill_between(c.index, c["lo"], c["hi"], color=color, alpha=0.3, lw=0)
+        _reference_lines(ax, reference, "chamfer")
+        ax.set_xlim(c.index.max(), 0)
+        ax.set_yscale("log")
+        ax.set_xlabel("t (sampling runs from left to right)")
+        ax.set_ylabel("Chamfer distance of x_t")
+        ax.legend(loc="lower left")
+        fig.tight_layout()
+    return fig
+
+
+def _reference_lines(ax, reference, metric: str) -> None:
+    from .protocol import interval
+
+    for name, df in (reference or {}).items():
+        mean = interval(df, metric)[0]
+        ax.axhline(mean, ls=":", lw=1.2, color=COLORS["data"])
+        ax.annotate(name, (0.99, mean), xycoords=("axes fraction", "data"), ha="right",
+                    va="bottom", fontsize=7, color=COLORS["data"])  # fmt: skip
+
+
+def sweep_plot(
+    sweep: Mapping[tuple[str, int], pd.DataFrame],
+    reference: Mapping[str, pd.DataFrame] | None = None,
+    columns: Sequence[str] = ("chamfer", "mmd2"),
+) -> plt.Figure:
+    """One panel per metric: the protocol mean against the number of steps, a line per sampler,
+    with the interval of every point as an error bar; ``reference`` rows as dotted lines."""
+    from .protocol import METRICS as P_METRICS
+    from .protocol import interval
+
+    samplers = sorted({s for s, _ in sweep}, key=lambda s: SAMPLERS.index(s))
+    with style():
+        fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.0), squeeze=False)
+        for ax, col in zip(axes[0], columns, strict=True):
+            for s in samplers:
+                ks = sorted(k for s2, k in sweep if s2 == s)
+                iv = np.array([interval(sweep[s, k], col) for k in ks])  # (K, 3)
+                ax.errorbar(ks, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]],
+                            fmt="o-", ms=4, capsize=3, color=SAMPLER_COLORS[s],
+                            label=s.upper())  # fmt: skip
+            _reference_lines(ax, reference, col)
+            ax.set_xscale("log")
+            ks_all = sorted({k for _, k in sweep})
+            ax.set_xticks(ks_all, [str(k) for k in ks_all])
+            ax.minorticks_off()
+            ax.set_xlabel("number of sampling steps")
+            label = P_METRICS[col][0] if col in P_METRICS else LABELS.get(col, col)
+            ax.set_title(label + " (lower is better)")
+            ax.legend(loc="best")
+        fig.tight_layout()
+    return fig
+
+
+def rms_radius(points: torch.Tensor) -> float:
+    """Root-mean-square distance of the points (N, 2) from their mean: the spread of a cloud."""
+    x = torch.as_tensor(points).double()
+    return float((x - x.mean(0)).pow(2).sum(1).mean().sqrt())

@@ -252,3 +252,26 @@ def loss_by_step_figure(
         axes.flat[0].legend()
         fig.tight_layout()
     return fig
+
+
+@torch.no_grad()
+def eps_slope(
+    denoiser, points: torch.Tensor, t: int, num: int = 20_000,
+    generator: torch.Generator | None = None,
+) -> float:  # fmt: skip
+    """The least-squares slope c of eps_pred ~ c x_t over x_t ~ q(x_t) (DDPM eq. 4 from
+    ``points``) at the paper time t (0-based step t - 1): how strongly the noise prediction
+    points along x_t. For unit-variance data the linear-Gaussian estimate is sqrt(1 - alpha_bar_t).
+    """
+    T = len(denoiser.alpha_bars)
+    if isinstance(t, bool) or not 1 <= int(t) <= T or int(t) != t:
+        raise ValueError(f"t must be a paper time in 1..{T}, got {t!r}")
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    x0 = torch.as_tensor(points).float()
+    x0 = x0[torch.randint(0, len(x0), (num,), generator=g)]  # (num, 2)
+    ts = torch.full((num,), int(t) - 1, dtype=torch.long)
+    eps = torch.randn(x0.shape, generator=g)
+    with torch_threads(1):
+        xt = q_sample(x0, ts, eps, denoiser.alpha_bars)
+        pred = denoiser(xt, ts)
+        return float((pred * xt).sum() / (xt * xt).sum())

@@ -80,18 +80,41 @@ def trajectory_stats(traj: Trajectories, data: object) -> dict[str, float]:
 
     ``path_length``: distance travelled (sum of step lengths); ``net_move``: |x_0 - x_T|;
     ``drift_total`` / ``noise_total``: summed lengths of the deterministic moves and of the added
-    noise; ``chamfer``: Chamfer distance of the final x_0 to ``data``.
+    noise; ``noise_net``: length of the *sum* of the added noise vectors, how far the noise
+    alone would have carried a particle; ``chamfer``: Chamfer distance of the final x_0 to
+    ``data`` (of these particles only, not the protocol's measure).
     """
     pos = traj.positions.astype(np.float64)  # (T+1, N, 2)
     steps = np.linalg.norm(np.diff(pos, axis=0), axis=-1)  # (T, N)
+    noise = traj.added_noise.astype(np.float64)  # (T, N, 2)
     final = torch.from_numpy(pos[-1])
     return {
         "path_length": float(steps.sum(0).mean()),
         "net_move": float(np.linalg.norm(pos[-1] - pos[0], axis=-1).mean()),
         "drift_total": float(np.linalg.norm(traj.drift, axis=-1).sum(0).mean()),
         "noise_total": float(np.linalg.norm(traj.added_noise, axis=-1).sum(0).mean()),
+        "noise_net": float(np.linalg.norm(noise.sum(0), axis=-1).mean()),
         "chamfer": chamfer_distance(final, torch.as_tensor(as_points("data", data))),
     }
+
+
+def noise_walk(betas: torch.Tensor) -> dict[str, float]:
+    """What DDPM's added noise does on its own, as a random walk in 2-D: steps sigma_t z_t with
+    sigma_t^2 = beta_t at every step but the last (Algorithm 2), independent z_t ~ N(0, I).
+
+    ``sum_sigma`` = sum of sigma_t; ``root_sum_sq`` = sqrt(sum of sigma_t^2). The expected summed
+    step length is ``noise_total`` = sqrt(pi/2) sum sigma_t (E|z| = sqrt(pi/2) in 2-D); the sum
+    of the steps is N(0, sum sigma_t^2 I), so its expected length, ``noise_net``, is only
+    sqrt(pi/2) sqrt(sum sigma_t^2): the steps mostly cancel.
+    """
+    b = torch.as_tensor(betas, dtype=torch.float64)
+    if b.ndim != 1 or len(b) < 1 or bool((b < 0).any()):
+        raise ValueError(f"betas must be a non-negative 1-D schedule, got shape {tuple(b.shape)}")
+    sigma = b[1:].sqrt()  # no noise at the last step, 0-based t = 0
+    c = float(np.sqrt(np.pi / 2))
+    sum_sigma, root = float(sigma.sum()), float(sigma.pow(2).sum().sqrt())
+    return {"sum_sigma": sum_sigma, "root_sum_sq": root, "noise_total": c * sum_sigma,
+            "noise_net": c * root}  # fmt: skip
 
 
 def endpoint_distance(a: Trajectories, b: Trajectories) -> float:
