@@ -1,14 +1,13 @@
 """Checks of the trajectory explorer: stored data layout, sizes, the Bokeh document, the JS glue.
 
-A browser test (marked ``browser``; skipped without Chromium) loads a standalone page and checks
-that the CustomJS callback draws exactly what :func:`explorer.view` computes in Python.
+A browser test (marked ``browser``) loads a standalone page in the session's shared Chromium (the
+``browser`` fixture of tests/conftest.py) and checks that the CustomJS callback draws exactly what
+:func:`explorer.view` computes in Python.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from diffusion2d.exact import ExactDenoiser
 
 T, N = 6, 30
 GRID = (-2.0, 2.01, 1.0)  # 5 x 5 = 25 grid points
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -163,13 +161,6 @@ def test_page_size_for_the_book_settings(points):
     assert len(html.encode()) < 2.5e6
 
 
-def _browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    return sync_api
-
-
 STATE_JS = """() => {
   const doc = Bokeh.documents[0], get = n => doc.get_model_by_name(n);
   const out = {};
@@ -191,25 +182,24 @@ SET_JS = """([t, tail, n, ddim, arrows]) => {
 
 
 @pytest.mark.browser
-def test_callback_draws_what_python_computes(stored, html, tmp_path):
-    sync_api = _browser()
-    page_file = tmp_path / "explorer.html"
-    page_file.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
-                         f"<body>{html}</body></html>")  # fmt: skip
+def test_callback_draws_what_python_computes(stored, html, browser):
+    head = "<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
+    page_html = f"{head}<body>{html}</body></html>"
     errors, offsite = [], []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])  # fmt: skip
-        page = browser.new_page()
+    context = browser.new_context()  # a context of its own on the session's browser
+    try:
+        page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # the page has no URL of its own (about:blank): any http(s) request leaves the machine
         page.on("request", lambda r: offsite.append(r.url) if r.url.startswith("http") else None)
-        page.goto(page_file.as_uri())
-        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
+        page.set_content(page_html, wait_until="load", timeout=60_000)
+        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
         settings = [(T, 2, 10, False, [0, 1, 2]), (3, 2, 10, False, [0, 1, 2]),
                     (3, 4, 25, True, [0, 1, 2]), (0, T, N, False, [1]),
                     (1, 0, 10, False, [2])]  # fmt: skip
         for t, tail, n, ddim, arrows in settings:
+            # the CustomJS callbacks run synchronously when a widget's value is set
             page.evaluate(SET_JS, [t, tail, n, ddim, arrows])
             got = page.evaluate(STATE_JS)
             want = explorer.view(stored, t, tail, n, ddim, tuple(arrows))
@@ -224,6 +214,7 @@ def test_callback_draws_what_python_computes(stored, html, tmp_path):
                         np.testing.assert_allclose(g, values, atol=1e-9)
             assert got["title"].startswith("DDIM" if ddim else "DDPM")
             assert f"t = {t}" in got["title"]
-        browser.close()
+    finally:
+        context.close()
     assert not errors, errors
     assert not offsite, offsite

@@ -1,4 +1,7 @@
-"""Helpers shared by the site tests: where things are, the TOC pages, a recorded browser visit."""
+"""Helpers shared by the site tests: where things are, the TOC pages, a recorded browser visit.
+
+(The browser itself, and $CHROMIUM, are in tests/conftest.py: one for the whole session.)
+"""
 
 from __future__ import annotations
 
@@ -11,17 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("SITE_DIR", ROOT / "_build" / "html")).resolve()
 OUTPUT = ROOT / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-default-apps",
-    "--disable-extensions",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 

@@ -16,22 +16,25 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
-WAIT_FOR_MATH = """
-async () => {
-  const n = document.querySelectorAll('.math').length;
-  if (n === 0) return {math: 0, ok: true};
-  const t0 = Date.now();
-  while (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) {
-    if (Date.now() - t0 > 30000) return {math: n, ok: false};
-    await new Promise(r => setTimeout(r, 50));
-  }
-  await MathJax.startup.promise;
-  return {math: n, ok: true};
-}
-"""
+MATHJAX_STARTED = "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)"
+
+
+def wait_for_math(page, timeout_ms: int = 60_000) -> dict:
+    """Wait until MathJax has typeset the page (if it has math): {math: count, ok: bool}."""
+    n = page.evaluate("() => document.querySelectorAll('.math').length")
+    if n == 0:
+        return {"math": 0, "ok": True}
+    try:
+        page.wait_for_function(MATHJAX_STARTED, timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        return {"math": n, "ok": False}
+    page.evaluate("() => MathJax.startup.promise.then(() => true)")  # the first typesetting
+    return {"math": n, "ok": True}
+
 
 LOAD_ALL_IMAGES = """
 async () => {
@@ -41,7 +44,8 @@ async () => {
     img.addEventListener('load', r, {once: true});
     img.addEventListener('error', r, {once: true});
   }));
-  await Promise.race([Promise.all(pending), new Promise(r => setTimeout(r, 30000))]);
+  // all loaded or failed; the timer only caps the wait (a stuck image is reported below)
+  await Promise.race([Promise.all(pending), new Promise(r => setTimeout(r, 60000))]);
   return imgs.map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth,
                            complete: img.complete, alt: img.alt}));
 }
@@ -95,7 +99,7 @@ def test_page_in_browser(any_page, site, base_url, visit, screenshot_dir):
         pytest.fail(f"{any_page} is not in the built site (is it in _toc.yml and built?)")
     v = visit(any_page)
     page = v.page
-    math = page.evaluate(WAIT_FOR_MATH)
+    math = wait_for_math(page)
     images = page.evaluate(LOAD_ALL_IMAGES)
     try:
         page.wait_for_load_state("networkidle", timeout=15_000)

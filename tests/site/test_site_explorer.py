@@ -2,19 +2,22 @@
 
 The page (default chapters/06b_explorer.html, override with EXPLORER_PAGE) holds a Bokeh layout
 with a time slider, a tail-length slider, a particle-count slider and a DDIM toggle. The test
-waits for BokehJS to render, moves the time slider with the mouse, flips the DDIM control with
-the mouse, and asserts after each that the plot's pixels changed (and that the slider's value
-changed), with no console error and no request off localhost. Works for a Bokeh layout in the
-page itself or in an <iframe>. Before/after screenshots go to test-output/screenshots/.
+waits for BokehJS to render and its canvases to settle, moves the time slider with the mouse,
+flips the DDIM control with the mouse, and asserts after each that the plot's pixels changed (and
+that the slider's value changed), with no console error and no request off localhost. Every wait
+is for a condition (rendered, settled, changed), with a timeout; none is a fixed pause. Works for
+a Bokeh layout in the page itself or in an <iframe>. Before/after screenshots go to
+test-output/screenshots/.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sitetools import ROOT, toc_pages
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
@@ -25,39 +28,103 @@ NOT_TIME = re.compile(r"tail|particle|count|number|points|speed", re.I)
 DDIM = re.compile(r"\bDDIM\b")
 DDPM = re.compile(r"\bDDPM\b")
 
-BOKEH_READY = """() => !!(window.Bokeh && Bokeh.documents && Bokeh.documents.length > 0
-                       && Bokeh.documents.every(d => d.is_idle !== false))"""
-CANVAS_PIXELS = """els => els.filter(c => c.width > 0 && c.height > 0).map(c => {
-    try { return c.toDataURL('image/png'); } catch (e) { return 'tainted:' + c.width; } })"""
+# Functions over one document, shared by the page functions below. Bokeh draws on <canvas>es in
+# (open) shadow roots, which querySelectorAll does not enter: walk them.
+_CANVAS_JS = r"""
+const canvasesOf = doc => {
+  const out = [];
+  const walk = root => { for (const e of root.querySelectorAll('*')) {
+      if (e.tagName === 'CANVAS') out.push(e);
+      if (e.shadowRoot) walk(e.shadowRoot); } };
+  walk(doc);
+  return out;
+};
+const pixelsOf = doc => canvasesOf(doc).filter(c => c.width > 0 && c.height > 0).map(c => {
+  try { return c.toDataURL('image/png'); } catch (e) { return 'tainted:' + c.width; } });
+const bokehReady = win => { try {
+  const B = win.Bokeh;
+  return !!(B && B.documents && B.documents.length > 0
+            && B.documents.every(d => d.is_idle !== false) && canvasesOf(win.document).length > 0);
+} catch (e) { return false; } };  // a cross-origin frame
+"""
+
+
+def _js(params: str, body: str) -> str:
+    """A page function `(params) => {body}` that can use the helpers of _CANVAS_JS."""
+    return f"({params}) => {{{_CANVAS_JS}{body}}}"
+
+
+# True once the page or any (same-origin) iframe in it has a rendered Bokeh document.
+BOKEH_READY_ANYWHERE = _js(
+    "",
+    r"""
+  const windows = win => { let frames = [];
+    try { frames = Array.from(win.document.querySelectorAll('iframe')); } catch (e) {}
+    return [win, ...frames.filter(f => f.contentWindow).flatMap(f => windows(f.contentWindow))]; };
+  return windows(window).some(bokehReady);
+""",
+)
+BOKEH_READY = _js("", "return bokehReady(window);")
+PIXELS = _js("", "return pixelsOf(document);")
+# The canvases differ from `before` (a list of data URLs, as PIXELS returns).
+PIXELS_CHANGED = _js(
+    "before",
+    r"""
+  const now = pixelsOf(document);
+  return now.length !== before.length || now.some((p, i) => p !== before[i]);
+""",
+)
+# Polled once per animation frame: the pixels when a frame has passed without a change (nothing
+# left to paint), else null.
+PIXELS_SETTLED = _js(
+    "",
+    r"""
+  const now = JSON.stringify(pixelsOf(document));
+  const same = window.__explorerTestPixels === now;
+  window.__explorerTestPixels = now;
+  return same && now !== '[]' ? JSON.parse(now) : null;
+""",
+)
 SLIDER_TITLE = """el => { const t = el.getRootNode().querySelector('.bk-slider-title');
                          return t ? t.textContent : ''; }"""
 
 
-def bokeh_frame(page, timeout_s: float = 30.0):
+def bokeh_frame(page, timeout_ms: int = 60_000):
     """The frame (page or iframe) whose Bokeh document has rendered at least one canvas."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            try:
-                if frame.evaluate(BOKEH_READY) and frame.locator("canvas").count() > 0:
-                    return frame
-            except Exception:  # noqa: BLE001 - frame navigating or detached: try again
-                pass
-        page.wait_for_timeout(200)
+    try:
+        page.wait_for_function(BOKEH_READY_ANYWHERE, timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        return None
+    for frame in page.frames:
+        try:
+            if frame.evaluate(BOKEH_READY):
+                return frame
+        except PlaywrightError:  # a frame navigating or detached: not the one
+            pass
     return None
 
 
 def pixels(frame) -> list[str]:
-    return frame.locator("canvas").evaluate_all(CANVAS_PIXELS)
+    return frame.evaluate(PIXELS)
 
 
-def wait_for_change(frame, before: list[str], timeout_ms: int = 5000) -> list[str]:
-    deadline = time.monotonic() + timeout_ms / 1000
-    now = pixels(frame)
-    while now == before and time.monotonic() < deadline:
-        frame.page.wait_for_timeout(100)
-        now = pixels(frame)
-    return now
+def settled_pixels(frame, timeout_ms: int = 30_000) -> list[str]:
+    """The canvases once they stop changing: one animation frame with nothing newly painted."""
+    frame.evaluate("() => { delete window.__explorerTestPixels; }")
+    try:
+        settled = frame.wait_for_function(PIXELS_SETTLED, polling="raf", timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        return pixels(frame)  # still changing after timeout_ms: the caller compares what is there
+    return settled.json_value()
+
+
+def wait_for_change(frame, before: list[str], timeout_ms: int = 30_000) -> list[str]:
+    """The canvases once they differ from `before` and have settled; `before` after timeout_ms."""
+    try:
+        frame.wait_for_function(PIXELS_CHANGED, arg=before, polling=100, timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        return pixels(frame)
+    return settled_pixels(frame)
 
 
 def sliders(frame) -> list[tuple[str, object]]:
@@ -155,8 +222,7 @@ def exercise_explorer(page, shots_prefix=None) -> dict:
     assert len(found) >= 3, f"expected time, tail-length and particle sliders, found {titles}"
     title, track = time_slider(found)
     result = {"sliders": titles, "time_slider": title}
-    frame.page.wait_for_timeout(300)
-    before = pixels(frame)
+    before = settled_pixels(frame)  # the first paint done: a later change is the control's
     assert before, "no drawable canvas"
     if shots_prefix:
         page.screenshot(path=f"{shots_prefix}-0-before.png", full_page=True)
