@@ -80,6 +80,10 @@ def test_trajectory_stats_add_up(runs, data):
         assert stats["path_length"] <= stats["drift_total"] + stats["noise_total"] + 1e-5
         assert stats["chamfer"] > 0
     assert sp.trajectory_stats(runs["DDIM"], data)["noise_total"] == 0.0
+    stats = {name: sp.trajectory_stats(run, data) for name, run in runs.items()}
+    table = sp.stats_table(stats)
+    assert list(table.columns) == ["DDPM", "DDIM"] and len(table) == len(sp.STAT_LABELS)
+    assert table.loc[sp.STAT_LABELS["noise_total"], "DDIM"] == 0.0
 
 
 def test_noise_walk_against_a_simulated_walk():

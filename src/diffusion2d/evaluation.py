@@ -387,9 +387,11 @@ def chamfer_by_step(df: pd.DataFrame) -> pd.DataFrame:
     values = np.asarray(by_step, dtype=float)  # (seeds, T+1)
     n, frames = values.shape
     mean = values.mean(0)
-    half = t_quantile(0.5 + df.attrs.get("confidence", 0.95) / 2, n - 1) * values.std(
-        0, ddof=1
-    ) / np.sqrt(n)
+    half = (
+        t_quantile(0.5 + df.attrs.get("confidence", 0.95) / 2, n - 1)
+        * values.std(0, ddof=1)
+        / np.sqrt(n)
+    )
     t = np.arange(frames - 1, -1, -1)
     return pd.DataFrame({"mean": mean, "lo": mean - half, "hi": mean + half},
                         index=pd.Index(t, name="t"))  # fmt: skip

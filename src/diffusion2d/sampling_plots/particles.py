@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
@@ -115,6 +116,24 @@ def noise_walk(betas: torch.Tensor) -> dict[str, float]:
     sum_sigma, root = float(sigma.sum()), float(sigma.pow(2).sum().sqrt())
     return {"sum_sigma": sum_sigma, "root_sum_sq": root, "noise_total": c * sum_sigma,
             "noise_net": c * root}  # fmt: skip
+
+
+STAT_LABELS = {
+    "path_length": "distance travelled (mean path length)",
+    "net_move": "net displacement |x_0 - x_T|",
+    "drift_total": "summed length of the deterministic moves",
+    "noise_total": "summed length of the added noise",
+    "noise_net": "length of the summed added noise",
+}
+
+
+def stats_table(stats: Mapping[str, Mapping[str, float]], decimals: int = 2) -> pd.DataFrame:
+    """The path measures of :func:`trajectory_stats` (one column per run, e.g. ``"DDPM"``), one
+    row per measure of :data:`STAT_LABELS`, rounded to ``decimals``."""
+    return pd.DataFrame(
+        {name: [round(float(s[k]), decimals) for k in STAT_LABELS] for name, s in stats.items()},
+        index=pd.Index(list(STAT_LABELS.values()), name="per particle, in data units"),
+    )
 
 
 def endpoint_distance(a: Trajectories, b: Trajectories) -> float:
