@@ -305,3 +305,36 @@ def samples_over_data(
         ax.set_title(title or "")
         fig.tight_layout()
     return fig
+
+
+def loss_curves(
+    histories: Mapping[str, object], title: str | None = None, logy: bool = True
+) -> plt.Figure:
+    """Several training histories on one axis: per run, the training loss (solid) and the
+    held-out loss (dashed) in one colour, e.g. ``loss_curves({"2000 epochs": h1, "4000": h2})``.
+
+    Each history needs ``epochs``, ``train_loss`` and ``test_loss`` (a ``TrainHistory``).
+    """
+    if not histories:
+        raise ValueError("histories must name at least one training history")
+    with style():
+        fig, ax = plt.subplots(figsize=(4.8, 2.9))
+        colors = plt.get_cmap("tab10").colors
+        for i, (name, h) in enumerate(histories.items()):
+            color = colors[i % len(colors)]
+            for attr in ("epochs", "train_loss", "test_loss"):
+                if not hasattr(h, attr):
+                    raise ValueError(f"histories[{name!r}] has no {attr!r}: pass a TrainHistory")
+            ep = _as_1d(f"histories[{name!r}].epochs", h.epochs)
+            tr = _as_1d(f"histories[{name!r}].train_loss", h.train_loss, ep.size)
+            te = _as_1d(f"histories[{name!r}].test_loss", h.test_loss, ep.size)
+            ax.plot(ep, tr, color=color, label=f"{name}: train")
+            ax.plot(ep, te, "--", color=color, label=f"{name}: held-out")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(r"loss $L_\mathrm{simple}$")
+        ax.legend(fontsize=7)
+        ax.set_title(title or "")
+        fig.tight_layout()
+    return fig

@@ -1,0 +1,106 @@
+"""The experiment configs, the workshop comparison and the small measures of chapters 4 and 5."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from diffusion2d import experiments as E  # noqa: E402
+from diffusion2d import plotting  # noqa: E402
+from diffusion2d.schedules import get_diffusion_parameters  # noqa: E402
+from diffusion2d.training import TrainHistory  # noqa: E402
+
+
+def test_pool_holds_the_four_experiments_and_the_longer_run():
+    assert list(E.EXPERIMENTS) == ["v1", "v2", "v3", "v4"]
+    assert set(E.POOL) == set(E.EXPERIMENTS) | set(E.EXTRA)
+    long = E.EXTRA["v4long"]
+    assert long == E.EXPERIMENTS["v4"].replace(epochs=2 * E.EXPERIMENTS["v4"].epochs)
+    assert all(name in E.TITLES for name in E.POOL)
+    with pytest.raises(ValueError, match="unknown experiment 'v9'"):
+        E.load_experiment("v9")
+
+
+def test_workshop_comparison_takes_the_book_side_from_the_config():
+    df = E.workshop_comparison()
+    assert list(df.columns) == ["workshop", "this book", "why"]
+    assert df.loc["width", "workshop"] == str(E.WORKSHOP["hidden"])
+    assert df.loc["width", "this book"] == str(E.EXPERIMENTS["v3"].hidden)
+    assert df.loc["batch size", "this book"] == str(E.EXPERIMENTS["v3"].batch_size)
+    assert df.loc["epochs", "this book"] == str(E.EXPERIMENTS["v3"].epochs)
+    assert df.loc["held-out points", "this book"].startswith("15%")
+    assert df.loc["held-out points", "workshop"].startswith("10%")
+    wide = E.workshop_comparison(E.EXPERIMENTS["v3"].replace(hidden=96))
+    assert wide.loc["width", "this book"] == "96"
+    assert df.notna().all().all() and (df != "").all().all()
+
+
+def test_signal_scale_correct_and_with_the_workshop_bug():
+    cfg = E.EXPERIMENTS["v3"]
+    _, _, ab = get_diffusion_parameters(cfg.beta_min, cfg.beta_max, cfg.T)
+    assert E.signal_scale(cfg, 25) == pytest.approx(math.sqrt(float(ab[24])), rel=1e-6)
+    assert E.signal_scale(cfg, 0) == 1.0
+    buggy = math.prod(math.sqrt(float(a)) for a in ab[:25])
+    assert E.signal_scale(cfg, 25, workshop_bug=True) == pytest.approx(buggy, rel=1e-6)
+    assert E.signal_scale(cfg, 25, workshop_bug=True) < E.signal_scale(cfg, 25)
+    # the gentler schedule keeps more of the signal at every step
+    assert E.signal_scale(E.EXPERIMENTS["v4"], 25) > E.signal_scale(cfg, 25)
+    with pytest.raises(ValueError, match="t must be an int"):
+        E.signal_scale(cfg, 51)
+
+
+def test_prior_terms(dino):
+    cfg = E.EXPERIMENTS["v3"]
+    terms = E.prior_terms(cfg, dino, num_samples=2000)
+    _, _, ab = get_diffusion_parameters(cfg.beta_min, cfg.beta_max, cfg.T)
+    assert terms["alpha_bar_T"] == pytest.approx(float(ab[-1]))
+    assert terms["matched_kl"] >= 0.0 and terms["prior_kl"] > -0.01
+    # the matched Gaussian of data with identity covariance is N(0, I): KL 0
+    white = torch.randn(4000, 2, generator=torch.Generator().manual_seed(0))
+    white = (white - white.mean(0)) / white.std(0, unbiased=False)
+    white = white @ torch.linalg.cholesky(torch.linalg.inv(torch.cov(white.T, correction=0))).T
+    assert E.prior_terms(cfg, white, num_samples=500)["matched_kl"] == pytest.approx(0, abs=1e-6)
+    # gentler schedule: x_T further from N(0, I)
+    assert E.prior_terms(E.EXPERIMENTS["v4"], dino, 2000)["matched_kl"] > terms["matched_kl"]
+
+
+def test_training_summary_and_fused_flag():
+    h = TrainHistory(epochs=[1], train_loss=[1.0], test_loss=[1.0], seconds=12.34)
+    df = E.training_summary({"v3": (None, h)})
+    assert df.loc["v3", "seconds"] == 12.3 and df.loc["v3", "threads"] == 1
+    assert df.loc["v3", "gradient steps"] == 2000 * math.ceil(121 * 6 / 256)
+    assert isinstance(E.fused_adamw(), bool)
+
+
+def test_loss_curves():
+    h = TrainHistory(epochs=[1, 2, 3], train_loss=[1.0, 0.8, 0.7], test_loss=[1.0, 0.9, 0.9])
+    fig = plotting.loss_curves({"a": h, "b": h}, title="t")
+    assert len(fig.axes[0].lines) == 4
+    with pytest.raises(ValueError, match="histories"):
+        plotting.loss_curves({})
+    with pytest.raises(ValueError, match="histories\\['a'\\] has no 'epochs'"):
+        plotting.loss_curves({"a": object()})
+
+
+def test_verdict_follows_compare():
+    from diffusion2d import protocol as P
+
+    def frame(values, col="chamfer"):
+        return P._frame([{col: v} for v in values], P.Protocol(seeds=(0, 1, 2)))
+
+    low, high = frame([1.0, 1.1, 1.2]), frame([5.0, 5.1, 5.2])
+    assert E.verdict(low, high, "chamfer", "A", "B") == "A beats B on Chamfer"
+    assert E.verdict(high, low, "chamfer", "A", "B") == "B beats A on Chamfer"
+    assert "indistinguishable" in E.verdict(low, low, "chamfer", "A", "B")
+    lo_f, hi_f = frame([0.1, 0.11, 0.12], "frac_close"), frame([0.9, 0.91, 0.92], "frac_close")
+    assert E.verdict(lo_f, hi_f, "frac_close", "A", "B") == "B beats A on within spacing"
+    lo_c, hi_c = frame([0.1, 0.11, 0.12], "frac_copies"), frame([0.9, 0.91, 0.92], "frac_copies")
+    assert E.verdict(hi_c, lo_c, "frac_copies", "A", "B") == "A scores higher than B on near-copies"
+    with pytest.raises(ValueError, match="metric must be one of"):
+        E.verdict(low, high, "nope", "A", "B")
