@@ -82,7 +82,7 @@ def workshop_comparison(config: TrainConfig | None = None) -> pd.DataFrame:
          "a small 2-D point cloud needs no more; half the width is a quarter of the work"),
         ("hidden layers", w["blocks"],
          f"{cfg.num_blocks} residual blocks h + W2 GELU(W1 LayerNorm(h))",
-         "each block starts near the identity, so training is steady from the first epoch"),
+         "each block adds a correction to its input, so training is steady from the start"),
         ("position embedding", w["position_embedding"],
          f"{len(f)} fixed frequencies per coordinate, log-spaced {f[0]:.1f} to {f[-1]:.1f}"
          " cycles per unit",
