@@ -1,26 +1,16 @@
-"""How good are the samples, and are they new? Measurements behind the book's results tables.
+"""Figures and reference samplers around the book's evaluation protocol (:mod:`protocol`).
 
-What is measured (distances are Euclidean, in the units of the z-normalised data):
+The protocol computes every number; this module draws them and adds what the memorisation chapter
+compares against:
 
-- ``chamfer``: symmetric Chamfer distance between samples and data (:mod:`metrics`): low only when
-  the samples lie on the shape *and* cover all of it;
-- ``mmd2``: unbiased MMD^2 with a sum of Gaussian kernels (:func:`metrics.mmd_rbf`). The unbiased
-  estimator can be *negative*: samples that sit on the data points themselves (as the data
-  resampled does) score below zero, so the "resampled" baseline, not 0, is the floor. It uses the
-  first ``MMD_SAMPLES`` samples only (the kernel matrix is quadratic in their number);
-- ``nn_mean``: mean distance from a sample to its nearest data (training) point;
-- ``frac_close``: fraction of samples within the data's median spacing (each point's distance to
-  its nearest other point, :func:`metrics.data_spacing`) of a data point.
-
-Two reference rows frame every table (:func:`baselines`): Gaussian noise N(0, I), what a sampler
-that learned nothing returns, and the data resampled with a tiny jitter (std 0.01), what a sampler
-that copies the data returns. Beside sample quality, :func:`results_table` reports where the
-forward process ends, ``alpha_bar_T``, and the prior mismatch: the KL divergence of the exact
-q(x_T) to N(0, I) (DDPM eq. 4 at t = T, :func:`metrics.prior_mismatch_kl`).
-
-:func:`steps_sweep` measures DDPM against DDIM over the number of sampling steps, and
-:func:`memorisation` how close samples come to training points compared with the data's own
-spacing, and whether held-out points are covered as well as training points.
+- :func:`split_for`: exactly the (train, held-out) split a model was trained on;
+- :func:`memorisation_of`: how close given samples (one protocol seed) come to the training points
+  against the training data's own spacing, and how well they cover training and held-out points;
+  :func:`distance_histograms` and :func:`coverage_figure` draw it;
+- :func:`smooth_baseline`: a sampler that copies nothing by construction (a Gaussian kernel
+  density of the dino points), scored under the protocol: what a model that generalises scores;
+- :func:`chamfer_by_step` / :func:`chamfer_by_step_plot`: sample quality against the step t;
+  :func:`sweep_plot`: quality against the number of sampling steps, with the protocol's intervals.
 
 Everything uses explicit seeds and one torch thread (sampling 2000 points and scoring them takes a
 few tenths of a second; more threads only add contention on a small, busy machine).
@@ -28,7 +18,7 @@ few tenths of a second; more threads only add contention on a small, busy machin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -40,176 +30,10 @@ from . import metrics
 from .data import load_datasaurus, train_test_split
 from .plotting import COLORS, LIMITS, outer_labels, point_axes, style
 from .runtime import torch_threads
-from .samplers import SAMPLERS, sample
+from .samplers import SAMPLERS
 from .training import TrainConfig
 
-METRICS = ("chamfer", "mmd2", "nn_mean", "frac_close")
-LABELS = {"chamfer": "Chamfer", "mmd2": "MMD²", "nn_mean": "NN distance",
-          "frac_close": "within spacing", "alpha_bar_T": "ᾱ_T", "prior_kl": "prior KL"}  # fmt: skip
-MMD_SAMPLES = 1000  # samples entering MMD^2 (a 1000 x 1000 kernel matrix: ~0.1 s)
-JITTER = 0.01  # std of the jitter of the "resampled" baseline
 SAMPLER_COLORS = {"ddpm": COLORS["samples"], "ddim": COLORS["field"]}
-
-
-def final_samples(
-    model, num_samples: int = 2000, sampler: str = "ddpm", seed: int = 0, num_steps=None
-) -> torch.Tensor:
-    """x_0 from ``sample`` (the last entry), drawn with ``torch.Generator().manual_seed(seed)``."""
-    with torch_threads(1):
-        generator = torch.Generator().manual_seed(seed)
-        return sample(num_samples, model, sampler, generator, num_steps)[-1]
-
-
-def sample_metrics(samples: torch.Tensor, data: torch.Tensor) -> dict[str, float]:
-    """The four metrics of the module docstring for a set of samples (N, 2) against data (M, 2)."""
-    with torch_threads(1):
-        nn = metrics.nearest_neighbour_distances(samples, data)  # (N,)
-        spacing = float(metrics.data_spacing(data).median())
-        return {
-            "chamfer": metrics.chamfer_distance(samples, data),
-            "mmd2": metrics.mmd_rbf(samples[:MMD_SAMPLES], data),
-            "nn_mean": float(nn.mean()),
-            "frac_close": float((nn <= spacing).double().mean()),
-        }
-
-
-def evaluate(
-    model, data: torch.Tensor, num_samples: int = 2000, sampler: str = "ddpm", seed: int = 0,
-    num_steps: int | None = None,
-) -> dict[str, float]:  # fmt: skip
-    """Sample ``num_samples`` points from ``model`` and score them against ``data``."""
-    return sample_metrics(final_samples(model, num_samples, sampler, seed, num_steps), data)
-
-
-def baseline_samples(
-    data: torch.Tensor, num_samples: int = 2000, seed: int = 0, jitter: float = JITTER
-) -> dict[str, torch.Tensor]:
-    """``{"gaussian": N(0, I) draws, "resampled": data points drawn with replacement + jitter}``."""
-    g = torch.Generator().manual_seed(seed)
-    gaussian = torch.randn(num_samples, 2, generator=g, dtype=data.dtype)
-    idx = torch.randint(0, len(data), (num_samples,), generator=g)
-    resampled = data[idx] + jitter * torch.randn(num_samples, 2, generator=g, dtype=data.dtype)
-    return {"gaussian": gaussian, "resampled": resampled}
-
-
-def baselines(
-    data: torch.Tensor, num_samples: int = 2000, seed: int = 0, jitter: float = JITTER
-) -> dict[str, dict[str, float]]:
-    """The two reference rows: metrics of Gaussian noise and of the data resampled with jitter."""
-    clouds = baseline_samples(data, num_samples, seed, jitter)
-    return {name: sample_metrics(x, data) for name, x in clouds.items()}
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.2g}" if 0 < abs(value) < 1e-2 else f"{value:.3f}"
-
-
-@dataclass
-class ResultsTable:
-    """Rows of metrics: ``rows[i]`` maps each of ``columns`` to a value (None: not applicable)."""
-
-    columns: tuple[str, ...]
-    rows: list[dict]
-
-    def row(self, name: str) -> dict:
-        for r in self.rows:
-            if r["name"] == name:
-                return r
-        raise KeyError(f"no row named {name!r}; rows: {[r['name'] for r in self.rows]}")
-
-    def markdown(self) -> str:
-        """A GitHub-flavoured markdown table (3 decimals; 2 significant digits below 0.01)."""
-        head = ["", "description"] + [LABELS.get(c, c) for c in self.columns]
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 2 + "---:|" * len(self.columns)]
-        for r in self.rows:
-            cells = [f"**{r['name']}**", r["description"]] + [_fmt(r[c]) for c in self.columns]
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines)
-
-    def _repr_markdown_(self) -> str:
-        return self.markdown()
-
-
-def results_table(
-    models: Mapping[str, object],
-    data: torch.Tensor,
-    descriptions: Mapping[str, str] | None = None,
-    num_samples: int = 2000,
-    sampler: str = "ddpm",
-    seed: int = 0,
-) -> ResultsTable:
-    """The two baselines, then one row per model: sample metrics, alpha_bar_T and the prior KL.
-
-    Every model samples from the same seed (the same x_T and noise), so rows differ by model only.
-    """
-    descriptions = dict(descriptions or {})
-    cols = (*METRICS, "alpha_bar_T", "prior_kl")
-    base_desc = {"gaussian": "N(0, I) noise", "resampled": "data + jitter"}
-    rows = [
-        {"name": name, "description": base_desc[name], **m, "alpha_bar_T": None, "prior_kl": None}
-        for name, m in baselines(data, num_samples, seed).items()
-    ]
-    for name, model in models.items():
-        ab_T = float(model.alpha_bars[-1])
-        rows.append({
-            "name": name, "description": descriptions.get(name, ""),
-            **evaluate(model, data, num_samples, sampler, seed),
-            "alpha_bar_T": ab_T, "prior_kl": metrics.prior_mismatch_kl(data, ab_T),
-        })  # fmt: skip
-    return ResultsTable(cols, rows)
-
-
-def steps_sweep(
-    model,
-    data: torch.Tensor,
-    num_steps_list: Iterable[int] = (2, 5, 10, 25, 50),
-    samplers: Sequence[str] = ("ddpm", "ddim"),
-    seed: int = 0,
-    num_samples: int = 2000,
-) -> dict[tuple[str, int], dict[str, float]]:
-    """``{(sampler, num_steps): metrics}``, all runs from the same seed (the same x_T)."""
-    for s in samplers:
-        if s not in SAMPLERS:
-            raise ValueError(f"samplers must be among {SAMPLERS}, got {s!r}")
-    return {
-        (s, k): evaluate(model, data, num_samples, s, seed, num_steps=k)
-        for s in samplers
-        for k in num_steps_list
-    }
-
-
-def steps_plot(
-    sweep: Mapping[tuple[str, int], Mapping[str, float]],
-    reference: Mapping[str, Mapping[str, float]] | None = None,
-    columns: Sequence[str] = ("chamfer", "mmd2"),
-) -> plt.Figure:
-    """One panel per metric: the metric against the number of steps, a line per sampler.
-
-    ``reference``: e.g. :func:`baselines` output, drawn as horizontal dotted lines.
-    """
-    samplers = sorted({s for s, _ in sweep}, key=lambda s: SAMPLERS.index(s))
-    with style():
-        fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.0), squeeze=False)
-        for ax, col in zip(axes[0], columns, strict=True):
-            for s in samplers:
-                ks = sorted(k for s2, k in sweep if s2 == s)
-                ax.plot(ks, [sweep[s, k][col] for k in ks], "o-", ms=4,
-                        color=SAMPLER_COLORS[s], label=s.upper())  # fmt: skip
-            for name, m in (reference or {}).items():
-                ax.axhline(m[col], ls=":", lw=1.2, color=COLORS["data"])
-                ax.annotate(name, (0.01, m[col]), xycoords=("axes fraction", "data"),
-                            ha="left", va="bottom", fontsize=7, color=COLORS["data"])  # fmt: skip
-            ax.set_xscale("log")
-            ks_all = sorted({k for _, k in sweep})
-            ax.set_xticks(ks_all, [str(k) for k in ks_all])
-            ax.minorticks_off()
-            ax.set_xlabel("number of sampling steps")
-            ax.set_title(LABELS.get(col, col) + " (lower is better)")
-            ax.legend(loc="best")
-        fig.tight_layout()
-    return fig
 
 
 def split_for(config: TrainConfig, data: torch.Tensor | None = None):
@@ -243,15 +67,6 @@ class MemorisationStats:
     train_coverage: float
     heldout_coverage: float
     heldout_to_train: float
-
-
-def memorisation(
-    model, train: torch.Tensor, heldout: torch.Tensor, num_samples: int = 2000, seed: int = 0,
-    copy_fraction: float = 0.1,
-) -> MemorisationStats:  # fmt: skip
-    """Sample from ``model`` and measure how close the samples come to the training points."""
-    x = final_samples(model, num_samples, "ddpm", seed)
-    return memorisation_of(x, train, heldout, copy_fraction)
 
 
 def memorisation_of(
@@ -456,7 +271,7 @@ def sweep_plot(
             ax.set_xticks(ks_all, [str(k) for k in ks_all])
             ax.minorticks_off()
             ax.set_xlabel("number of sampling steps")
-            label = P_METRICS[col][0] if col in P_METRICS else LABELS.get(col, col)
+            label = P_METRICS[col][0] if col in P_METRICS else col
             ax.set_title(label + " (lower is better)")
             ax.legend(loc="best")
         fig.tight_layout()
