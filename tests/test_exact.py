@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from diffusion2d import ExactDenoiser, drift_grids, get_diffusion_parameters, sample
@@ -72,3 +73,30 @@ def test_sampling_with_exact_denoiser_lands_on_data(dino):
         assert float((dist < 1e-3).double().mean()) > 0.9, sampler
         assert float(dist.median()) < 1e-4, sampler
         assert float(dist.max()) < 0.1, sampler
+
+
+def test_reverse_conditional_one_step_is_the_exact_reverse_step(dino):
+    from diffusion2d.exact import exact_reverse_mean, mixture_share, reverse_conditional
+    from diffusion2d.schedules import get_diffusion_parameters
+
+    betas, alphas, alpha_bars = get_diffusion_parameters(1e-4, 0.05, 50)
+    g = torch.Generator().manual_seed(0)
+    xt = torch.randn(7, 2, generator=g, dtype=torch.float64)
+    for t in (1, 2, 25, 50):  # paper states; the 0-based step is t - 1
+        w, means, var = reverse_conditional(xt, dino, alpha_bars, t, t - 1)
+        mixture_mean = (w[..., None] * means).sum(1)
+        expected = exact_reverse_mean(xt, dino.double(), t - 1, alphas.double(),
+                                      alpha_bars.double())  # fmt: skip
+        assert torch.allclose(mixture_mean, expected, atol=1e-10)
+        ab_prev = 1.0 if t == 1 else float(alpha_bars[t - 2])
+        beta_tilde = (1 - ab_prev) / (1 - float(alpha_bars[t - 1])) * float(betas[t - 1])
+        assert float(var) == pytest.approx(beta_tilde, rel=1e-4)  # DDPM eq. 7 (float32 schedule)
+        assert torch.allclose(w.sum(1), torch.ones(7, dtype=torch.float64))
+    # one data point: the conditional is one Gaussian, share 0; a jump to s = 0 from far away
+    # is a mixture of point masses at the data: share 1
+    assert torch.allclose(mixture_share(xt, dino[:1], alpha_bars, 50, 49), torch.zeros(7, dtype=torch.float64))
+    assert torch.allclose(mixture_share(xt, dino, alpha_bars, 50, 0), torch.ones(7, dtype=torch.float64))
+    with pytest.raises(ValueError, match="s < t"):
+        reverse_conditional(xt, dino, alpha_bars, 3, 3)
+    with pytest.raises(ValueError, match="T=50"):
+        reverse_conditional(xt, dino, alpha_bars, 51, 1)

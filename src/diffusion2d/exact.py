@@ -62,6 +62,48 @@ def exact_reverse_mean(
     return coef_x0 * posterior_mean_x0(xt, data, ab) + coef_xt * xt
 
 
+
+def reverse_conditional(
+    xt: torch.Tensor, data: torch.Tensor, alpha_bars: torch.Tensor, t: int, s: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The exact reverse conditional ``q(x_s | x_t)`` of a finite data set, a Gaussian mixture.
+
+    States use the paper's indexing (x_0 the data, x_T the end of the forward process), so
+    ``0 <= s < t <= T``; ``alpha_bars`` is the 0-based schedule (T,), whose entry k-1 is the
+    paper's alpha_bar_k. Averaging the posterior of DDPM eqs. 6-7 (arXiv 2006.11239), taken
+    from x_t straight to x_s, over the data points with the weights w_i(x_t):
+    ``q(x_s | x_t) = sum_i w_i(x_t) N(x_s; mu_i, var I)``. For s = t - 1 this is one reverse step
+    (variance beta_tilde_t); for a long jump the components sit near the data points.
+
+    Returns ``(weights (N, M), means (N, M, 2), var)`` in float64.
+    """
+    check_points("xt", xt)
+    check_points("data", data)
+    T = len(alpha_bars)
+    if not (isinstance(t, int) and isinstance(s, int) and 0 <= s < t <= T):
+        raise ValueError(f"need integers 0 <= s < t <= T={T}, got t={t!r}, s={s!r}")
+    ab = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bars.double()])  # ab[k]: paper's k
+    a = ab[t] / ab[s]  # q(x_t | x_s) = N(sqrt(a) x_s, (1 - a) I)
+    x, x0 = xt.double(), data.double()
+    weights = posterior_weights(x, x0, ab[t])  # (N, M)
+    coef_x0 = ab[s].sqrt() * (1.0 - a) / (1.0 - ab[t])  # eq. 7 with the jump t -> s
+    coef_xt = a.sqrt() * (1.0 - ab[s]) / (1.0 - ab[t])
+    means = coef_x0 * x0[None, :, :] + coef_xt * x[:, None, :]  # (N, M, 2)
+    return weights, means, (1.0 - a) * (1.0 - ab[s]) / (1.0 - ab[t])
+
+
+def mixture_share(
+    xt: torch.Tensor, data: torch.Tensor, alpha_bars: torch.Tensor, t: int, s: int
+) -> torch.Tensor:
+    """How far ``q(x_s | x_t)`` is from one Gaussian, per point (N,): the share of its variance
+    that comes from the spread of the component means (0: a single Gaussian; 1: nothing but
+    weighted data points), against the components' own noise."""
+    weights, means, var = reverse_conditional(xt, data, alpha_bars, t, s)
+    centre = (weights[..., None] * means).sum(1, keepdim=True)  # (N, 1, 2)
+    between = (weights * ((means - centre) ** 2).sum(-1)).sum(1)  # (N,)
+    return between / (between + xt.shape[1] * var)
+
+
 def drift_grids(
     dataset: torch.Tensor,
     beta_min: float,
