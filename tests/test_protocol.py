@@ -74,6 +74,15 @@ def test_interval_and_compare():
     assert P.cell(df, "chamfer") == f"2.000 ± {half:.3f}"
 
 
+def test_format_interval():
+    assert P.format_interval(0.0670, 0.00123) == "0.0670 ± 0.0012"
+    assert P.format_interval(0.640, 0.0104) == "0.640 ± 0.010"
+    assert P.format_interval(0.032, 0.00041) == "0.0320 ± 0.0004"
+    assert P.format_interval(1.0, 0.0) == "1.000 ± 0.000"
+    assert P.format_interval(0.294, 0.0041) == "0.2940 ± 0.0041"
+    assert P.format_interval(1.9e-6, 1.2e-7) == "1.9e-06 ± 1e-07"
+
+
 def test_exact_denoiser_lands_on_the_training_points(ref):
     exact = ExactDenoiser(ref.train, 1e-4, 0.05, 50)
     df = P.evaluate(exact, ref, "ddim", protocol=SMALL)

@@ -270,14 +270,19 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> int:
     return -1 if a_hi < b_lo else 1 if a_lo > b_hi else 0
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.2g}" if 0 < abs(x) < 1e-2 else f"{x:.3f}"
+def format_interval(mean: float, half: float) -> str:
+    """``"mean ± half"`` with the half-width to two significant digits and the mean to the same
+    decimal place (at least 3, at most 4 decimals; scientific notation below 1e-3)."""
+    if 0 < abs(mean) < 1e-3:
+        return f"{mean:.2g} ± {half:.1g}"
+    decimals = 3 if half <= 0 else min(4, max(3, 1 - math.floor(math.log10(half))))
+    return f"{mean:.{decimals}f} ± {half:.{decimals}f}"
 
 
 def cell(df: pd.DataFrame, metric: str) -> str:
     """``"mean ± half-width"`` of one metric, as tables and prose print it."""
     mean, lo, hi = interval(df, metric)
-    return f"{_fmt(mean)} ± {_fmt((hi - lo) / 2)}"
+    return format_interval(mean, (hi - lo) / 2)
 
 
 def table(results: dict[str, pd.DataFrame], columns: tuple[str, ...] = ("chamfer", "mmd2"),
@@ -302,8 +307,9 @@ def split_losses(denoiser, config: TrainConfig, data: torch.Tensor | None = None
 
 
 def glue_result(prefix: str, df: pd.DataFrame, columns: tuple[str, ...] | None = None) -> None:
-    """Glue a result for the prose: ``{prefix}-{metric}`` (the mean over the seeds) and
-    ``{prefix}-{metric}-pm`` (the half-width of its interval), for each metric in ``columns``.
+    """Glue a result for the prose: ``{prefix}-{metric}`` (the mean over the seeds),
+    ``{prefix}-{metric}-pm`` (the half-width of its interval) and ``{prefix}-{metric}-ci`` (both,
+    formatted as the tables print them: ``"0.0670 ± 0.0012"``), for each metric in ``columns``.
 
     Use one canonical prefix per quantity in every chapter (e.g. ``q-v3-ddpm50``): the site tests
     check that a key glued on two pages has one value.
@@ -314,3 +320,4 @@ def glue_result(prefix: str, df: pd.DataFrame, columns: tuple[str, ...] | None =
         mean, lo, hi = interval(df, metric)
         glue(f"{prefix}-{metric}", mean, display=False)
         glue(f"{prefix}-{metric}-pm", (hi - lo) / 2, display=False)
+        glue(f"{prefix}-{metric}-ci", format_interval(mean, (hi - lo) / 2), display=False)
