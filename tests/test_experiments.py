@@ -104,3 +104,20 @@ def test_verdict_follows_compare():
     assert E.verdict(hi_c, lo_c, "frac_copies", "A", "B") == "A scores higher than B on near-copies"
     with pytest.raises(ValueError, match="metric must be one of"):
         E.verdict(low, high, "nope", "A", "B")
+
+
+def test_short_titles_and_workshop_split_copies(dino):
+    assert set(E.SHORT_TITLES) == set(E.POOL) and set(E.TITLES) == set(E.POOL)
+    assert all(len(title) <= 24 for title in E.SHORT_TITLES.values())
+    assert str(E.EXPERIMENTS["v4"].beta_max) in E.SHORT_TITLES["v4"]
+    # every point repeated 6 times, 10 % of the copies held out: nearly all have a twin left
+    share = E.workshop_split_copies(dino)
+    assert 0.9 <= share <= 1.0
+    # distinct points: no copy can be left in training
+    assert E.workshop_split_copies(dino, repeats=1) == 0.0
+
+
+def test_training_summary_time_per_step():
+    h = TrainHistory(epochs=[1], train_loss=[1.0], test_loss=[1.0], seconds=12.0)
+    df = E.training_summary({"v3": (None, h)})
+    assert df.loc["v3", "ms per step"] == round(12000 / df.loc["v3", "gradient steps"], 2)

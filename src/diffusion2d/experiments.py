@@ -43,6 +43,15 @@ TITLES: dict[str, str] = {
     "v4long": "experiment 4 trained twice as long",
 }
 
+# Short descriptions for the columns of narrow tables (chapter 5's results table).
+SHORT_TITLES: dict[str, str] = {
+    "v1": "raw x, no t",
+    "v2": "raw x, t / T",
+    "v3": "Fourier x and t",
+    "v4": f"as 3, beta_max {EXPERIMENTS['v4'].beta_max:g}",
+    "v4long": f"as 4, {EXTRA['v4long'].epochs} epochs",
+}
+
 # The workshop notebook's settings where this book changed them. Source: the workshop notebook
 # as read for issue 8 of this project ("04_model.md: the workshop's network") and chapter
 # 10_workshop_bugs (held-out fraction); the optimizer as reproduced in benchmarks/train_speed.py.
@@ -151,9 +160,28 @@ def prior_terms(config: TrainConfig, data=None, num_samples: int = 200_000) -> d
             "matched_kl": matched}  # fmt: skip
 
 
+def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
+    """Share of the workshop's "held-out" points with an exact copy in its training set.
+
+    The workshop repeated the points ``repeats`` times and then held out
+    ``WORKSHOP["holdout_fraction"]`` of the copies at random (chapters 1 and 10 show the code);
+    a point whose twin stayed in training is no test of generalisation.
+    """
+    import torch
+
+    from .metrics import nearest_neighbour_distances
+
+    repeated = data.repeat(repeats, 1)  # (repeats * N, 2)
+    perm = torch.randperm(len(repeated), generator=torch.Generator().manual_seed(seed))
+    n_test = round(float(WORKSHOP["holdout_fraction"]) * len(repeated))
+    test, train = repeated[perm[:n_test]], repeated[perm[n_test:]]
+    return float((nearest_neighbour_distances(test, train) == 0).double().mean())
+
+
 def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
     """One row per trained model of ``runs`` ({name: (model, history)}): epochs, threads,
-    gradient steps and the measured training seconds (from the history)."""
+    gradient steps, the measured training seconds (from the history) and milliseconds per
+    gradient step."""
     from .data import load_datasaurus, train_test_split
 
     rows = {}
@@ -163,7 +191,8 @@ def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
                                        seed=cfg.seed)[0])  # fmt: skip
         steps = cfg.epochs * -(-n_train * cfg.repeats // cfg.batch_size)
         rows[name] = {"epochs": cfg.epochs, "threads": cfg.threads, "gradient steps": steps,
-                      "seconds": round(h.seconds, 1)}  # fmt: skip
+                      "seconds": round(h.seconds, 1),
+                      "ms per step": round(1000 * h.seconds / steps, 2)}  # fmt: skip
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
