@@ -212,3 +212,17 @@ def test_mathjax_is_served_locally(site):
             if _remote(src) or not local.is_file():
                 problems.append(f"{path.relative_to(site)}: MathJax not local: {src}")
     assert not problems, "\n".join(problems)
+
+
+def test_every_page_names_an_icon_that_exists(site):
+    """Browsers ask every page for an icon; without <link rel="icon"> they request the missing
+    /favicon.ico (a 404 on every page)."""
+    icon = re.compile(r"""<link\b[^>]*\brel=["'](?:shortcut )?icon["'][^>]*>""", re.I)
+    href = re.compile(r"""\bhref=["']([^"']+)["']""", re.I)
+    for page in toc_pages():
+        html = (site / page).read_text(encoding="utf-8")
+        links = icon.findall(html)
+        assert links, f"{page}: no <link rel=icon>"
+        target = href.search(links[0]).group(1)
+        assert not _remote(target), f"{page}: icon from another host: {target}"
+        assert ((site / page).parent / urlsplit(target).path).resolve().is_file(), (page, target)
