@@ -196,3 +196,24 @@ def test_chamfer_by_step_and_protocol_figures(circle, exact, _protocol_cache):
 
 def test_rms_radius():
     assert ev.rms_radius(torch.tensor([[1.0, 0.0], [-1.0, 0.0]])) == pytest.approx(1.0)
+
+
+def test_percent_interval_rounds_like_the_protocol():
+    from diffusion2d.protocol import format_interval
+
+    assert format_interval(0.079, 0.0038) == "0.0790 ± 0.0038"
+    assert ev.percent_interval(0.079, 0.0038) == "7.90% ± 0.38%"
+    assert ev.percent_interval(0.41, 0.012) == "41.0% ± 1.2%"
+    assert ev.percent_interval(1.0, 0.0) == "100.0% ± 0.0%"
+
+
+def test_display_table_plain_labels_and_no_wrap():
+    import pandas as pd
+
+    df = pd.DataFrame({"Chamfer": ["0.0670 ± 0.0012"]}, index=pd.Index(["a"], name="seed"))
+    html = ev.display_table(df).to_html()
+    assert "white-space: nowrap" in html and "font-weight: normal" in html
+    assert "td {\n  white-space: nowrap;" in html  # values only: row labels may wrap
+    assert ">seed<" not in html and 'class="dataframe"' in html
+    assert "white-space" not in ev.display_table(df, nowrap=False).to_html()
+    assert ">0.558<" in ev.display_table(pd.DataFrame({"L": [0.558]})).to_html()

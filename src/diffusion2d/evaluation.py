@@ -229,7 +229,7 @@ def chamfer_by_step_plot(
         ax.set_xlim(c.index.max(), 0)
         ax.set_yscale("log")
         ax.set_xlabel("t (sampling runs from left to right)")
-        ax.set_ylabel("Chamfer distance of x_t")
+        ax.set_ylabel("Chamfer distance of xₜ")
         ax.legend(loc="lower left")
         fig.tight_layout()
     return fig
@@ -282,3 +282,45 @@ def rms_radius(points: torch.Tensor) -> float:
     """Root-mean-square distance of the points (N, 2) from their mean: the spread of a cloud."""
     x = torch.as_tensor(points).double()
     return float((x - x.mean(0)).pow(2).sum(1).mean().sqrt())
+
+
+def percent_interval(mean: float, half: float) -> str:
+    """The protocol's ``"mean ± half"`` (:func:`protocol.format_interval`) of a share, printed in
+    percent with the same rounding: ``0.0790 ± 0.0038`` becomes ``"7.90% ± 0.38%"``."""
+    from .protocol import format_interval
+
+    text = format_interval(mean, half)
+    if "e" in text:  # scientific notation below 1e-3
+        return f"{100 * mean:.2g}% ± {100 * half:.1g}%"
+    decimals = max(len(text.split(" ± ")[0].split(".")[1]) - 2, 0)
+    return f"{100 * mean:.{decimals}f}% ± {100 * half:.{decimals}f}%"
+
+
+def glue_percent(prefix: str, df: pd.DataFrame, metric: str) -> None:
+    """Glue ``{prefix}-{metric}-pct``: a share of the protocol (e.g. ``frac_copies``) as
+    :func:`percent_interval`, from the same numbers as the ``-ci`` key of ``glue_result``."""
+    from myst_nb import glue
+
+    from .protocol import interval
+
+    mean, lo, hi = interval(df, metric)
+    glue(f"{prefix}-{metric}-pct", percent_interval(mean, (hi - lo) / 2), display=False)
+
+
+def display_table(df: pd.DataFrame, nowrap: bool = True, precision: int = 3):
+    """A table as the book shows it: row labels plain and left-aligned, no index name, and (with
+    ``nowrap``) value cells that never break inside a ``"mean ± half"`` (the page scrolls the
+    table instead; row labels may wrap); numbers with ``precision`` decimals. Returns a pandas
+    Styler, which myst-nb glues as HTML."""
+    body = df.copy()
+    body.index = body.index.rename(None)
+    body.columns = body.columns.rename(None)
+    styles = [
+        {"selector": "th.row_heading", "props": "text-align: left; font-weight: normal;"},
+        {"selector": "th.col_heading", "props": "text-align: center;"},
+    ]
+    if nowrap:
+        styles.append({"selector": "td", "props": "white-space: nowrap;"})
+    styles.append({"selector": "td, th", "props": "padding: 0.15em 0.4em;"})
+    styler = body.style.set_table_styles(styles).format(precision=precision)
+    return styler.set_table_attributes('class="dataframe"')

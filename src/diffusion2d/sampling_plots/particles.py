@@ -120,7 +120,7 @@ def noise_walk(betas: torch.Tensor) -> dict[str, float]:
 
 STAT_LABELS = {
     "path_length": "distance travelled (mean path length)",
-    "net_move": "net displacement |x_0 - x_T|",
+    "net_move": "net displacement ‖x₀ − x_T‖",
     "drift_total": "summed length of the deterministic moves",
     "noise_total": "summed length of the added noise",
     "noise_net": "length of the summed added noise",
@@ -132,7 +132,7 @@ def stats_table(stats: Mapping[str, Mapping[str, float]], decimals: int = 2) -> 
     row per measure of :data:`STAT_LABELS`, rounded to ``decimals``."""
     return pd.DataFrame(
         {name: [round(float(s[k]), decimals) for k in STAT_LABELS] for name, s in stats.items()},
-        index=pd.Index(list(STAT_LABELS.values()), name="per particle, in data units"),
+        index=list(STAT_LABELS.values()),
     )
 
 
