@@ -160,8 +160,8 @@ function arrowsTo(src, show, bx, by, A, b, items) {
 arrowsTo(field_arrows, on.has(0), gx, gy, F, s, G);
 arrowsTo(eps_arrows, on.has(1), x, y, E, s, N);
 arrowsTo(noise_arrows, on.has(2) && s == 0, x, y, V, 0, N);
-plot.title.text = (s ? "DDIM (deterministic)" : "DDPM (stochastic)") + ", t = " + time.value
-  + (k == T ? ": the samples x_0" : "") + " (" + n + " particles)";
+plot.title.text = (s ? "DDIM" : "DDPM") + ", t = " + time.value
+  + (k == T ? " (samples x₀)" : "") + ", " + n + " particles";
 """
 
 
@@ -221,7 +221,7 @@ def build_explorer(
     plot = figure(
         name=PLOT_NAME, width=width, height=width, x_range=LIMITS, y_range=LIMITS,
         match_aspect=True, tools="pan,wheel_zoom,box_zoom,reset", toolbar_location="below",
-        title=f"DDPM (stochastic), t = {T} ({num} particles)", output_backend="canvas",
+        title=f"DDPM, t = {T}, {num} particles", output_backend="canvas",
     )  # fmt: skip
     plot.xaxis.axis_label, plot.yaxis.axis_label = "x₁", "x₂"
     if len(data.data):
@@ -240,7 +240,12 @@ def build_explorer(
     plot.scatter("x", "y", source=sources["points"], size=4, color=COLORS["samples"])
 
     def widget(cls, key, **kwargs):
-        return cls(name=WIDGETS[key], css_classes=[WIDGETS[key]], width=CONTROL_WIDTH, **kwargs)
+        if cls is Slider:  # room for the handle at either end of the track
+            kwargs.setdefault("margin", (5, 14, 5, 14))
+            width = CONTROL_WIDTH - 28
+        else:
+            width = CONTROL_WIDTH
+        return cls(name=WIDGETS[key], css_classes=[WIDGETS[key]], width=width, **kwargs)
 
     controls = {
         # right to left: T at the left end, so moving right runs the sampler towards x_0
