@@ -551,3 +551,15 @@ def test_book_solutions_notebook_runs_and_passes_its_checks(request, tmp_path, k
         if cell.cell_type == "code" and CHECK_CALL.search(cell.source):
             verdict = _outputs_text(cell)
             assert "passed" in verdict and "failed" not in verdict, verdict
+
+
+def test_extension_box_names_checks_only_where_the_chapter_has_them():
+    ext = _extension()
+    app = _FakeApp()
+    links = ext._links(app, "chapters/02_forward")
+    assert links["checks"] and "checks your function" in str(ext._box(links))
+    app.participant_notebooks = {
+        "chapters/09_memorisation": (BOOK / "chapters/09_memorisation.md", "09_memorisation.ipynb")
+    }
+    links = ext._links(app, "chapters/09_memorisation")
+    assert not links["checks"] and "checks your function" not in str(ext._box(links))

@@ -142,14 +142,16 @@ def _write_notebooks(app, env) -> None:
         stamp.write_text(current)
 
 
-def _links(app, docname: str) -> dict[str, str] | None:
+def _links(app, docname: str) -> dict[str, str | bool] | None:
     chapters = getattr(app, "participant_notebooks", {})
     if docname not in chapters:
         return None
-    name = chapters[docname][1]
+    path, name = chapters[docname]
     page = app.builder.get_target_uri(docname)
     links = {
         "name": name,
+        # a chapter with an automatic check runs it in the cell after an exercise (CONTRIBUTING)
+        "checks": "diffusion2d.exercises import check_" in Path(path).read_text(encoding="utf-8"),
         "download": posixpath.relpath(f"{OUT_SUBDIR}/{name}", posixpath.dirname(page) or "."),
     }
     url = _repository_url(app, app.participant_converter)
@@ -159,7 +161,7 @@ def _links(app, docname: str) -> dict[str, str] | None:
     return links
 
 
-def _box(links: dict[str, str]) -> nodes.Node:
+def _box(links: dict[str, str | bool]) -> nodes.Node:
     parts = [
         f'<a class="reference download" href="{escape(links["download"])}" '
         f'download="{escape(links["name"])}">download the participant notebook '
@@ -177,7 +179,13 @@ def _box(links: dict[str, str]) -> nodes.Node:
         + parts[0]
         + (f" or open it in {' or '.join(launch)}" if launch else "")
         + ". Each exercise cell raises <em>not implemented yet</em> until you write your code in "
-        "place of its <code>todo(...)</code> line; the cell after it checks your function."
+        "place of its <code>todo(...)</code> line; "
+        + (
+            "the cell after it checks your function."
+            if links.get("checks", True)
+            else "compare your result with the solution on this page (the other exercises are "
+            "for pen and paper)."
+        )
     )
     box = nodes.admonition(classes=["tip", "workshop-notebook"])
     box += nodes.title(text="Workshop notebook")
