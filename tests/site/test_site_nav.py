@@ -8,34 +8,37 @@ field sat at the top of every page.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 PAGE = "chapters/02_forward.html"  # a chapter with a sidebar on both sides
 
 
+@contextmanager
 def _page(browser, base_url: str, width: int, path: str = PAGE):
+    """The page at ``width`` CSS px (2 device px per CSS px), closed afterwards."""
     context = browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=2)
-    page = context.new_page()
-    page.goto(base_url + path, wait_until="load")
-    return context, page
-
-
-@pytest.mark.parametrize("width", [390, 1280])
-def test_one_toggle_per_sidebar_and_no_top_navbar(base_url, browser, width):
-    context, page = _page(browser, base_url, width)
     try:
-        assert page.locator(".primary-toggle").count() == 1
-        assert page.locator(".secondary-toggle").count() == 1
-        assert page.locator("#pst-header .navbar-header-items").count() == 0
-        assert page.locator("#pst-header").evaluate("e => e.getBoundingClientRect().height") == 0
+        page = context.new_page()
+        page.goto(base_url + path, wait_until="load")
+        yield page
     finally:
         context.close()
 
 
+@pytest.mark.parametrize("width", [390, 1280])
+def test_one_toggle_per_sidebar_and_no_top_navbar(base_url, browser, width):
+    with _page(browser, base_url, width) as page:
+        assert page.locator(".primary-toggle").count() == 1
+        assert page.locator(".secondary-toggle").count() == 1
+        assert page.locator("#pst-header .navbar-header-items").count() == 0
+        assert page.locator("#pst-header").evaluate("e => e.getBoundingClientRect().height") == 0
+
+
 def test_phone_navigation_opens(base_url, browser):
     """At 390 px the sidebar is off-screen until the visible ☰ button is tapped."""
-    context, page = _page(browser, base_url, 390)
-    try:
+    with _page(browser, base_url, 390) as page:
         toggle = page.locator(".primary-toggle")
         assert toggle.is_visible()
         link = page.locator(".bd-sidenav a", has_text="The forward process").first
@@ -44,14 +47,11 @@ def test_phone_navigation_opens(base_url, browser):
         link.wait_for(state="visible", timeout=10_000)  # the navigation opened
         box = link.bounding_box()
         assert box is not None and 0 <= box["x"] < 390
-    finally:
-        context.close()
 
 
 def test_phone_contents_opens(base_url, browser):
     """At 390 px the page's table of contents opens from the "Contents" button."""
-    context, page = _page(browser, base_url, 390)
-    try:
+    with _page(browser, base_url, 390) as page:
         toggle = page.locator(".secondary-toggle")
         entry = page.locator("a", has_text="The noise schedule").filter(visible=True)
         assert toggle.is_visible() and entry.count() == 0
@@ -59,13 +59,10 @@ def test_phone_contents_opens(base_url, browser):
         page.locator("dialog[open] a", has_text="The noise schedule").wait_for(
             state="visible", timeout=10_000
         )
-    finally:
-        context.close()
 
 
 def test_desktop_toggle_collapses_the_sidebar(base_url, browser):
-    context, page = _page(browser, base_url, 1280)
-    try:
+    with _page(browser, base_url, 1280) as page:
         sidebar = page.locator("#pst-primary-sidebar")
         assert sidebar.is_visible()
         page.locator(".primary-toggle").click()
@@ -74,16 +71,11 @@ def test_desktop_toggle_collapses_the_sidebar(base_url, browser):
             ".getBoundingClientRect(); return r.right <= 0 || r.width === 0; }",
             timeout=10_000,
         )
-    finally:
-        context.close()
 
 
 def test_search_page_has_no_extra_search_fields(base_url, browser):
     """The search page: its own field and the sidebar's search button, nothing in a top bar."""
-    context, page = _page(browser, base_url, 1280, "search.html?q=noise")
-    try:
+    with _page(browser, base_url, 1280, "search.html?q=noise") as page:
         fields = page.locator(".search-button-field, input[type=search]").filter(visible=True)
         assert fields.count() <= 2
         assert page.locator("#pst-header .search-button-field").count() == 0
-    finally:
-        context.close()
