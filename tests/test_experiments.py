@@ -88,24 +88,6 @@ def test_loss_curves():
         plotting.loss_curves({"a": object()})
 
 
-def test_verdict_follows_compare():
-    from diffusion2d import protocol as P
-
-    def frame(values, col="chamfer"):
-        return P._frame([{col: v} for v in values], P.Protocol(seeds=(0, 1, 2)))
-
-    low, high = frame([1.0, 1.1, 1.2]), frame([5.0, 5.1, 5.2])
-    assert E.verdict(low, high, "chamfer", "A", "B") == "A beats B on Chamfer"
-    assert E.verdict(high, low, "chamfer", "A", "B") == "B beats A on Chamfer"
-    assert "indistinguishable" in E.verdict(low, low, "chamfer", "A", "B")
-    lo_f, hi_f = frame([0.1, 0.11, 0.12], "frac_close"), frame([0.9, 0.91, 0.92], "frac_close")
-    assert E.verdict(lo_f, hi_f, "frac_close", "A", "B") == "B beats A on within spacing"
-    lo_c, hi_c = frame([0.1, 0.11, 0.12], "frac_copies"), frame([0.9, 0.91, 0.92], "frac_copies")
-    assert E.verdict(hi_c, lo_c, "frac_copies", "A", "B") == "A scores higher than B on near-copies"
-    with pytest.raises(ValueError, match="metric must be one of"):
-        E.verdict(low, high, "nope", "A", "B")
-
-
 def test_short_titles_and_workshop_split_copies(dino):
     assert set(E.SHORT_TITLES) == set(E.POOL) and set(E.TITLES) == set(E.POOL)
     assert all(len(title) <= 24 for title in E.SHORT_TITLES.values())

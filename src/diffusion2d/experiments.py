@@ -206,24 +206,6 @@ def fused_adamw() -> bool:
     return bool(opt.defaults.get("fused"))
 
 
-def verdict(a: pd.DataFrame, b: pd.DataFrame, metric: str, a_name: str, b_name: str) -> str:
-    """What the prose may say about two protocol results on ``metric``
-    (:func:`protocol.compare`): "A beats B" only where the intervals separate."""
-    from .protocol import METRICS, compare
-
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    label, lower_better = METRICS[metric]
-    c = compare(a, b, metric)
-    if c == 0:
-        return f"{a_name} and {b_name} are indistinguishable on {label} under the protocol"
-    if lower_better is None:
-        return f"{a_name} scores {'lower' if c < 0 else 'higher'} than {b_name} on {label}"
-    a_wins = (c < 0) == lower_better
-    winner, loser = (a_name, b_name) if a_wins else (b_name, a_name)
-    return f"{winner} beats {loser} on {label}"
-
-
 def load_experiment(name: str):
     """``(model, history)`` of one experiment (or follow-up of ``EXTRA``) from the model cache.
 
