@@ -27,20 +27,14 @@ import pandas as pd
 import torch
 
 from . import metrics
-from .data import load_datasaurus, train_test_split
 from .plotting import COLORS, LIMITS, outer_labels, point_axes, style
 from .runtime import torch_threads
 from .samplers import SAMPLERS
-from .training import TrainConfig
+from .training import split_for  # noqa: F401 - re-exported: chapters import it from here
 
 SAMPLER_COLORS = {"ddpm": COLORS["samples"], "ddim": COLORS["field"]}
 
 
-def split_for(config: TrainConfig, data: torch.Tensor | None = None):
-    """``(train, heldout)``: exactly the split :func:`training.train` used for ``config``."""
-    if data is None:
-        data = load_datasaurus(config.dataset)
-    return train_test_split(data, config.holdout_fraction, seed=config.seed)
 
 
 @dataclass
@@ -175,12 +169,12 @@ def smooth_baseline(ref, bandwidth: float, protocol=None) -> pd.DataFrame:
     from . import protocol as P
 
     protocol = protocol or P.PROTOCOL
-    rows = []
-    for seed in protocol.seeds:
+
+    def draw(seed: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(seed)
-        x = smooth_samples(ref.all, protocol.num_samples, bandwidth, g)
-        rows.append(P.scores(x, ref, protocol))
-    return P._frame(rows, protocol, bandwidth=bandwidth)
+        return smooth_samples(ref.all, protocol.num_samples, bandwidth, g)
+
+    return P.score_seeds(draw, ref, protocol, bandwidth=bandwidth)
 
 
 def points_as_samples(points: torch.Tensor, ref, protocol=None) -> dict[str, float]:
@@ -194,20 +188,14 @@ def points_as_samples(points: torch.Tensor, ref, protocol=None) -> dict[str, flo
 def chamfer_by_step(df: pd.DataFrame) -> pd.DataFrame:
     """Quality against t from a protocol result: one row per paper time t (T first, 0 last), with
     the mean Chamfer distance of x_t over the seeds and its interval (``mean``, ``lo``, ``hi``)."""
-    from .protocol import t_quantile
+    from .protocol import mean_interval
 
     by_step = df.attrs.get("chamfer_by_step")
     if not by_step:
         raise ValueError("df has no attrs['chamfer_by_step']: pass a protocol.evaluate result")
     values = np.asarray(by_step, dtype=float)  # (seeds, T+1)
-    n, frames = values.shape
-    mean = values.mean(0)
-    half = (
-        t_quantile(0.5 + df.attrs.get("confidence", 0.95) / 2, n - 1)
-        * values.std(0, ddof=1)
-        / np.sqrt(n)
-    )
-    t = np.arange(frames - 1, -1, -1)
+    mean, half = mean_interval(values, df.attrs.get("confidence", 0.95))  # (T+1,) each
+    t = np.arange(values.shape[1] - 1, -1, -1)
     return pd.DataFrame({"mean": mean, "lo": mean - half, "hi": mean + half},
                         index=pd.Index(t, name="t"))  # fmt: skip
 

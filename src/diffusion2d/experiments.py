@@ -182,13 +182,12 @@ def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
     """One row per trained model of ``runs`` ({name: (model, history)}): epochs, threads,
     gradient steps, the measured training seconds (from the history) and milliseconds per
     gradient step."""
-    from .data import load_datasaurus, train_test_split
+    from .training import split_for
 
     rows = {}
     for name, (_, h) in runs.items():
         cfg = POOL[name]
-        n_train = len(train_test_split(load_datasaurus(cfg.dataset), cfg.holdout_fraction,
-                                       seed=cfg.seed)[0])  # fmt: skip
+        n_train = len(split_for(cfg)[0])
         steps = cfg.epochs * -(-n_train * cfg.repeats // cfg.batch_size)
         rows[name] = {"epochs": cfg.epochs, "threads": cfg.threads, "gradient steps": steps,
                       "seconds": round(h.seconds, 1),

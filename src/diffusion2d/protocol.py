@@ -48,7 +48,7 @@ from . import metrics
 from .cache import cache_dir, source_hash
 from .runtime import torch_threads
 from .samplers import SAMPLERS, sample
-from .training import TrainConfig, batch_loss, loss_batches
+from .training import TrainConfig, batch_loss, loss_batches, split_for
 
 FORMAT = 1
 # the modules whose code determines a protocol result (besides the model's weights)
@@ -107,12 +107,8 @@ class Reference:
 
     @classmethod
     def of(cls, config: TrainConfig, data: torch.Tensor | None = None) -> Reference:
-        """The split a model trained with ``config`` saw (:func:`evaluation.split_for`)."""
-        from .data import load_datasaurus, train_test_split
-
-        if data is None:
-            data = load_datasaurus(config.dataset)
-        return cls(*train_test_split(data, config.holdout_fraction, seed=config.seed))
+        """The split a model trained with ``config`` saw (:func:`training.split_for`)."""
+        return cls(*split_for(config, data))
 
     def digest(self) -> str:
         h = hashlib.sha256()
@@ -227,9 +223,13 @@ def evaluate(model, ref: Reference, sampler: str = "ddpm", num_steps: int | None
 
 def baseline(name: str, ref: Reference, protocol: Protocol = PROTOCOL) -> pd.DataFrame:
     """The protocol's rows for a reference cloud (:func:`baseline_samples`), one per seed."""
-    rows = [scores(baseline_samples(name, ref, s, protocol), ref, protocol)
-            for s in protocol.seeds]  # fmt: skip
-    return _frame(rows, protocol)
+    return score_seeds(lambda seed: baseline_samples(name, ref, seed, protocol), ref, protocol)
+
+
+def score_seeds(draw, ref: Reference, protocol: Protocol = PROTOCOL, **attrs) -> pd.DataFrame:
+    """The protocol's rows for any sampler: ``draw(seed)`` returns the samples (N, 2) of one seed;
+    one row of :func:`scores` per seed of ``protocol`` (``attrs`` go to ``df.attrs``)."""
+    return _frame([scores(draw(seed), ref, protocol) for seed in protocol.seeds], protocol, **attrs)
 
 
 def _frame(rows: list[dict], protocol: Protocol, **attrs) -> pd.DataFrame:
@@ -238,14 +238,21 @@ def _frame(rows: list[dict], protocol: Protocol, **attrs) -> pd.DataFrame:
     return df
 
 
+def mean_interval(values, confidence: float = 0.95):
+    """``(mean, half-width)`` of the Student-t interval of the mean over the first axis of
+    ``values`` (one row per seed); arrays for 2-D ``values``, floats for 1-D."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    n = v.shape[0]
+    half = t_quantile(0.5 + confidence / 2, n - 1) * v.std(0, ddof=1) / math.sqrt(n)
+    return v.mean(0), half
+
+
 def interval(df: pd.DataFrame, metric: str) -> tuple[float, float, float]:
     """``(mean, low, high)`` of ``metric`` over the seeds: the mean and its Student-t interval."""
-    values = df[metric].to_numpy(dtype=float)
-    n = len(values)
-    mean = float(values.mean())
-    half = t_quantile(0.5 + df.attrs.get("confidence", 0.95) / 2, n - 1) * float(
-        values.std(ddof=1) / math.sqrt(n)
-    )
+    mean, half = mean_interval(df[metric].to_numpy(), df.attrs.get("confidence", 0.95))
+    mean, half = float(mean), float(half)
     return mean, mean - half, mean + half
 
 

@@ -89,6 +89,14 @@ def build_model(config: TrainConfig) -> DenoisingMLP:
     )  # fmt: skip
 
 
+def split_for(config: TrainConfig, data: torch.Tensor | None = None):
+    """``(train, heldout)``: the split of distinct points a model trained with ``config`` saw
+    (``data`` defaults to the config's Datasaurus shape)."""
+    if data is None:
+        data = load_datasaurus(config.dataset)
+    return train_test_split(data, config.holdout_fraction, seed=config.seed)
+
+
 def _fixed_eval_batch(x: torch.Tensor, T: int, repeats: int, seed: int):
     g = torch.Generator().manual_seed(seed)
     x0 = x.repeat(repeats, 1)  # (R*N, 2)
@@ -103,9 +111,7 @@ def loss_batches(config: TrainConfig, data: torch.Tensor | None = None) -> dict[
     measured on these batches (:func:`batch_loss`), so a model, the exact denoiser and the last
     point of a training curve are compared on the same draws.
     """
-    if data is None:
-        data = load_datasaurus(config.dataset)
-    train_x, test_x = train_test_split(data, config.holdout_fraction, seed=config.seed)
+    train_x, test_x = split_for(config, data)
     return {
         "train": _fixed_eval_batch(train_x, config.T, config.eval_repeats, config.seed + 2),
         "held-out": _fixed_eval_batch(test_x, config.T, config.eval_repeats, config.seed + 3),
@@ -153,7 +159,7 @@ def train(
     config = (config or TrainConfig()).replace(**overrides)
     if data is None:
         data = load_datasaurus(config.dataset)
-    train_x, _ = train_test_split(data, config.holdout_fraction, seed=config.seed)
+    train_x, _ = split_for(config, data)
     if progress is None:
         progress = sys.stderr.isatty()
     start = time.perf_counter()
