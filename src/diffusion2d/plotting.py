@@ -280,14 +280,19 @@ def loss_curve(
         ax.plot(ep, tr, color=COLORS["train"], label="train")
         if te is not None:
             ax.plot(ep, te, "--", color=COLORS["test"], label="held-out")
-        if logy:
-            ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(r"loss $L_\mathrm{simple}$")
-        ax.legend()
-        ax.set_title(title or "")
-        fig.tight_layout()
+        _loss_axes(fig, ax, title, logy)
     return fig
+
+
+def _loss_axes(fig: plt.Figure, ax: plt.Axes, title: str | None, logy: bool, **legend) -> None:
+    """The axes of a loss plot: log scale (``logy``), labels, legend, title."""
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(r"loss $L_\mathrm{simple}$")
+    ax.legend(**legend)
+    ax.set_title(title or "")
+    fig.tight_layout()
 
 
 def samples_over_data(
@@ -330,11 +335,5 @@ def loss_curves(
             te = _as_1d(f"histories[{name!r}].test_loss", h.test_loss, ep.size)
             ax.plot(ep, tr, color=color, label=f"{name}: train")
             ax.plot(ep, te, "--", color=color, label=f"{name}: held-out")
-        if logy:
-            ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(r"loss $L_\mathrm{simple}$")
-        ax.legend(fontsize=7)
-        ax.set_title(title or "")
-        fig.tight_layout()
+        _loss_axes(fig, ax, title, logy, fontsize=7)
     return fig
