@@ -21,14 +21,30 @@ import numpy as np
 from .schedules import signal_to_noise
 
 # fmt: off
+# Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/), one colour per
+# meaning, and a second cue per meaning (CUES) so nothing is told by colour alone.
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+    "grey": "#999999",
+}
 COLORS = {
-    "data": "#3a3a3a",        # training points (dark grey)
-    "samples": "#e66101",     # generated samples (orange)
-    "noise": "#d7191c",       # noise added in a step (red)
-    "pred_noise": "#2c7bb6",  # noise predicted by the model (blue)
-    "field": "#5e3c99",       # drift-field arrows (purple)
-    "train": "#1b9e77", "test": "#d95f02",  # training and held-out loss
-    "beta": "#1b9e77", "alpha": "#7570b3", "alpha_bar": "#d95f02", "snr": "#e7298a",
+    "data": OKABE_ITO["grey"],            # the dino's points: filled grey dots, drawn beneath
+    "samples": OKABE_ITO["blue"],         # generated samples and particles: blue dots
+    "noise": OKABE_ITO["vermillion"],     # noise added in a step: solid arrows
+    "pred_noise": OKABE_ITO["green"],     # noise predicted by the model: dashed arrows
+    "field": OKABE_ITO["purple"],         # drift-field arrows: thin, open heads
+    "train": OKABE_ITO["blue"], "test": OKABE_ITO["vermillion"],  # losses: solid vs dashed
+    "beta": OKABE_ITO["blue"], "alpha": OKABE_ITO["orange"], "alpha_bar": OKABE_ITO["green"],
+    "snr": OKABE_ITO["purple"],
+}
+# The second cue of each meaning: line style for curves and arrows, marker for points.
+CUES = {
+    "data": {"marker": "o"}, "samples": {"marker": "o"},
+    "noise": {"linestyle": "-"}, "pred_noise": {"linestyle": "--"}, "field": {"linestyle": "-"},
+    "train": {"linestyle": "-"}, "test": {"linestyle": "--"},
+    "beta": {"linestyle": "-"}, "alpha": {"linestyle": "--"}, "alpha_bar": {"linestyle": "-."},
+    "snr": {"linestyle": ":"},
 }
 LIMITS = (-3.0, 3.0)  # axis limits for z-normalised point clouds
 STYLE = {
