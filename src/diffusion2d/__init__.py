@@ -15,8 +15,27 @@ The library behind the tutorial site. One concept per module:
 ``trajectories``          sampling recorded step by step, for plots and the explorer
 ``metrics``               Chamfer distance, MMD, nearest-neighbour distances, prior mismatch
 ``cache``                 trained models shared between chapters, keyed by full config
-``plotting``/``animation``  the book's figures and GIFs
+``plotting``/``animation``  the book's figures and animations
 ========================  ================================================================
+
+Papers cited in the module docstrings, by the short name used there ("DDPM eq. 14" etc.); the
+book's bibliography (``book/references.bib``) has the full entries:
+
+==========================  =========================================================  ==========
+short name                  paper                                                      arXiv
+==========================  =========================================================  ==========
+DDPM, Ho et al. 2020        Denoising Diffusion Probabilistic Models                   2006.11239
+DDIM, Song et al. 2020      Denoising Diffusion Implicit Models                        2010.02502
+Kingma et al. 2021          Variational Diffusion Models                               2107.00630
+Fan et al. 2017             A Point Set Generation Network for 3D Object
+                            Reconstruction from a Single Image (Chamfer distance)      1612.00603
+Gretton et al. 2012         A Kernel Two-Sample Test (MMD), JMLR 13                    (none)
+Tancik et al. 2020          Fourier Features Let Networks Learn High Frequency
+                            Functions in Low Dimensional Domains                       2006.10739
+Vaswani et al. 2017         Attention Is All You Need (sinusoidal embedding)           1706.03762
+==========================  =========================================================  ==========
+
+Modules cite an equation as "DDPM eq. 4"; its arXiv id is the one above.
 """
 
 from .cache import load_or_train
