@@ -1,0 +1,114 @@
+"""Sphinx extension: train the book's models once, then execute the outdated chapters in parallel.
+
+myst-nb executes a chapter while Sphinx reads it, one chapter after the other, and the first
+chapter that needs a trained model trains it there. On a machine with several cores most of that
+time is one busy core. Before Sphinx reads anything (event ``env-before-read-docs``) this
+extension
+
+1. turns every page about to be read into a notebook with myst-nb's own reader and asks myst-nb's
+   execution cache (jupyter-cache, ``nb_execution_cache_path``) whether it already holds outputs
+   for exactly this code;
+2. if some do not: trains every model the book needs in one pool first (a subprocess running
+   ``prerun_train``, default ``diffusion2d.experiments.load_all()``: one process per core), so no
+   two chapters train the same model at once;
+3. executes the missing notebooks ``prerun_workers`` at a time (default: the number of CPUs; each
+   in its own kernel, as myst-nb would: same working directory, timeout and error policy) and
+   stores the results in the cache.
+
+Then Sphinx reads the pages as usual and myst-nb finds every chapter in the cache. A chapter that
+fails here is not cached, so myst-nb runs it again while reading and reports the error in its
+usual way: the strict build still fails on it. Only ``nb_execution_mode: cache`` is handled;
+other modes are left to myst-nb.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from jupyter_cache.executors.utils import single_nb_execution
+from myst_nb.core.read import create_nb_reader
+from sphinx.util import logging
+
+LOG = logging.getLogger(__name__)
+TRAIN = "from diffusion2d.experiments import load_all; load_all()"
+
+
+def _notebooks(app, env, docnames):
+    """``[(docname, path, notebook, read_fmt)]`` for the pages among ``docnames`` that are
+    notebooks (MyST with a kernel), read exactly as myst-nb reads them."""
+    found = []
+    for docname in sorted(docnames):
+        path = Path(env.doc2path(docname))
+        if path.suffix != ".md" or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf8")
+        reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, text)
+        if reader is None:
+            continue
+        found.append((docname, path, reader.read(text), reader.read_fmt))
+    return found
+
+
+def _execute(nb, cwd: str, timeout: int | None, allow_errors: bool):
+    return single_nb_execution(nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors)
+
+
+def _prerun(app, env, docnames) -> None:
+    config = env.mystnb_config
+    if config.execution_mode != "cache" or not docnames:
+        return
+    cache_path = config.execution_cache_path or str(Path(app.outdir).parent / ".jupyter_cache")
+    cache = get_cache(cache_path)
+    missing = []
+    for docname, path, nb, read_fmt in _notebooks(app, env, docnames):
+        try:
+            cache.match_cache_notebook(nb)
+        except KeyError:
+            missing.append((docname, path, nb, read_fmt))
+    if not missing:
+        return
+    start = time.perf_counter()
+    if app.config.prerun_train:
+        LOG.info(f"[prerun] training the book's models once: {app.config.prerun_train}")
+        subprocess.run([sys.executable, "-c", app.config.prerun_train], check=True)
+        LOG.info(f"[prerun] models ready after {time.perf_counter() - start:.0f} s")
+    missing.sort(key=lambda item: -len(item[2].cells))  # longest first: the pool ends together
+    workers = max(1, min(len(missing), app.config.prerun_workers or os.cpu_count() or 1))
+    LOG.info(f"[prerun] executing {len(missing)} chapters, {workers} at a time")
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        jobs = {
+            pool.submit(
+                _execute, copy.deepcopy(nb), str(path.parent), config.execution_timeout,
+                config.execution_allow_errors,
+            ): (docname, path, read_fmt)
+            for docname, path, nb, read_fmt in missing
+        }
+        for job in concurrent.futures.as_completed(jobs):
+            docname, path, read_fmt = jobs[job]
+            result = job.result()
+            if result.err is not None:  # myst-nb runs it again while reading and reports it
+                LOG.info(f"[prerun] {docname} failed ({type(result.err).__name__}); not cached")
+                continue
+            record = (cache.add_nb_to_project(str(path), read_data=read_fmt) if read_fmt
+                      else cache.add_nb_to_project(str(path)))
+            cache.cache_notebook_bundle(
+                CacheBundleIn(result.nb, record.uri, data={"execution_seconds": result.time}),
+                check_validity=False, overwrite=True,
+            )
+            LOG.info(f"[prerun] {docname} executed in {result.time:.0f} s")
+    LOG.info(f"[prerun] done in {time.perf_counter() - start:.0f} s")
+
+
+def setup(app):
+    app.add_config_value("prerun_workers", 0, "env", types=[int])
+    app.add_config_value("prerun_train", TRAIN, "env", types=[str])
+    app.connect("env-before-read-docs", _prerun)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
