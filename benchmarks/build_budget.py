@@ -1,18 +1,23 @@
-"""Measure the book against its budgets: cold build, no-change rebuild, weight of every page.
+"""Measure the book against its budgets: cold build, plot-edit and no-change rebuilds, weights.
 
-    .venv/bin/python benchmarks/build_budget.py            # cold build + rebuild + page weights
+    .venv/bin/python benchmarks/build_budget.py            # builds + page weights + line counts
     .venv/bin/python benchmarks/build_budget.py --site _build/html   # page weights only
 
-Budgets: cold build <= 180 s, rebuild with nothing changed <= 15 s, page <= 3 MB.
+Budgets (issue 10): cold build <= 180 s, rebuild after a one-line edit of the plotting code <= 60 s
+with no model retrained, rebuild with nothing changed <= 15 s, deployed site <= 15 MB, every page
+<= 3 MB transferred; `src/diffusion2d` <= 4,000 lines and no module over 300.
 
 The builds are strict (`jupyter-book build book/ -W -n --keep-going`, as in CI) and run in a
 temporary copy of the working tree (without `_build/`, `.venv/`, `.git/`), importing the library
 from the copy (`PYTHONPATH`) and with the model cache there too (`DIFFUSION2D_CACHE`): really
 cold, unaffected by edits made while it runs, and the developer's `_build/` is left alone.
-A page's weight is its HTML plus every local file it references: images and GIFs, scripts,
+The plot edit appends one comment line to ``--plot-edit`` (a file of the plotting code) in the
+copy; the chapters that import it run again, and the model cache must gain no file.
+A page's weight is its HTML plus every local file it references: images and videos, scripts,
 stylesheets, iframes (and what those reference); fonts and files that scripts load later
 (MathJax's fonts) are not counted. The budget applies to the bytes transferred (text gzipped, as
 GitHub Pages serves it); the size on disk is printed beside it. Print-only: a report, not a test.
+The last lines are `name: value` pairs for the note.
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_COLD_S = 180.0
 BUDGET_REBUILD_S = 15.0
+BUDGET_PLOT_EDIT_S = 60.0
+BUDGET_SITE_MB = 15.0
+BUDGET_SRC_LINES = 4000
+BUDGET_MODULE_LINES = 300
+PLOT_EDIT = "src/diffusion2d/plotting/fields.py"
 BUDGET_PAGE_BYTES = 3 * 1024 * 1024
 
 FETCHED = {
@@ -161,7 +171,7 @@ def ratio(value: float, budget: float) -> str:
     return f"{value / budget:5.2f} x budget  {verdict}"
 
 
-def report_pages(site: Path) -> None:
+def report_pages(site: Path) -> int:
     print(f"\nPage weight (HTML + local images, scripts, stylesheets, frames), site {site}:")
     print("  (total: bytes on disk; gzip: what a reader downloads from GitHub Pages, which gzips")
     print("   text: judged against the budget. The theme's fontawesome.js, 1.5 MB, and MathJax,")
@@ -188,12 +198,35 @@ def report_pages(site: Path) -> None:
         f"  heaviest page: {heaviest / 2**20:.2f} MB transferred"
         f" (budget {BUDGET_PAGE_BYTES / 2**20:.0f} MB)  {ratio(heaviest, BUDGET_PAGE_BYTES)}"
     )
+    return heaviest
+
+
+def site_mb(site: Path) -> float:
+    """Size on disk of the deployed site (everything under ``_build/html``), in MB."""
+    return sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) / 2**20
+
+
+def source_lines(src: Path) -> tuple[int, str, int]:
+    """Total lines of the package, and its longest module with its length."""
+    counts = {p.relative_to(src).as_posix(): len(p.read_text().splitlines())
+              for p in src.rglob("*.py")}
+    longest = max(counts, key=counts.get)
+    return sum(counts.values()), longest, counts[longest]
+
+
+def executed(log: Path, since: int) -> list[str]:
+    """Chapters that book/_ext/prerun executed in the build whose log starts at byte ``since``."""
+    text = log.read_text(errors="replace")[since:]
+    return [line.split()[1] for line in text.splitlines() if line.startswith("[prerun] ")
+            and " executed in " in line]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, help="only weigh the pages of this built site")
     parser.add_argument("--keep", action="store_true", help="keep the temporary build folder")
+    parser.add_argument("--plot-edit", default=PLOT_EDIT,
+                        help=f"file of the plotting code to edit (default {PLOT_EDIT})")
     args = parser.parse_args()
     if args.site:
         report_pages(args.site.resolve())
@@ -201,9 +234,10 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="build-budget-"))
     repo = snapshot(tmp / "repo")
+    models = tmp / "model_cache"
     env = dict(
         os.environ,
-        DIFFUSION2D_CACHE=str(tmp / "model_cache"),
+        DIFFUSION2D_CACHE=str(models),
         PYTHONPATH=os.pathsep.join([str(repo / "src"), os.environ.get("PYTHONPATH", "")]),
         PYTHONUNBUFFERED="1",
     )
@@ -211,17 +245,48 @@ def main() -> int:
         [sys.executable, "-c", "import diffusion2d; print(diffusion2d.__file__)"],
         env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
+    log = tmp / "build.log"
     print(f"Building a copy of the book in {repo} ({os.cpu_count()} CPUs)")
-    print(f"  library: {where}\n  log: {tmp / 'build.log'}")
+    print(f"  library: {where}\n  log: {log}")
     rc_cold = 1
     try:
         cold, rc_cold = build(repo, env)
         print(f"cold build:    {cold:7.1f} s (exit {rc_cold})  {ratio(cold, BUDGET_COLD_S)}")
+        trained = {p.name for p in models.rglob("*.pt")}
+        edited = repo / args.plot_edit
+        if not edited.is_file():
+            raise SystemExit(f"--plot-edit: no such file {args.plot_edit}")
+        with edited.open("a") as f:
+            f.write("# a one-line edit (benchmarks/build_budget.py)\n")
+        start = log.stat().st_size
+        plot, rc_plot = build(repo, env)
+        reran = executed(log, start)
+        retrained = sorted({p.name for p in models.rglob("*.pt")} - trained)
+        print(f"plot edit:     {plot:7.1f} s (exit {rc_plot})  {ratio(plot, BUDGET_PLOT_EDIT_S)}")
+        print(f"  edited {args.plot_edit}; chapters run again: {', '.join(reran) or 'none'};"
+              f" models retrained: {len(retrained)}")
         warm, rc_warm = build(repo, env)
         print(f"rebuild:       {warm:7.1f} s (exit {rc_warm})  {ratio(warm, BUDGET_REBUILD_S)}")
-        if rc_cold or rc_warm:
-            print(f"  the strict build failed: see {tmp / 'build.log'}")
-        report_pages(repo / "_build" / "html")
+        if rc_cold or rc_plot or rc_warm:
+            print(f"  the strict build failed: see {log}")
+        site = repo / "_build" / "html"
+        heaviest = report_pages(site)
+        mb = site_mb(site)
+        lines, longest, longest_lines = source_lines(ROOT / "src" / "diffusion2d")
+        print(f"\nsite on disk: {mb:.1f} MB  {ratio(mb, BUDGET_SITE_MB)}")
+        print(f"src/diffusion2d: {lines} lines  {ratio(lines, BUDGET_SRC_LINES)};"
+              f" longest module {longest}: {longest_lines}"
+              f"  {ratio(longest_lines, BUDGET_MODULE_LINES)}")
+        print()
+        print(f"cold_build_s: {cold:.1f}")
+        print(f"plot_edit_rebuild_s: {plot:.1f}")
+        print(f"plot_edit_chapters_rerun: {len(reran)}")
+        print(f"plot_edit_models_retrained: {len(retrained)}")
+        print(f"warm_rebuild_s: {warm:.1f}")
+        print(f"site_mb: {mb:.1f}")
+        print(f"heaviest_page_mb: {heaviest / 2**20:.2f}")
+        print(f"src_lines: {lines}")
+        print(f"max_module_lines: {longest_lines}")
     finally:
         if args.keep or rc_cold:
             print(f"\nkept {tmp}")

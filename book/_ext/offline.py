@@ -6,12 +6,28 @@ every page. With Sphinx 7.4 that inline script is emitted twice, which throws
 "Identifier 'THEBE_JS_URL' has already been declared" on every page. With Thebe off, this
 extension drops Thebe's assets from every page; it also drops exact duplicate <script> entries.
 
+It also ships only what pages can load. sphinx-mathjax-offline copies all of MathJax (24 MB: every
+combined bundle, SVG output, Node adaptors) into `_static/mathjax`, but pages load one bundle
+(`mathjax_path`, tex-chtml.js) and, from it, only: the CHTML web fonts, TeX and MathML extensions
+(autoload) and what MathJax's context menu loads on demand (a11y, the speech rule engine `sre`,
+ui). After the build (and after that copy) the rest is deleted, as are source maps (`*.map`),
+which only browser developer tools fetch.
+
 Assets from a CDN are NOT silently removed here: the site tests (tests/site/) report them, and
 the fix belongs in the configuration (e.g. myst-nb `nb_ipywidgets_js: {}`) or in the page
 (e.g. Bokeh with INLINE resources).
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+# What a page's MathJax bundle loads or can load later, relative to _static/mathjax/
+MATHJAX_ON_DEMAND = (
+    "output/chtml/fonts/woff-v2", "input/tex/extensions", "input/mml/extensions", "a11y", "sre",
+    "ui",
+)
 
 
 def _thebe_enabled(app) -> bool:
@@ -53,7 +69,47 @@ def _clean(app, pagename, templatename, context, doctree) -> None:
         assets[:] = kept
 
 
+def prune_static(static: Path, mathjax_entry: str) -> int:
+    """Delete from ``static`` (a built ``_static``) what no page loads; return bytes freed."""
+    freed = 0
+
+    def drop(path: Path) -> None:
+        nonlocal freed
+        if path.is_dir():
+            freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            shutil.rmtree(path)
+        elif path.is_file():
+            freed += path.stat().st_size
+            path.unlink()
+
+    mathjax = static / "mathjax"
+    if mathjax.is_dir():
+        keep = {mathjax / mathjax_entry} | {mathjax / d for d in MATHJAX_ON_DEMAND}
+        if not (mathjax / mathjax_entry).is_file():
+            raise FileNotFoundError(f"mathjax_path: no {mathjax / mathjax_entry}")
+        for path in sorted(mathjax.rglob("*"), reverse=True):  # children before parents
+            if any(path == k or k in path.parents for k in keep):
+                continue
+            if path.is_dir() and any(k.is_relative_to(path) for k in keep):
+                continue  # a parent of something kept
+            drop(path)
+    for path in static.rglob("*.map"):
+        drop(path)
+    return freed
+
+
+def _prune(app, exc) -> None:
+    if exc is not None or app.builder.format != "html":
+        return
+    path = str(app.config.mathjax_path or "")
+    entry = path.removeprefix("mathjax/") if path.startswith("mathjax/") else ""
+    if entry:
+        prune_static(Path(app.outdir) / "_static", entry)
+
+
 def setup(app):
+    # after sphinx-mathjax-offline copies MathJax (build-finished, default priority 500)
+    app.connect("build-finished", _prune, priority=900)
     # late priority: after the extensions that add per-page assets (myst-nb, sphinx-thebe)
     app.connect("html-page-context", _clean, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
