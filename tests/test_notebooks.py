@@ -1,36 +1,40 @@
-"""Participant notebooks (diffusion2d.notebooks), the book extension that links them, and the
-workflow that publishes them.
+"""The workshop's participant notebooks: the book extension that writes and links them
+(book/_ext/participant_notebooks.py), its solution convention, and the notebooks it writes.
 
 Fast by default. Two groups are skipped unless selected with -m:
 
 - ``notebooks``: start Jupyter kernels and execute the fixture and the book's exercise chapters
-  (participant and solutions variants; uses the model cache in _build/model_cache). A separate,
-  slower step:  pytest -m notebooks tests/test_notebooks.py
+  (participant notebooks and the same with the reference solutions; uses the model cache in
+  _build/model_cache). A separate, slower step:  pytest -m notebooks tests/test_notebooks.py
 - ``build``: check the built site (its notebooks and links), after jupyter-book build:
   pytest -m build tests/test_notebooks.py   (SITE_DIR overrides _build/html)
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import jupytext
 import nbformat
 import pytest
 import yaml
-
-from diffusion2d import notebooks as nbc
+from docutils import nodes
+from sphinx_exercise.nodes import solution_node
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE = FIXTURES / "exercise_chapter.md"
 URL = "https://github.com/diffusion2d/diffusion-from-scratch"
+
+sys.path.insert(0, str(BOOK / "_ext"))  # the book's local extensions, as Jupyter Book loads them
+import participant_notebooks as pn  # noqa: E402
 
 
 def _requires_marker(request: pytest.FixtureRequest, marker: str) -> None:
@@ -48,26 +52,28 @@ def _markdown(nb) -> str:
 
 
 def _solution_regions(path: Path) -> tuple[list[str], set[str]]:
-    """Lines inside solution regions (whole solution cells without markers count entirely) and
-    the set of lines of every other code cell of the chapter."""
-    source = nbc._read(path)
+    """Lines of the solutions (code cells between {solution-start} and {solution-end}: between
+    the markers, or the whole cell without them) and the set of lines of every other code."""
     inside: list[str] = []
     outside: set[str] = set()
-    for cell in source.cells:
-        if cell.cell_type != "code":
+    in_solution = False
+    for cell in jupytext.read(path, fmt="md:myst").cells:
+        if cell.cell_type == "markdown":
+            for match in re.finditer(r"\{solution-(start|end)\}", cell.source):
+                in_solution = match[1] == "start"
             continue
         lines = cell.source.split("\n")
-        if "solution" not in nbc._tags(cell):
+        if not in_solution:
             outside.update(line.strip() for line in lines)
             continue
-        if not any(nbc._BEGIN_RE.match(line) for line in lines):
+        if not any(pn.BEGIN.match(line) for line in lines):
             inside += [line.strip() for line in lines]
             continue
         open_ = False
         for line in lines:
-            if nbc._BEGIN_RE.match(line):
+            if pn.BEGIN.match(line):
                 open_ = True
-            elif nbc._END_RE.match(line):
+            elif pn.END.match(line):
                 open_ = False
             elif open_:
                 inside.append(line.strip())
@@ -78,10 +84,11 @@ def _solution_regions(path: Path) -> tuple[list[str], set[str]]:
 
 def _assert_no_solution_code(path: Path, nb) -> None:
     inside, outside = _solution_regions(path)
+    assert inside, f"{path.name}: no solution code found"
     code_lines = {line.strip() for src in _code(nb) for line in src.split("\n")}
     leaked = [line for line in inside if line not in outside and line in code_lines]
     assert not leaked, f"{path.name}: solution lines in the participant notebook: {leaked}"
-    assert not any(nbc._ANY_MARKER_RE.search(src) for src in _code(nb))
+    assert not any(pn.MARKER.search(src) for src in _code(nb))
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,7 +104,7 @@ FUNCTION = '''def get_loss(model, x0s, eps, alpha_bars, ts):
 
 
 def test_stub_replaces_the_region_keeps_signature_and_docstring():
-    stub = nbc.stub_solutions(FUNCTION)
+    stub = pn.stub(FUNCTION)
     assert stub.split("\n") == [
         "def get_loss(model, x0s, eps, alpha_bars, ts):",
         '    """The docstring stays."""',
@@ -109,12 +116,13 @@ def test_stub_replaces_the_region_keeps_signature_and_docstring():
 def test_stub_hint_nesting_and_whole_cells():
     source = "def f():\n    if True:\n        # BEGIN SOLUTION: use torch.cumprod\n        x = 1\n"
     source += "        # END SOLUTION\n    return 2"
-    stub = nbc.stub_solutions(source)
+    stub = pn.stub(source)
     assert '        todo("use torch.cumprod")' in stub and "x = 1" not in stub
     compile(stub, "<stub>", "exec")
-    assert nbc.stub_solutions("star = 1\nprint(star)") == f"todo({json.dumps(nbc.WHOLE_CELL_HINT)})"
-    kept = nbc.stub_solutions(FUNCTION, keep=True)
+    assert pn.stub("star = 1\nprint(star)") == f"todo({json.dumps(pn.WHOLE_CELL_HINT)})"
+    kept = pn.stub(FUNCTION, keep=True)
     assert "ab = alpha_bars[ts].unsqueeze(1)" in kept and "SOLUTION" not in kept
+    assert pn.stub("star = 1", keep=True) == "star = 1"  # a whole-cell solution, kept
 
 
 @pytest.mark.parametrize(
@@ -128,8 +136,8 @@ def test_stub_hint_nesting_and_whole_cells():
     ],
 )
 def test_stub_rejects_broken_markers(source, words):
-    with pytest.raises(nbc.ConversionError, match=words):
-        nbc.stub_solutions(source)
+    with pytest.raises(pn.ConventionError, match=words):
+        pn.stub(source)
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,12 +147,12 @@ def test_stub_rejects_broken_markers(source, words):
 
 @pytest.fixture(scope="module")
 def participant():
-    return nbc.convert_chapter(FIXTURE, "participant", repository_url=URL)
+    return pn.convert(FIXTURE, url=URL)
 
 
 @pytest.fixture(scope="module")
 def solutions():
-    return nbc.convert_chapter(FIXTURE, "solutions", repository_url=URL)
+    return pn.convert(FIXTURE, keep_solutions=True, url=URL)
 
 
 def test_fixture_participant_has_no_solution(participant):
@@ -152,7 +160,7 @@ def test_fixture_participant_has_no_solution(participant):
     text = json.dumps(participant)
     assert "SECRET-SOLUTION-TEXT" not in text
     assert "torch.cumprod(alphas, dim=0)" not in text
-    stubs = [c for c in participant.cells if "exercise" in c.metadata.get("tags", [])]
+    stubs = [c for c in participant.cells if pn.EXERCISE_TAG in c.metadata.get("tags", [])]
     assert len(stubs) == 2
     assert stubs[0].source.startswith("def get_diffusion_parameters(beta_min, beta_max, T):")
     assert '"""Linear betas' in stubs[0].source and "todo(" in stubs[0].source
@@ -178,36 +186,43 @@ def test_fixture_myst_becomes_plain_markdown(participant):
     assert "**Exercise: The schedule**" in md
     assert "Write `get_diffusion_parameters(beta_min, beta_max, T)`" in md
     assert "**Exercise: A second, non-gated exercise**" in md
-    assert "| quantity | value |" in md
+    assert "A glued table's caption, kept as text." in md  # a directive's caption: its text
     assert "$$ (eq-forward)" not in md and "$$\nx_t" in md
     assert "to the forward process," in md  # {ref}`text <label>` -> text
     assert "`fixture-T`" in md  # glued number without a build: its name
 
 
 def test_fixture_glued_numbers_and_titles():
-    nb = nbc.convert_chapter(FIXTURE, glue_values={"fixture-T": "5"}, labels={"fig-fixture": "F"})
-    md = _markdown(nb)
-    assert "a glued number 5." in md and "refers to F," in md
-    assert nbc.format_glue("0.2796725034713745", ".2f") == "0.28"
-    assert nbc.format_glue("142", "d") == "142"
-    assert nbc.format_glue("'text'", "") == "text"
+    glue = {"fixture-T": {"data": {"text/plain": "5"}}}
+    titles = {"fig-fixture": "Fig. 1.2", "eq-forward": "1.1", "ex-fixture-schedule": "Exercise 1.1"}
+    md = _markdown(pn.convert(FIXTURE, glue=glue, titles=titles))
+    assert "a glued number 5." in md and "refers to Fig. 1.2," in md
+    assert "**Exercise 1.1: The schedule**" in md  # numbered as on the site
+    assert "to (1.1) and" in md and "\\tag{1.1} $$" in md  # equations numbered as on the site
+
+    def text(role: str, value: str) -> str:  # a role rendered with one glued value
+        return pn._Markdown(False, {"x": {"data": {"text/plain": value}}}, {}).roles(role)
+
+    assert text("{glue:text}`x:.2f`", "0.2796725034713745") == "0.28"
+    assert text("{glue:text}`x:d`", "142") == "142"
+    assert text("{glue:text}`x`", "'text'") == "text"
 
 
 def test_fixture_setup_cell(participant):
     setup = participant.cells[0]
-    assert setup.cell_type == "code" and setup.metadata["tags"] == [nbc.SETUP_TAG]
+    assert setup.cell_type == "code" and setup.metadata["tags"] == [pn.SETUP_TAG]
     assert f'"git+{URL}"' in setup.source
     assert 'find_spec("diffusion2d") is None' in setup.source
     assert "from diffusion2d.exercises import todo" in setup.source
     assert "myst_nb" in setup.source  # the chapter glues numbers: a stand-in outside the book
     compile(setup.source, "<setup>", "exec")
-    pinned = nbc.convert_chapter(FIXTURE, repository_url=URL, ref="0123abc")
+    pinned = pn.convert(FIXTURE, url=URL, ref="0123abc")
     assert f'"git+{URL}@0123abc"' in pinned.cells[0].source
 
 
 def test_fixture_notebook_is_valid_and_deterministic(participant):
     nbformat.validate(participant)
-    again = nbc.convert_chapter(FIXTURE, "participant", repository_url=URL)
+    again = pn.convert(FIXTURE, url=URL)
     assert nbformat.writes(again) == nbformat.writes(participant)
     assert participant.metadata["kernelspec"]["name"] == "python3"
     assert "jupytext" not in participant.metadata
@@ -228,78 +243,94 @@ kernelspec:
 
 {body}
 """
-SOLUTION_CELL = (
-    "```{code-cell} ipython3\n:tags: [solution]\n\n# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n```"
-)
+MARKED = "```{code-cell} ipython3\n# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n```"
+START, END = "```{solution-start} ex\n```\n\n", "\n\n```{solution-end}\n```"
 
 
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        (SOLUTION_CELL, "outside"),
-        (
-            "```{solution-start} ex\n```\n\n```{code-cell} ipython3\nx = 1\n```\n\n"
-            "```{solution-end}\n```",
-            "must be tagged",
-        ),
-        ("```{code-cell} ipython3\n# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n```", "not tagged"),
-        (f"```{{solution-start}} ex\n```\n\n{SOLUTION_CELL}\n", "never closed"),
+        (MARKED, "outside"),  # the site would show it: markers only inside solutions
+        (START + MARKED, "never closed"),
+        ("```{code-cell} ipython3\nx = 1\n```" + END, "without"),
     ],
 )
 def test_convention_violations_are_errors(tmp_path, body, words):
     chapter = tmp_path / "bad.md"
     chapter.write_text(CHAPTER.format(body=body))
-    with pytest.raises(nbc.ConversionError, match=words):
-        nbc.convert_chapter(chapter)
+    with pytest.raises(pn.ConventionError, match=words):
+        pn.convert(chapter)
 
 
-def test_chapter_discovery(tmp_path):
-    assert nbc.exercise_chapters(FIXTURES) == [FIXTURE]
+def test_solutions_are_marked_one_way(tmp_path):
+    """Code between {solution-start} and {solution-end} is the solution: without markers the whole
+    cell becomes one stub; a chapter without solution code has no notebook."""
+    chapter = tmp_path / "whole.md"
+    chapter.write_text(CHAPTER.format(body=START + "```{code-cell} ipython3\nx = 1\n```" + END))
+    stub = [c for c in pn.convert(chapter).cells if pn.EXERCISE_TAG in c.metadata.get("tags", [])]
+    assert [c.source for c in stub] == [f"todo({json.dumps(pn.WHOLE_CELL_HINT)})"]
     (tmp_path / "plain.md").write_text(CHAPTER.format(body="```{code-cell} ipython3\nx = 1\n```"))
-    (tmp_path / "_hidden").mkdir()
-    (tmp_path / "_hidden" / "x.md").write_text(FIXTURE.read_text())
-    assert nbc.exercise_chapters(tmp_path) == []
+    assert pn.convert(tmp_path / "plain.md") is None
+    (tmp_path / "text.md").write_text(CHAPTER.format(body=START + "In words." + END))
+    assert pn.convert(tmp_path / "text.md") is None
 
 
 # --------------------------------------------------------------------------------------------
-# Command line, Binder files, launch links
+# The extension in a build: writing the notebooks, links, the box, markers hidden on the site
 # --------------------------------------------------------------------------------------------
 
 
-def test_cli_writes_both_variants_and_binder_files(tmp_path, capsys):
-    out = tmp_path / "out"
-    code = nbc.main(
-        [str(FIXTURES), str(out), "--variant", "both", "--binder", "--ref", "cafe12",
-         "--repository-url", URL]
-    )  # fmt: skip
-    assert code == 0
-    names = sorted(p.name for p in out.iterdir())
-    assert names == [
-        "README.md",
-        "exercise_chapter.ipynb",
-        "exercise_chapter.solutions.ipynb",
-        "requirements.txt",
-        "runtime.txt",
-    ]
-    requirements = (out / "requirements.txt").read_text()
-    assert f"diffusion2d @ git+{URL}@cafe12" in requirements
-    assert "download.pytorch.org/whl/cpu" in requirements
-    readme = (out / "README.md").read_text()
-    assert "exercise_chapter.ipynb" in readme and "colab.research.google.com" in readme
-    assert "solutions" not in readme
-    assert str(out / "exercise_chapter.ipynb") in capsys.readouterr().out
-    before = (out / "exercise_chapter.ipynb").stat().st_mtime_ns
-    nbc.main([str(FIXTURES), str(out), "--ref", "cafe12", "--repository-url", URL])
-    assert (out / "exercise_chapter.ipynb").stat().st_mtime_ns == before  # unchanged: untouched
+def _fake_build(outdir: Path, docs: dict[str, Path]):
+    """(app, env) with just what the extension reads from Sphinx."""
+    env = SimpleNamespace(
+        found_docs=set(docs),
+        doc2path=lambda docname: str(docs[docname]),
+        mystnb_config=SimpleNamespace(output_folder=str(outdir.parent / "jupyter_execute")),
+        titles={},
+        toc_fignumbers={},
+        domaindata={
+            "std": {"labels": {}, "anonlabels": {}},
+            "math": {"objects": {}},
+            "cite": {"citations": []},
+        },
+    )
+    config = SimpleNamespace(
+        html_theme_options={"repository_url": URL},
+        participant_notebooks_branch="notebooks",
+        numfig_format={},
+    )
+    builder = SimpleNamespace(format="html", get_target_uri=lambda docname: f"{docname}.html")
+    return SimpleNamespace(outdir=str(outdir), config=config, builder=builder), env
 
 
-def test_cli_errors(tmp_path, capsys):
-    assert nbc.main([str(tmp_path), str(tmp_path / "out")]) == 1
-    assert "no chapter" in capsys.readouterr().err
+def test_extension_writes_the_notebooks_with_this_builds_glue(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_SHA", raising=False)
+    bad = tmp_path / "bad.md"
+    bad.write_text(CHAPTER.format(body=START + MARKED))  # never closed
+    docs = {"chapters/exercise_chapter": FIXTURE, "chapters/bad": bad}
+    app, env = _fake_build(tmp_path / "html", docs)
+    glue = tmp_path / "jupyter_execute" / "chapters" / "exercise_chapter.glue.json"
+    glue.parent.mkdir(parents=True)
+    glue.write_text(json.dumps({"fixture-T": {"data": {"text/plain": "5"}, "metadata": {}}}))
+    warnings = []
+    monkeypatch.setattr(pn.logger, "warning", lambda message, **kw: warnings.append(message))
+    pn._write_notebooks(app, env)
+    written = tmp_path / "html" / "notebooks" / "exercise_chapter.ipynb"
+    assert app.participant_notebooks == {"chapters/exercise_chapter": (written.name, True)}
+    notebook = nbformat.read(written, as_version=4)
+    assert "a glued number 5." in _markdown(notebook)  # this build's value, not the name
+    assert f'"git+{URL}"' in notebook.cells[0].source
+    assert len(warnings) == 1 and "bad.md" in warnings[0] and "never closed" in warnings[0]
+    before = written.stat().st_mtime_ns
+    pn._write_notebooks(app, env)
+    assert written.stat().st_mtime_ns == before  # unchanged: untouched
+    monkeypatch.setenv("GITHUB_SHA", "cafe12")  # in GitHub Actions: the commit being built
+    pn._write_notebooks(app, env)
+    assert f'"git+{URL}@cafe12"' in nbformat.read(written, as_version=4).cells[0].source
 
 
 def test_launch_urls():
-    links = nbc.launch_urls(URL, "02_forward.ipynb")
+    links = pn.launch_urls(URL, "02_forward.ipynb")
     assert links["colab"] == (
         "https://colab.research.google.com/github/diffusion2d/diffusion-from-scratch/blob/"
         "notebooks/02_forward.ipynb"
@@ -310,40 +341,130 @@ def test_launch_urls():
     )
 
 
-def test_repository_url_comes_from_the_book_config():
+def _app_with(docname: str, name: str, checks: bool):
+    app, _ = _fake_build(Path("html"), {})
+    app.participant_notebooks = {docname: (name, checks)}
+    return app
+
+
+def test_extension_links_and_box():
+    app = _app_with("chapters/02_forward", "02_forward.ipynb", True)
+    links = pn._links(app, "chapters/02_forward")
+    assert links["download"] == "../notebooks/02_forward.ipynb"
+    assert links["colab"].endswith("/blob/notebooks/02_forward.ipynb")
+    assert pn._links(app, "intro") is None
+    html = pn._box(links).astext() + str(pn._box(links))
+    assert 'href="../notebooks/02_forward.ipynb"' in html and "Colab" in html
+
+
+def test_extension_box_names_checks_only_where_the_chapter_has_them():
+    app = _app_with("chapters/02_forward", "02_forward.ipynb", True)
+    links = pn._links(app, "chapters/02_forward")
+    assert links["checks"] and "checks your function" in str(pn._box(links))
+    app = _app_with("chapters/09_memorisation", "09_memorisation.ipynb", False)
+    links = pn._links(app, "chapters/09_memorisation")
+    assert not links["checks"] and "checks your function" not in str(pn._box(links))
+
+
+def test_extension_is_registered_in_the_book_config():
+    """One extension for the workshop edition; its links use the repository of _config.yml
+    (Jupyter Book passes repository.url to the theme as repository_url)."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert nbc.config_repository_url(BOOK) == config["repository"]["url"].rstrip("/")
+    extensions = config["sphinx"]["local_extensions"]
+    assert extensions["participant_notebooks"] == "book/_ext"
+    assert "solution_markers" not in extensions
+    assert config["repository"]["url"].rstrip("/").startswith("https://github.com/")
 
 
-def test_converter_runs_without_the_package(tmp_path):
-    """The workflow runs src/diffusion2d/notebooks.py with only jupytext: no torch import."""
+def test_extension_imports_neither_torch_nor_the_package():
+    """Build tooling lives outside the package: loading the extension loads no diffusion2d."""
     script = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('m', {str(ROOT / 'src/diffusion2d/notebooks.py')!r})\n"  # noqa: E501
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-        f"sys.exit(m.main([{str(FIXTURES)!r}, {str(tmp_path)!r}]) or ('torch' in sys.modules))\n"
+        f"import sys; sys.path.insert(0, {str(BOOK / '_ext')!r}); import participant_notebooks\n"
+        "sys.exit(any(m in sys.modules for m in ('torch', 'diffusion2d')))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "exercise_chapter.ipynb").is_file()
+    assert result.returncode == 0, result.stderr or "torch or diffusion2d was imported"
+
+
+SOURCE = '''def get_loss(model, x0s, eps, alpha_bars, ts):
+    """L_simple (DDPM eq. 14) on one batch."""
+    # BEGIN SOLUTION: compute x_t with eq. 4
+    xt = q_sample(x0s, ts, eps, alpha_bars)
+    # END SOLUTION
+    return xt'''
+
+EXPECTED = '''def get_loss(model, x0s, eps, alpha_bars, ts):
+    """L_simple (DDPM eq. 14) on one batch."""
+    xt = q_sample(x0s, ts, eps, alpha_bars)
+    return xt'''
+
+
+def _code_cell(source: str) -> nodes.container:
+    """A code cell as myst-nb puts it in the doctree: cell > cell_code_source > literal_block."""
+    block = nodes.literal_block(source, source, language="ipython3")
+    inner = nodes.container("", block, classes=["cell_input"], nb_element="cell_code_source")
+    output = nodes.container(
+        "", nodes.literal_block("# BEGIN SOLUTION", "# BEGIN SOLUTION"),
+        classes=["cell_output"], nb_element="cell_code_output",
+    )  # fmt: skip
+    return nodes.container("", inner, output, classes=["cell"], nb_element="cell_code")
+
+
+def _on_the_site(source: str) -> str:
+    """``source`` as the site shows it in a solution."""
+    doc = nodes.document(None, None)
+    doc += solution_node("", _code_cell(source))
+    pn.strip_markers(doc)
+    return next(doc.findall(nodes.literal_block)).astext()
+
+
+def test_the_site_shows_solutions_without_markers():
+    assert _on_the_site(SOURCE) == EXPECTED
+    assert _on_the_site("x = 1\n# END SOLUTION\ny = 2\n") == "x = 1\ny = 2\n"
+    # a comment that merely mentions the markers is kept
+    text = "# the BEGIN SOLUTION line is removed\n"
+    assert _on_the_site(text) == text
+
+
+def test_only_solution_cells_lose_their_markers():
+    doc = nodes.document(None, None)
+    solution, other = _code_cell(SOURCE), _code_cell(SOURCE)
+    doc += [solution_node("", solution), other]
+    assert pn.strip_markers(doc) == 1
+    sources = [
+        block.astext()
+        for cell in (solution, other)
+        for block in cell.children[0].findall(nodes.literal_block)
+    ]
+    assert sources == [EXPECTED, SOURCE]  # only the solution cell changes
+    assert solution.children[0].children[0]["language"] == "ipython3"  # attributes kept
+    # outputs are never touched
+    assert solution.children[1].astext() == "# BEGIN SOLUTION"
+    assert pn.strip_markers(doc) == 0  # idempotent
 
 
 # --------------------------------------------------------------------------------------------
 # The book's own chapters
 # --------------------------------------------------------------------------------------------
 
-BOOK_CHAPTERS = nbc.exercise_chapters(BOOK)
+BOOK_CHAPTERS = [  # the pages with solution code (folders _ext, _static: not pages)
+    path
+    for path in sorted(BOOK.rglob("*.md"))
+    if not path.relative_to(BOOK).parts[0].startswith("_")
+    and "{solution-start}" in path.read_text(encoding="utf-8")
+    and pn.convert(path) is not None
+]
 
 
 def test_the_book_has_exercise_chapters():
-    assert BOOK_CHAPTERS, "no chapter under book/ has a code cell tagged 'solution'"
+    assert BOOK_CHAPTERS, "no chapter under book/ has solution code"
 
 
 @pytest.mark.parametrize("chapter", BOOK_CHAPTERS, ids=lambda p: p.stem)
 def test_book_chapter_converts_without_solution_code(chapter):
-    participant = nbc.convert_chapter(chapter, "participant")
+    participant = pn.convert(chapter)
     _assert_no_solution_code(chapter, participant)
-    solutions = nbc.convert_chapter(chapter, "solutions")
+    solutions = pn.convert(chapter, keep_solutions=True)
     assert len(participant.cells) == len(solutions.cells)
     md = _markdown(participant)
     assert not re.search(r"^\s*(```+|:::+)\{(solution|exercise)", md, re.M)
@@ -353,66 +474,15 @@ def test_workshop_exercises_have_their_checks():
     """Each workshop function exercise is followed by its check (the convention)."""
     found = {}
     for chapter in BOOK_CHAPTERS:
-        nb = nbc.convert_chapter(chapter, "participant")
+        nb = pn.convert(chapter)
         for i, cell in enumerate(nb.cells):
             match = re.search(r"check_(\w+)\((\w+)\)", cell.source)
             if cell.cell_type == "code" and match:
                 found[match[1]] = chapter.stem
                 previous = [c for c in nb.cells[:i] if c.cell_type == "code"][-1]
-                assert "exercise" in previous.metadata.get("tags", []), (chapter, i)
+                assert pn.EXERCISE_TAG in previous.metadata.get("tags", []), (chapter, i)
                 assert f"def {match[2]}(" in previous.source
     assert set(found) <= {"get_diffusion_parameters", "get_loss", "sample", "trajectory_step"}
-
-
-# --------------------------------------------------------------------------------------------
-# The workflow that publishes the notebooks branch
-# --------------------------------------------------------------------------------------------
-
-
-def _extension():
-    spec = importlib.util.spec_from_file_location(
-        "participant_notebooks", BOOK / "_ext" / "participant_notebooks.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class _FakeBuilder:
-    format = "html"
-
-    @staticmethod
-    def get_target_uri(docname):
-        return f"{docname}.html"
-
-
-class _FakeApp:
-    def __init__(self):
-        self.builder = _FakeBuilder()
-        self.srcdir = str(BOOK)
-        self.config = type(
-            "C", (), {"html_theme_options": {"repository_url": URL},
-                      "participant_notebooks_branch": "notebooks"}
-        )()  # fmt: skip
-        self.participant_notebooks = {
-            "chapters/02_forward": (BOOK / "chapters/02_forward.md", "02_forward.ipynb")
-        }
-        self.participant_converter = nbc
-
-
-def test_extension_links_and_box():
-    ext = _extension()
-    links = ext._links(_FakeApp(), "chapters/02_forward")
-    assert links["download"] == "../notebooks/02_forward.ipynb"
-    assert links["colab"].endswith("/blob/notebooks/02_forward.ipynb")
-    assert ext._links(_FakeApp(), "intro") is None
-    html = ext._box(links).astext() + str(ext._box(links))
-    assert 'href="../notebooks/02_forward.ipynb"' in html and "Colab" in html
-
-
-def test_extension_is_registered_in_the_book_config():
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert config["sphinx"]["local_extensions"]["participant_notebooks"] == "book/_ext"
 
 
 @pytest.mark.build
@@ -424,13 +494,24 @@ def test_built_site_serves_the_notebooks(request):
             f"site not built: no {site}/index.html (build it: jupyter-book build book/ -W -n "
             "--keep-going; or set SITE_DIR to a built site)"
         )
+    served = sorted(p.name for p in (site / "notebooks").glob("*.ipynb"))
+    assert served == sorted(f"{chapter.stem}.ipynb" for chapter in BOOK_CHAPTERS)
     for chapter in BOOK_CHAPTERS:
-        notebook = site / "notebooks" / nbc.notebook_name(chapter)
-        assert notebook.is_file(), notebook
+        notebook = site / "notebooks" / f"{chapter.stem}.ipynb"
         nb = nbformat.read(notebook, as_version=4)
         _assert_no_solution_code(chapter, nb)
+        # the glued values are this build's (Colab and Binder publish these very files): a key
+        # in code font appears only where the prose writes it, as with every value filled in
+        glued = re.findall(r"\{glue(?::\w+)?\}`([^`:]+)", chapter.read_text(encoding="utf-8"))
+        filled = {key: {"data": {"text/plain": "0", "text/markdown": "0"}} for key in glued}
+        written = _markdown(pn.convert(chapter, glue=filled))
+        unfilled = [
+            k for k in set(glued) if _markdown(nb).count(f"`{k}`") > written.count(f"`{k}`")
+        ]
+        assert not unfilled, f"{notebook.name}: glued values missing: {unfilled}"
         page = (site / chapter.relative_to(BOOK).with_suffix(".html")).read_text()
         assert f"notebooks/{notebook.name}" in page and "colab.research.google.com" in page
+        assert "BEGIN SOLUTION" not in page and "END SOLUTION" not in page
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,7 +547,7 @@ def _outputs_text(cell) -> str:
 
 
 def _first_exercise(nb) -> int:
-    return next(i for i, c in enumerate(nb.cells) if "exercise" in c.metadata.get("tags", []))
+    return next(i for i, c in enumerate(nb.cells) if pn.EXERCISE_TAG in c.metadata.get("tags", []))
 
 
 CHECK_CALL = re.compile(r"\bcheck_(get_diffusion_parameters|get_loss|sample|trajectory_step)\(")
@@ -486,7 +567,7 @@ def _check_stops_at_first_todo(nb, cwd: Path, whole: bool = False) -> str:
     )
     if whole:
         nb.cells = nb.cells[: check + 1]
-    else:  # the other cells are the same in the solutions variant, executed in full below
+    else:  # the other cells are the same with the solutions, executed in full below
         nb.cells = [nb.cells[0], *nb.cells[first : check + 1]]
         first, check = 1, check - first + 1
     index, err = _execute(nb, cwd)
@@ -510,14 +591,14 @@ def kernel_env(monkeypatch):
 @pytest.mark.notebooks
 def test_fixture_participant_stops_at_first_todo(request, tmp_path, kernel_env):
     _requires_marker(request, "notebooks")
-    nb = nbc.convert_chapter(FIXTURE, "participant", repository_url=URL)
+    nb = pn.convert(FIXTURE, url=URL)
     assert _check_stops_at_first_todo(nb, tmp_path, whole=True) == "check"
     # "Run all" stops there: nothing after the first unfinished exercise runs
-    nb = nbc.convert_chapter(FIXTURE, "participant", repository_url=URL)
+    nb = pn.convert(FIXTURE, url=URL)
     index, err = _execute(nb, tmp_path)
     assert index is not None and index < len(nb.cells) - 1 and "NotImplementedYet" in str(err)
     # a whole-cell stub (the second exercise) raises the clear error by itself
-    nb = nbc.convert_chapter(FIXTURE, "participant", repository_url=URL)
+    nb = pn.convert(FIXTURE, url=URL)
     nb.cells = [nb.cells[0], nb.cells[-1]]
     index, err = _execute(nb, tmp_path)
     assert index == 1
@@ -527,7 +608,7 @@ def test_fixture_participant_stops_at_first_todo(request, tmp_path, kernel_env):
 @pytest.mark.notebooks
 def test_fixture_solutions_run_top_to_bottom(request, tmp_path, kernel_env):
     _requires_marker(request, "notebooks")
-    nb = nbc.convert_chapter(FIXTURE, "solutions", repository_url=URL)
+    nb = pn.convert(FIXTURE, keep_solutions=True, url=URL)
     index, err = _execute(nb, tmp_path)
     assert index is None, err
     assert "passed" in "\n".join(_outputs_text(c) for c in nb.cells)
@@ -537,29 +618,17 @@ def test_fixture_solutions_run_top_to_bottom(request, tmp_path, kernel_env):
 @pytest.mark.parametrize("chapter", BOOK_CHAPTERS, ids=lambda p: p.stem)
 def test_book_participant_notebook_stops_at_first_todo(request, tmp_path, kernel_env, chapter):
     _requires_marker(request, "notebooks")
-    _check_stops_at_first_todo(nbc.convert_chapter(chapter, "participant"), tmp_path)
+    _check_stops_at_first_todo(pn.convert(chapter), tmp_path)
 
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("chapter", BOOK_CHAPTERS, ids=lambda p: p.stem)
 def test_book_solutions_notebook_runs_and_passes_its_checks(request, tmp_path, kernel_env, chapter):
     _requires_marker(request, "notebooks")
-    nb = nbc.convert_chapter(chapter, "solutions")
+    nb = pn.convert(chapter, keep_solutions=True)
     index, err = _execute(nb, tmp_path)
     assert index is None, f"cell {index}: {err}"
     for cell in nb.cells:
         if cell.cell_type == "code" and CHECK_CALL.search(cell.source):
             verdict = _outputs_text(cell)
             assert "passed" in verdict and "failed" not in verdict, verdict
-
-
-def test_extension_box_names_checks_only_where_the_chapter_has_them():
-    ext = _extension()
-    app = _FakeApp()
-    links = ext._links(app, "chapters/02_forward")
-    assert links["checks"] and "checks your function" in str(ext._box(links))
-    app.participant_notebooks = {
-        "chapters/09_memorisation": (BOOK / "chapters/09_memorisation.md", "09_memorisation.ipynb")
-    }
-    links = ext._links(app, "chapters/09_memorisation")
-    assert not links["checks"] and "checks your function" not in str(ext._box(links))
