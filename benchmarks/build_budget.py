@@ -43,7 +43,7 @@ BUDGET_PLOT_EDIT_S = 60.0
 BUDGET_SITE_MB = 15.0
 BUDGET_SRC_LINES = 4000
 BUDGET_MODULE_LINES = 300
-PLOT_EDIT = "src/diffusion2d/plotting/fields.py"
+PLOT_EDIT = "src/diffusion2d/sampling_plots/fields.py"
 BUDGET_PAGE_BYTES = 3 * 1024 * 1024
 
 FETCHED = {
@@ -64,8 +64,20 @@ class _Refs(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.refs: list[tuple[str, str]] = []  # (kind, url)
 
+    in_video = False  # a <video> fetches only its first playable <source>: count the first
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "video":
+            self.in_video = False
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
+        if tag == "video":
+            self.in_video, self.video_sources = True, 0
+        if tag == "source" and self.in_video:
+            self.video_sources += 1
+            if self.video_sources > 1:
+                return
         for attr in FETCHED.get(tag, ()):
             if a.get(attr):
                 self.refs.append((tag, a[attr]))
@@ -139,7 +151,7 @@ IGNORED = shutil.ignore_patterns(
     "_build", ".venv", ".git", "test-output", "__pycache__", ".pytest_cache", ".ruff_cache",
     "*.egg-info",
 )  # fmt: skip
-IGNORED_AT_ROOT = {"_notebooks"}  # the notebooks workflow output (not src/diffusion2d/_notebooks)
+IGNORED_AT_ROOT = {"_notebooks"}  # the notebooks workflow output
 
 
 def _ignore(folder: str, names: list[str]) -> set[str]:

@@ -58,7 +58,9 @@ def test_a_training_edit_changes_the_key(tmp_path, monkeypatch, module):
     assert cache_mod.library_source_hash() != before
 
 
-@pytest.mark.parametrize("module", ["plotting.py", "samplers.py", "evaluation.py", "metrics.py"])
+@pytest.mark.parametrize(
+    "module", ["plotting/style.py", "samplers.py", "evaluation.py", "metrics.py"]
+)
 def test_a_plotting_or_sampling_edit_keeps_the_key(tmp_path, monkeypatch, module):
     copy = _package_copy(tmp_path, monkeypatch)
     before = cache_mod.library_source_hash()

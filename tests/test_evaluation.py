@@ -217,3 +217,34 @@ def test_display_table_plain_labels_and_no_wrap():
     assert ">seed<" not in html and 'class="dataframe"' in html
     assert "white-space" not in ev.display_table(df, nowrap=False).to_html()
     assert ">0.558<" in ev.display_table(pd.DataFrame({"L": [0.558]})).to_html()
+
+
+def test_evaluation_figures_keep_the_book_style(circle, exact, untrained, _protocol_cache):
+    """Every text at least plotting.MIN_FONT points, each figure within the column or the
+    full-width layout it declares, every colour from the palette; both samplers told apart by a
+    second cue (marker and line style), not by colour alone."""
+    from diffusion2d import plotting
+    from diffusion2d import protocol as P
+
+    small = P.Protocol(num_samples=100, seeds=(0, 1, 2), mmd_samples=50)
+    ref = _ref(circle)
+    runs = {s: P.evaluate(exact, ref, s, protocol=small) for s in ("ddpm", "ddim")}
+    sweep = {(s, k): P.evaluate(exact, ref, s, num_steps=k, protocol=small)
+             for s in ("ddpm", "ddim") for k in (2, 5)}  # fmt: skip
+    noise = {"noise": P.baseline("gaussian", ref, small)}
+    train, heldout = train_test_split(circle, 0.2, seed=0)
+    stats = {name: ev.memorisation_of(P.samples(m, 0, protocol=small)[-1], train, heldout)
+             for name, m in (("exact", exact), ("untrained", untrained), ("again", exact))}
+    figures = {
+        "chamfer_by_step_plot": ev.chamfer_by_step_plot(runs, noise),
+        "sweep_plot": ev.sweep_plot(sweep, noise),
+        "distance_histograms": ev.distance_histograms(stats),
+        "coverage_figure": ev.coverage_figure(stats, train, heldout),
+    }
+    for name, fig in figures.items():
+        report = plotting.audit(fig)
+        assert report["min_font"] >= plotting.MIN_FONT, (name, report)
+        assert report["width"] <= report["max_width"] + 1e-6, (name, report)
+        assert not report["foreign_colors"], (name, report)
+    ddpm, ddim = figures["chamfer_by_step_plot"].axes[0].lines[:2]
+    assert ddpm.get_marker() != ddim.get_marker() and ddpm.get_linestyle() != ddim.get_linestyle()

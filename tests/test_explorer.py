@@ -1,24 +1,29 @@
 """Checks of the trajectory explorer: stored data layout, sizes, the Bokeh document, the JS glue.
 
-A browser test (marked ``browser``) loads a standalone page in the session's shared Chromium (the
-``browser`` fixture of tests/conftest.py) and checks that the CustomJS callback draws exactly what
-:func:`explorer.view` computes in Python.
+Two browser tests (marked ``browser``) load a standalone page in the session's shared Chromium
+(the ``browser`` fixture of tests/conftest.py): the CustomJS callback draws exactly what
+:func:`explorer.view` computes in Python, zero-length arrows included, and Play/Pause runs and
+stops the time slider. The built page is checked at both screen widths in
+tests/site/test_site_explorer.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import pytest
 import torch
 
-from diffusion2d import explorer
+from diffusion2d import explorer, explorer_js
 from diffusion2d import sampling_plots as sp
 from diffusion2d.exact import ExactDenoiser
+from diffusion2d.plotting import COLORS, LIMITS
 
 T, N = 6, 30
 GRID = (-2.0, 2.01, 1.0)  # 5 x 5 = 25 grid points
+ARROW_SOURCES = ("field_arrows", "eps_arrows", "noise_arrows")
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +43,24 @@ def stored(runs, points) -> explorer.ExplorerData:
 
 
 @pytest.fixture(scope="module")
-def html(stored) -> str:
-    return explorer.explorer_html(explorer.build_explorer(stored, tail=2, num=10))
+def holed(stored) -> explorer.ExplorerData:
+    """``stored`` with the first three particles' eps_theta zeroed at t = 4 (frame k = 2), DDPM:
+    zero-length arrows mixed with ordinary ones."""
+    eps = stored.eps.copy()
+    eps[0, T - 4, :3] = 0
+    return dataclasses.replace(stored, eps=eps)
+
+
+@pytest.fixture(scope="module")
+def layout(stored) -> dict:
+    return explorer.build_explorer(stored)
+
+
+def select(layout: dict, name: str):
+    """The model called ``name`` in either root of the explorer."""
+    found = [m for root in layout.values() for m in root.select({"name": name})]
+    assert len(found) == 1, name
+    return found[0]
 
 
 def test_quantize_rounds_to_thousandths_and_clips():
@@ -91,42 +112,139 @@ def test_explorer_data_rejects_mismatched_runs(runs, points):
 
 
 def test_view_matches_the_controls(stored):
-    v = explorer.view(stored, t=T, tail=3, num=10, ddim=False)
+    v = explorer.view(stored, t=T, tail=3, num=10, ddim=False, arrows=(0, 1, 2))
     assert len(v["points"]["x"]) == 10
     assert all(len(xs) == 1 for xs in v["tails"]["xs"])  # no past at t = T
     assert len(v["field_arrows"]["x_start"]) == 25
     assert len(v["eps_arrows"]["x_start"]) == len(v["noise_arrows"]["x_start"]) == 10
-    v = explorer.view(stored, t=2, tail=3, num=7, ddim=True)
+    v = explorer.view(stored, t=2, tail=3, num=7, ddim=True, arrows=(0, 1, 2))
     assert all(len(xs) == 4 for xs in v["tails"]["xs"])
     assert v["noise_arrows"]["x_start"] == []  # DDIM adds no noise
-    v = explorer.view(stored, t=0, tail=T, num=N, ddim=False)
+    v = explorer.view(stored, t=0, tail=T, num=N, ddim=False, arrows=(0, 1, 2))
     assert v["points"]["x"] == pytest.approx(list(stored.positions[0, T, :, 0] / 1000))
-    assert all(len(d["x_start"]) == 0 for k, d in v.items() if k.endswith("arrows"))
+    assert all(len(v[name]["x_start"]) == 0 for name in ARROW_SOURCES)  # no step left at t = 0
     v = explorer.view(stored, t=3, tail=0, num=5, ddim=False, arrows=(1,))
     assert v["field_arrows"]["x_start"] == [] and len(v["eps_arrows"]["x_start"]) == 5
 
 
-def test_widgets_have_stable_names_and_classes(stored):
-    from bokeh.models import CustomJS
+def test_no_arrow_for_a_zero_vector(stored, holed):
+    # DDPM's last step (from x_1, slider t = 1) adds no noise (Algorithm 2): no arrow, no head
+    assert not stored.noise[T - 1].any()
+    assert stored.noise[T - 2].any(axis=-1).all()
+    v = explorer.view(stored, t=1, tail=0, num=N, ddim=False, arrows=(2,))
+    assert v["noise_arrows"] == {"x_start": [], "y_start": [], "x_end": [], "y_end": []}
+    assert len(explorer.view(stored, 2, 0, N, False, (2,))["noise_arrows"]["x_start"]) == N
+    # zero vectors among others: those particles lose their arrow, the others keep theirs
+    v = explorer.view(holed, t=4, tail=0, num=10, ddim=False, arrows=(1,))
+    assert v["eps_arrows"]["x_start"] == v["points"]["x"][3:]
+    assert len(v["eps_arrows"]["x_end"]) == 7
 
-    layout = explorer.build_explorer(stored)
+
+def test_widgets_have_stable_names_classes_and_callbacks(layout):
+    from bokeh.models import Button, CheckboxGroup, CustomJS, RadioButtonGroup, Slider
+
+    kinds = {"time": Slider, "play": Button, "sampler": RadioButtonGroup, "tail": Slider,
+             "particles": Slider, "arrows": CheckboxGroup}  # fmt: skip
+    assert set(kinds) == set(explorer.WIDGETS)
     for key, name in explorer.WIDGETS.items():
-        w = layout.select_one({"name": name})
-        assert w is not None, key
-        assert name in w.css_classes
+        w = select(layout, name)
+        assert isinstance(w, kinds[key]) and name in w.css_classes, key
+        if key == "play":
+            (cb,) = w.js_event_callbacks["button_click"]
+            assert isinstance(cb, CustomJS) and cb.code == explorer_js.PLAY_JS
+            assert cb.args["time"] is select(layout, "explorer-time")
+            assert not w.js_property_callbacks
+            continue
         callbacks = [cb for cbs in w.js_property_callbacks.values() for cb in cbs]
-        assert len(callbacks) == 1 and isinstance(callbacks[0], CustomJS)
-        assert callbacks[0].code == explorer.CALLBACK_JS
-    assert layout.select_one({"name": explorer.PLOT_NAME}) is not None
-    time = layout.select_one({"name": "explorer-time"})
+        assert len(callbacks) == 1 and callbacks[0].code == explorer.CALLBACK_JS, key
+    # the plot is one root, the controls the other; the sampler is a DDPM | DDIM toggle
+    assert layout["plot"].name == explorer.PLOT_NAME
+    assert select(layout, "explorer-sampler").labels == ["DDPM", "DDIM"]
+    assert select(layout, "explorer-play").label == "Play"
+
+
+def test_defaults_are_calm(layout, stored):
+    value = {k: select(layout, n) for k, n in explorer.WIDGETS.items()}
+    time = value["time"]
     assert (time.start, time.end, time.value, time.direction) == (0, T, T, "rtl")
+    assert value["sampler"].active == 0  # DDPM
+    assert value["tail"].value == min(explorer.DEFAULTS["tail"], T) == T
+    assert value["particles"].value == min(explorer.DEFAULTS["num"], N) == N
+    assert value["arrows"].active == [1]  # one kind of arrow: the predicted noise
+    assert value["arrows"].labels == ["learned field", "predicted noise", "added noise"]
+    shown = {name: len(layout["plot"].select_one({"name": name}).data["x_start"])
+             for name in ARROW_SOURCES}  # fmt: skip
+    assert shown == {"field_arrows": 0, "eps_arrows": value["particles"].value, "noise_arrows": 0}
+
+
+def test_plot_keeps_an_equal_aspect_and_lets_the_page_scroll(layout):
+    from bokeh.models import DataRange1d, WheelZoomTool
+
+    plot = layout["plot"]
+    assert plot.match_aspect and plot.aspect_scale == 1
+    assert plot.sizing_mode == "scale_width"
+    for rng in (plot.x_range, plot.y_range):  # both auto ranges: match_aspect needs that
+        assert isinstance(rng, DataRange1d) and rng.range_padding == 0
+        assert np.isnan(rng.start) and np.isnan(rng.end)  # not fixed: computed in the page
+        (corners,) = rng.renderers  # the ranges follow the square LIMITS x LIMITS only
+        assert list(corners.data_source.data["x"]) == list(LIMITS)
+        assert list(corners.data_source.data["y"]) == list(LIMITS)
+    assert plot.toolbar.active_drag is None  # a swipe scrolls the page
+    zoom = plot.toolbar.active_scroll
+    assert isinstance(zoom, WheelZoomTool) and zoom.modifiers == {"ctrl": True}
+
+
+def test_colours_and_cues_by_meaning(layout):
+    from bokeh.models import Arrow, OpenHead, VeeHead
+
+    arrows = {a.source.name: a for a in layout["plot"].center if isinstance(a, Arrow)}
+    want = {"field_arrows": ("field", "solid", OpenHead), "eps_arrows": ("pred_noise", "dashed",
+            VeeHead), "noise_arrows": ("noise", "solid", VeeHead)}  # fmt: skip
+    assert set(arrows) == set(want)
+    for name, (kind, dash, head) in want.items():
+        a = arrows[name]
+        assert a.line_color == COLORS[kind] and isinstance(a.end, head), name
+        assert a.line_dash == dash, name
+    colours = {r.glyph.fill_color for r in layout["plot"].renderers if hasattr(r.glyph, "size")}
+    assert {COLORS["samples"], COLORS["data"]} <= colours
+
+
+def test_labels_name_meanings_not_colours(html):
+    text = re.sub(r"<[^>]+>", " ", explorer_js.HELP + explorer_js.legend_html(
+        COLORS, {"field": {"linestyle": "-"}, "pred_noise": {"linestyle": "--"},
+                 "noise": {"linestyle": "-"}}, 0.2))  # fmt: skip
+    text += " ".join(explorer.ARROW_LABELS)
+    assert not re.search(r"\b(red|blue|purple|green|orange|vermillion|grey|gray)\b", text, re.I)
+    for meaning in ("particles", "training data", "learned field", "predicted noise",
+                    "added noise"):  # fmt: skip
+        assert meaning in text
+    assert 'stroke-dasharray="4 2"' in html  # the predicted noise's dashed swatch
+
+
+def test_book_defaults():
+    # the book's recording: 300 particles, T = 50; a calm start shows 50 with one arrow kind
+    assert explorer.DEFAULTS == {"tail": 10, "num": 50, "arrows": (1,)}
+
+
+def test_bad_settings_raise(stored):
+    with pytest.raises(ValueError, match="tail"):
+        explorer.build_explorer(stored, tail=T + 1)
+    with pytest.raises(ValueError, match="num"):
+        explorer.build_explorer(stored, num=0)
+    with pytest.raises(ValueError, match="arrows"):
+        explorer.build_explorer(stored, arrows=(3,))
 
 
 def test_callback_is_short_glue():
     lines = [ln for ln in explorer.CALLBACK_JS.strip().splitlines() if ln.strip()]
     assert len(lines) <= 40
-    for name in ("time", "tail", "particles", "ddim", "arrows", "points", "tails"):
+    for name in ("time", "tail", "particles", "sampler", "arrows", "points", "tails"):
         assert re.search(rf"\b{name}\b", explorer.CALLBACK_JS)
+
+
+@pytest.fixture(scope="module")
+def html(stored) -> str:
+    return explorer.explorer_html(explorer.build_explorer(stored, tail=2, num=10))
 
 
 def test_html_is_self_contained(html):
@@ -139,6 +257,9 @@ def test_html_is_self_contained(html):
     for name in explorer.WIDGETS.values():
         assert name in html
     assert "arrowsTo(field_arrows, on.has(0), gx, gy, F, s, G);" in _docs_json(html)  # the callback
+    # the two roots sit in the wrapping row of the page's CSS, plot first
+    assert html.index("explorer-plot-box") < html.index("explorer-controls-box")
+    assert html.count("data-root-id") == 2 and ".explorer-row" in html
 
 
 def _docs_json(html: str) -> str:
@@ -173,36 +294,48 @@ STATE_JS = """() => {
   return out;
 }"""
 
+TITLE = "() => Bokeh.documents[0].get_model_by_name('explorer-plot').title.text"
 SET_JS = """([t, tail, n, ddim, arrows]) => {
   const doc = Bokeh.documents[0], get = n => doc.get_model_by_name(n);
   get("explorer-time").value = t; get("explorer-tail").value = tail;
-  get("explorer-particles").value = n; get("explorer-ddim").active = ddim;
+  get("explorer-particles").value = n; get("explorer-sampler").active = ddim ? 1 : 0;
   get("explorer-arrows").active = arrows;
 }"""
 
 
-@pytest.mark.browser
-def test_callback_draws_what_python_computes(stored, html, browser):
-    head = "<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
-    page_html = f"{head}<body>{html}</body></html>"
+def _open(browser, html: str):
+    """A page holding ``html`` alone, in a context of its own; (context, page, errors, offsite)."""
     errors, offsite = [], []
-    context = browser.new_context()  # a context of its own on the session's browser
+    context = browser.new_context()
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # the page has no URL of its own (about:blank): any http(s) request leaves the machine
+    page.on("request", lambda r: offsite.append(r.url) if r.url.startswith("http") else None)
+    head = "<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
+    page.set_content(f"{head}<body>{html}</body></html>", wait_until="load", timeout=60_000)
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
+    return context, page, errors, offsite
+
+
+@pytest.mark.browser
+def test_callback_draws_what_python_computes(holed, browser):
+    context, page, errors, offsite = _open(
+        browser, explorer.explorer_html(explorer.build_explorer(holed, tail=2, num=10))
+    )
     try:
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        # the page has no URL of its own (about:blank): any http(s) request leaves the machine
-        page.on("request", lambda r: offsite.append(r.url) if r.url.startswith("http") else None)
-        page.set_content(page_html, wait_until="load", timeout=60_000)
-        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
         settings = [(T, 2, 10, False, [0, 1, 2]), (3, 2, 10, False, [0, 1, 2]),
                     (3, 4, 25, True, [0, 1, 2]), (0, T, N, False, [1]),
-                    (1, 0, 10, False, [2])]  # fmt: skip
+                    (1, 0, 10, False, [2]),  # the last DDPM step: zero noise, no arrow
+                    (4, 1, 10, False, [1])]  # three zero eps_theta among ten  # fmt: skip
         for t, tail, n, ddim, arrows in settings:
-            # the CustomJS callbacks run synchronously when a widget's value is set
             page.evaluate(SET_JS, [t, tail, n, ddim, arrows])
+            # BokehJS runs CustomJS callbacks asynchronously, each with the widgets' values as
+            # they are then (all set above): once the title shows these settings, all ran
+            title = f"{'DDIM' if ddim else 'DDPM'}, t = {t}" + (": samples x₀" if t == 0 else "")
+            page.wait_for_function(f"() => ({TITLE})() === {title!r}", timeout=30_000)
             got = page.evaluate(STATE_JS)
-            want = explorer.view(stored, t, tail, n, ddim, tuple(arrows))
+            want = explorer.view(holed, t, tail, n, ddim, tuple(arrows))
             for source, columns in want.items():
                 for column, values in columns.items():
                     g = got[source][column]
@@ -212,9 +345,42 @@ def test_callback_draws_what_python_computes(stored, html, browser):
                             np.testing.assert_allclose(a, b, atol=1e-9)
                     else:
                         np.testing.assert_allclose(g, values, atol=1e-9)
-            assert got["title"].startswith("DDIM" if ddim else "DDPM")
-            assert f"t = {t}" in got["title"]
+            assert got["title"] == title
+        assert got["eps_arrows"]["x_start"] and len(got["eps_arrows"]["x_start"]) == 7
     finally:
         context.close()
     assert not errors, errors
     assert not offsite, offsite
+
+
+TIME = "() => Bokeh.documents[0].get_model_by_name('explorer-time').value"
+PLAY = "() => Bokeh.documents[0].get_model_by_name('explorer-play')"
+
+
+@pytest.mark.browser
+def test_play_runs_t_down_to_zero_and_pause_stops_it(stored, browser):
+    layout = explorer.build_explorer(stored)
+    (play,) = select(layout, "explorer-play").js_event_callbacks["button_click"]
+    play.args["DT"] = 1000  # slow steps: the test's Pause click lands long before t = 0
+    context, page, errors, _ = _open(browser, explorer.explorer_html(layout))
+    try:
+        button = page.locator(".explorer-play button")
+        button.click()
+        page.wait_for_function(f"() => ({TIME})() < {T} && ({PLAY})().label === 'Pause'",
+                               timeout=30_000)  # fmt: skip
+        button.click()  # Pause
+        page.wait_for_function(f"() => ({PLAY})().label === 'Play'", timeout=30_000)
+        paused, timer = page.evaluate(f"() => [({TIME})(), ({PLAY})().explorer_timer]")
+        assert timer is None and 0 < paused < T
+        # and it stays: wait out two more timer periods, then t has not moved
+        page.evaluate("() => new Promise(r => setTimeout(r, 2000))")
+        assert page.evaluate(TIME) == paused
+        button.click()  # Play again: runs on from where it stopped to t = 0, and stops there
+        page.wait_for_function(f"() => ({TIME})() === 0 && ({PLAY})().label === 'Play'",
+                               timeout=60_000)  # fmt: skip
+        page.wait_for_function(f"() => ({TITLE})() === 'DDPM, t = 0: samples x₀'")
+        button.click()  # at t = 0, Play starts again from x_T
+        page.wait_for_function(f"() => ({TIME})() < {T} && ({TIME})() > 0", timeout=30_000)
+    finally:
+        context.close()
+    assert not errors, errors

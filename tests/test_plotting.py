@@ -1,4 +1,4 @@
-"""Fast checks of the figure helpers (plotting) and the GIF writers (animation), on Agg."""
+"""Fast checks of the figure helpers (plotting), on Agg; animations: tests/test_animation.py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
-from PIL import Image  # noqa: E402
 
-from diffusion2d import animation, plotting  # noqa: E402
+from diffusion2d import plotting  # noqa: E402
 from diffusion2d.schedules import get_diffusion_parameters  # noqa: E402
 
 XR, YR = (-1.0, 1.0, 0.5), (-1.0, 1.0, 0.5)  # a 4 x 4 grid
@@ -134,67 +133,241 @@ def test_wrong_point_shapes_raise(bad, cloud):
         plotting.samples_over_data(bad, cloud)
 
 
-def _gif_info(path):
-    with Image.open(path) as im:
-        return im.format, im.n_frames, im.size
+# --------------------------------------------------------------------------- the book's one style
 
 
-def test_points_gif_frames_size_and_gitignore(tmp_path, cloud):
-    frames = [cloud * (1 - k / 10) for k in range(11)]
-    arrows = {"noise": [torch.ones_like(cloud) * 0.1] * 11, "pred_noise": [-cloud * 0.1] * 11}
-    path = animation.points_gif(
-        frames,
-        tmp_path / "new" / "a.gif",
-        arrows=arrows,
-        data=cloud,
-        tail=3,
-        titles=[f"{k}" for k in range(11)],
-        every=3,
-    )
-    fmt, n, size = _gif_info(path)
-    assert fmt == "GIF" and n == 5  # frames 0, 3, 6, 9 and the last
-    assert max(size) < 300 and path.stat().st_size < 200_000
-    assert (tmp_path / "new" / ".gitignore").read_text().strip() == "*"
+def _history(k: int):
+    from diffusion2d.training import TrainHistory
+
+    epochs = np.arange(1, 101)
+    train = 0.3 + 0.6 * np.exp(-epochs / (20 * k))
+    return TrainHistory(epochs=list(epochs), train_loss=list(train), test_loss=list(train + 0.05),
+                        seconds=1.0)  # fmt: skip
 
 
-def test_forward_noising_gif(tmp_path, cloud):
-    xs = [cloud * (1 - k / 5) for k in range(6)]
-    _, _, ab = get_diffusion_parameters(1e-4, 0.05, 5)
-    path = animation.forward_noising_gif(xs, tmp_path / "f.gif", alpha_bars=ab)
-    assert _gif_info(path)[:2] == ("GIF", 6)
-    assert path.stat().st_size < 200_000
+def _helpers():
+    """Every figure helper of plotting, with small realistic inputs (a 60-point cloud, T = 20)."""
+    g = torch.Generator().manual_seed(0)
+    cloud = torch.randn(60, 2, generator=g)
+    T = 20
+    sched = get_diffusion_parameters(1e-4, 0.05, T)
+    xs = [cloud * (1 - k / (2 * T)) for k in range(T + 1)]
+    hist = {f"experiment {k}": _history(k) for k in range(1, 5)}
+    x1 = np.linspace(-2.5, 2.5, 200)
+    freqs = np.logspace(0, 1.3, 16) / 2
+    temb = np.sin(np.arange(T)[:, None] * np.linspace(0.01, 1, 32))
+    return {
+        "scatter": lambda: plotting.scatter(cloud, title="dino (z-normalised)"),
+        "scatter_grid (13 shapes, full width)": lambda: plotting.scatter_grid(
+            [cloud] * 13, [f"shape {i}" for i in range(13)], width=plotting.FULL_WIDTH),
+        "scatter_grid (samples over data)": lambda: plotting.scatter_grid(
+            [cloud * 0.9] * 4, [f"experiment {k}" for k in range(1, 5)], kind="samples",
+            data=cloud, width=plotting.FULL_WIDTH),
+        "scatter_grid (column)": lambda: plotting.scatter_grid(
+            [cloud] * 3, ["a", "b", "c"], kind="samples"),
+        "noised_grid": lambda: plotting.noised_grid(xs, [0, 5, 10, 20], alpha_bars=sched[2]),
+        "schedule_plot": lambda: plotting.schedule_plot(sched),
+        "schedule_plot (two)": lambda: plotting.schedule_plot(
+            {"beta_max = 0.05": sched, "beta_max = 0.02": get_diffusion_parameters(1e-4, 0.02, T)}),
+        "drift_quiver": lambda: plotting.drift_quiver(
+            _grids(5), [1, 2, 3, 4, 5], data=cloud, xrange=XR, yrange=YR),
+        "samples_over_data": lambda: plotting.samples_over_data(cloud * 0.9, cloud, title="t"),
+        "loss_curve": lambda: plotting.loss_curve(hist["experiment 1"].epochs,
+                                                  hist["experiment 1"].train_loss,
+                                                  hist["experiment 1"].test_loss, title="t"),
+        "loss_curves": lambda: plotting.loss_curves(
+            {"2000 epochs": hist["experiment 1"], "4000 epochs": hist["experiment 2"]}, title="t"),
+        "loss_comparison": lambda: plotting.loss_comparison(hist),
+        "embeddings_figure": lambda: plotting.embeddings_figure(
+            x1, np.sin(2 * np.pi * x1[:, None] * freqs), freqs, temb),
+    }  # fmt: skip
 
 
-def test_drift_field_gif(tmp_path, cloud):
-    path = animation.drift_field_gif(
-        _grids(3), tmp_path / "d.gif", data=cloud, xrange=XR, yrange=YR
-    )
-    assert _gif_info(path)[:2] == ("GIF", 3)
-    with pytest.raises(ValueError, match="outside"):
-        animation.drift_field_gif(_grids(3), tmp_path / "e.gif", steps=[0, 1], xrange=XR, yrange=YR)
+@pytest.mark.parametrize("name", list(_helpers()))
+def test_every_figure_keeps_the_book_style(name):
+    """At its displayed size every text is at least MIN_FONT points (at least 11 CSS px even
+    when shrunk to 88 %), the figure fits the column (or the full-width layout it declares), and
+    every colour comes from the palette."""
+    fig = _helpers()[name]()
+    report = plotting.audit(fig)
+    assert report["min_font"] >= plotting.MIN_FONT, report
+    assert report["min_font"] * plotting.DPI / 72 * 0.88 >= 11
+    assert report["width"] <= report["max_width"] + 1e-6, report
+    assert not report["foreign_colors"], report
+    plt_close(fig)
 
 
-def test_gif_bad_input(tmp_path, cloud):
-    with pytest.raises(ValueError, match="at least 2 frames"):
-        animation.points_gif([cloud], tmp_path / "x.gif")
-    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
-        animation.points_gif([cloud, torch.zeros(30, 3)], tmp_path / "x.gif")
-    with pytest.raises(ValueError, match="one title per frame"):
-        animation.points_gif([cloud, cloud], tmp_path / "x.gif", titles=["a"])
-    with pytest.raises(ValueError, match="unknown arrow kind"):
-        animation.points_gif([cloud, cloud], tmp_path / "x.gif", arrows={"bogus": [cloud, cloud]})
-    with pytest.raises(ValueError, match="has shape"):
-        animation.points_gif(
-            [cloud, cloud], tmp_path / "x.gif", arrows={"noise": [cloud, cloud[:5]]}
-        )
-    with pytest.raises(ValueError, match="tail"):
-        animation.points_gif([cloud, cloud[:5]], tmp_path / "x.gif", tail=2)
-    with pytest.raises(ValueError, match=r"\.gif"):
-        animation.points_gif([cloud, cloud], tmp_path / "x.png")
-    assert not list(tmp_path.glob("*.gif"))
+def plt_close(fig) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
 
 
-def test_show_embeds_gif(tmp_path, cloud):
-    path = animation.points_gif([cloud, cloud + 1], tmp_path / "s.gif")
-    img = animation.show(path)
-    assert img.format == "gif" and img.data[:3] == b"GIF"
+def test_audit_catches_small_text_wide_figures_and_foreign_colours():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 2))
+    ax.plot([0, 1], [0, 1], color="tab:red")
+    ax.set_title("tiny", fontsize=7)
+    report = plotting.audit(fig)
+    assert report["min_font"] == 7
+    assert report["width"] > report["max_width"] == plotting.COLUMN_WIDTH + 2 * plotting.PAD
+    assert report["foreign_colors"] == {"#d62728"}
+    assert plotting.audit(plotting.full_width(fig))["max_width"] == plotting.FULL_WIDTH + 0.2
+    plt.close(fig)
+
+
+def test_style_sets_fonts_dpi_and_palette_in_one_place():
+    s = plotting.STYLE
+    assert s["savefig.dpi"] == plotting.RASTER_SCALE * s["figure.dpi"] == 200
+    for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize", "axes.titlesize",
+                "axes.labelsize", "font.size"):  # fmt: skip
+        assert s[key] >= plotting.MIN_FONT
+    cycle = [c.lower() for c in s["axes.prop_cycle"].by_key()["color"]]
+    assert set(cycle) <= {c.lower() for c in plotting.OKABE_ITO.values()}
+    assert set(plotting.COLORS) <= set(plotting.CUES)
+    assert plotting.CUES["pred_noise"]["linestyle"] != plotting.CUES["noise"]["linestyle"]
+    assert plotting.CUES["test"]["linestyle"] != plotting.CUES["train"]["linestyle"]
+    ddpm, ddim = plotting.SAMPLERS.values()
+    assert ddpm["marker"] != ddim["marker"] and ddpm["linestyle"] != ddim["linestyle"]
+    assert len({r["marker"] for r in plotting.RUNS}) == len(plotting.RUNS)
+
+
+def test_use_style_outside_ipython_only_sets_rcparams():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    with matplotlib.rc_context():
+        plotting.use_style()
+        assert matplotlib.rcParams["savefig.dpi"] == 200
+        assert matplotlib.rcParams["xtick.labelsize"] == plotting.MIN_FONT
+    assert not InteractiveShell.initialized()  # no shell was created on the way
+
+
+def test_use_style_in_ipython_shows_png_at_twice_the_logical_size():
+    """In an IPython shell the figure's PNG has 2 device px per CSS px, and its width metadata
+    (what myst-nb writes onto the <img>; no height, so narrow screens keep the aspect) is half
+    the PNG's pixels (in a fresh process, so no shell leaks into the other tests)."""
+    import subprocess
+    import sys
+
+    code = """
+import matplotlib; matplotlib.use("Agg")
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+from diffusion2d import plotting
+plotting.use_style()
+import torch
+fig = plotting.scatter(torch.zeros(3, 2))
+printer = ip.display_formatter.formatters["image/png"].lookup(fig)  # what a kernel calls
+data, meta = printer(fig)
+import base64, io
+from PIL import Image
+w, h = Image.open(io.BytesIO(base64.b64decode(data))).size
+plotting.use_style()  # a second call keeps one wrapper
+data, meta2 = ip.display_formatter.formatters["image/png"].lookup(fig)(fig)
+assert meta2 == meta and "height" not in meta, meta  # the height follows from the aspect
+print(Image.open(io.BytesIO(base64.b64decode(data))).mode)  # a palette PNG
+print(w, h, meta["width"], round(h * meta["width"] / w))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-5] == "P"
+    w, h, mw, mh = map(int, out.stdout.split()[-4:])
+    assert abs(w - 2 * mw) <= 1 and abs(h - 2 * mh) <= 1  # metadata: half, rounded down
+    assert abs(mw - 3.4 * plotting.DPI) < 15  # the logical size: 100 CSS px per inch
+
+
+def test_log_axes_have_plain_tick_labels():
+    fig = plotting.loss_comparison({"a": _history(1), "b": _history(2)})
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True)
+              if t.get_text()]  # fmt: skip
+    assert labels and all("e" not in s and "×" not in s and "^" not in s for s in labels)
+    assert {"0.4", "0.6"} <= set(labels)
+    snr = plotting.schedule_plot(get_diffusion_parameters(1e-4, 0.05, 50)).axes[2]
+    snr.figure.canvas.draw()
+    assert {"1", "10", "100", "1000"} <= {t.get_text() for t in snr.get_yticklabels()}
+
+
+def test_loss_comparison_shares_one_axis_range_and_names_every_run():
+    hist = {f"experiment {k}": _history(k) for k in range(1, 5)}
+    fig = plotting.loss_comparison(hist)
+    train, held_out = fig.axes
+    assert train.get_ylim() == held_out.get_ylim()
+    assert [len(ax.lines) for ax in fig.axes] == [4, 4]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == list(hist)
+    assert {line.get_linestyle() for line in held_out.lines} == {"--"}
+    with pytest.raises(ValueError, match="histories"):
+        plotting.loss_comparison({})
+
+
+def test_grid_shape_fits_the_width():
+    assert plotting.grid_shape(5, None, plotting.FULL_WIDTH)[:2] == (1, 5)
+    rows, cols, side = plotting.grid_shape(13, None, plotting.COLUMN_WIDTH)
+    assert rows * cols >= 13 and cols * side + 0.55 <= plotting.COLUMN_WIDTH + 1e-9
+    assert plotting.grid_shape(2, None, plotting.COLUMN_WIDTH)[2] == plotting.PANEL
+    with pytest.raises(ValueError, match="n must"):
+        plotting.grid_shape(0, None, 5.0)
+    with pytest.raises(ValueError, match="width"):
+        plotting.scatter_grid([torch.zeros(3, 2)], ["a"], width=20)
+
+
+def test_scatter_grid_wider_than_the_column_is_marked_full_width(cloud):
+    wide = plotting.scatter_grid([cloud] * 5, list("abcde"), ncols=5, width=plotting.FULL_WIDTH)
+    narrow = plotting.scatter_grid([cloud] * 5, list("abcde"))
+    assert getattr(wide, "full_width", False) and not getattr(narrow, "full_width", False)
+    assert wide.get_size_inches()[0] <= plotting.FULL_WIDTH
+
+
+def test_data_is_grey_dots_beneath_and_samples_blue_on_top(cloud):
+    fig = plotting.samples_over_data(cloud * 0.5, cloud)
+    (ax,) = fig.axes
+    data, samples = _collections(ax, PathCollection)
+    assert matplotlib.colors.to_hex(data.get_facecolor()[0]) == plotting.COLORS["data"].lower()
+    assert matplotlib.colors.to_hex(samples.get_facecolor()[0]) == (
+        plotting.COLORS["samples"].lower())
+    assert data.get_zorder() < samples.get_zorder()
+
+
+def test_arrows_by_meaning_dashed_open_predicted_noise_and_no_zero_arrows():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    pts = np.zeros((3, 2))
+    vec = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    plotting.arrows(ax, pts, vec, "pred_noise")
+    plotting.arrows(ax, pts, vec, "noise")
+    plotting.arrows(ax, pts, np.zeros((3, 2)), "noise")  # nothing to draw
+    pred, noise = _collections(ax, Quiver)
+    assert pred.N == noise.N == 2
+    assert pred.get_facecolor().size == 0 or pred.get_facecolor()[0][3] == 0  # open
+    assert pred.get_linestyle()[0][1] is not None  # dashed
+    assert matplotlib.colors.to_hex(noise.get_facecolor()[0]) == plotting.COLORS["noise"].lower()
+    plt.close(fig)
+
+
+def test_embeddings_figure_checks_shapes():
+    x1, f = np.linspace(-1, 1, 10), np.array([0.5, 1.0, 2.0])
+    fig = plotting.embeddings_figure(x1, np.sin(x1[:, None] * f), f, np.zeros((5, 4)))
+    assert len(fig.axes[0].lines) == 3
+    with pytest.raises(ValueError, match="position_features"):
+        plotting.embeddings_figure(x1, np.zeros((10, 2)), f, np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="time_features"):
+        plotting.embeddings_figure(x1, np.zeros((10, 3)), f, np.zeros(5))
+
+
+def test_compress_png_keeps_the_picture_in_fewer_bytes(cloud):
+    import io
+
+    from PIL import Image
+
+    fig = plotting.samples_over_data(cloud * 0.5, cloud, title="samples")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=plotting.SAVE_DPI)
+    small = plotting.compress_png(buf.getvalue())
+    assert len(small) < 0.6 * len(buf.getvalue())
+    with Image.open(buf) as a, Image.open(io.BytesIO(small)) as b:
+        assert a.size == b.size and b.mode == "P" and len(b.getcolors(1024)) <= plotting.PNG_COLORS
+        diff = np.abs(np.asarray(a.convert("RGB"), int) - np.asarray(b.convert("RGB"), int))
+    assert diff.mean() < 2 and diff.max() < 40

@@ -1,4 +1,4 @@
-"""Checks of diffusion2d.sampling_plots: recordings, summary numbers, figures, GIFs, field errors.
+"""Checks of diffusion2d.sampling_plots: recordings, summary numbers, figures, field errors.
 
 The "model" is the exact denoiser of a few points with a short schedule, so everything is cheap
 and deterministic.
@@ -15,7 +15,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from diffusion2d import sampling_plots as sp  # noqa: E402
 from diffusion2d.exact import ExactDenoiser  # noqa: E402
@@ -145,15 +144,6 @@ def test_figures_have_one_panel_per_run_and_time(runs, data):
     assert fig.axes[5].get_title() == "DDIM, t = 0"
 
 
-def test_trajectory_gif_has_every_second_frame_and_ends_on_x0(runs, data, tmp_path):
-    path = sp.trajectory_gif(runs["DDPM"], tmp_path / "ddpm.gif", data, title="DDPM", num=5)
-    with Image.open(path) as im:
-        assert im.n_frames == len(range(0, T + 1, 2))  # T even: frames T, T-2, ..., 0
-    path = sp.trajectory_gif(runs["DDIM"], tmp_path / "ddim.gif", every=4, num=5)
-    with Image.open(path) as im:
-        assert im.n_frames == 3  # frames 0, 4 and the last one, 6
-
-
 def test_compare_fields_of_the_exact_denoiser_with_itself_is_zero(model):
     comp = sp.compare_fields(model, model, [1, T], grid=GRID)
     assert comp.learned.shape == comp.exact.shape == (2, 5, 5, 2)
@@ -211,3 +201,65 @@ def test_field_figures_draw(model):
     assert len(sp.error_heatmap_figure(comp, [0.0, 1.0, 10.0]).axes) == 2
     fig = sp.loss_by_step_figure({"a": {"m": np.ones(T)}, "b": {"m": np.ones(T)}})
     assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
+
+
+def _sampling_figures(runs, data, model):
+    comp = sp.compare_fields(model, model, [1, 3, 5, T], grid=GRID)
+    losses = {split: {"model": np.linspace(1, end, T), "exact": np.ones(T)}
+              for split, end in (("training points", 0.5), ("held-out points", 0.6))}
+    return {
+        "step_figure": lambda: sp.step_figure(runs, 3, data, num=10),
+        "paths_figure": lambda: sp.paths_figure(runs, data, num=10),
+        "snapshot_grid": lambda: sp.snapshot_grid(runs, [T, 5, 4, 3, 1, 0], data, num=10),
+        "field_comparison_figure": lambda: sp.field_comparison_figure(comp),
+        "error_map_figure": lambda: sp.error_map_figure(comp),
+        "error_heatmap_figure": lambda: sp.error_heatmap_figure(comp, [0.0, 0.5, 1.0, 10.0]),
+        "loss_by_step_figure": lambda: sp.loss_by_step_figure(losses),
+    }
+
+
+@pytest.mark.parametrize("name", ["step_figure", "paths_figure", "snapshot_grid",
+                                  "field_comparison_figure", "error_map_figure",
+                                  "error_heatmap_figure", "loss_by_step_figure"])  # fmt: skip
+def test_sampling_figures_keep_the_book_style(name, runs, data, model):
+    """Every text at least MIN_FONT points, the figure within the column (or the full-width
+    layout it declares), every colour (but colour-mapped errors) from the palette."""
+    from diffusion2d import plotting
+
+    fig = _sampling_figures(runs, data, model)[name]()
+    report = plotting.audit(fig)
+    assert report["min_font"] >= plotting.MIN_FONT, report
+    assert report["width"] <= report["max_width"] + 1e-6, report
+    assert not report["foreign_colors"], report
+    plt.close(fig)
+
+
+def test_snapshot_grid_rows_per_run_and_visible_tails(runs, data):
+    """Six times in rows of three: two rows per run, DDPM above DDIM, each panel the size the
+    column allows; the last moves are drawn as lines, thick and opaque enough to see."""
+    from matplotlib.collections import LineCollection
+
+    fig = sp.snapshot_grid(runs, [T, 5, 4, 3, 1, 0], data, num=10, tail=3)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:3] == [f"DDPM, t = {t}" for t in (T, 5, 4)]
+    assert titles[6:9] == [f"DDIM, t = {t}" for t in (T, 5, 4)]
+    assert len(fig.axes) == 12
+    fig.canvas.draw()
+    side = fig.axes[0].get_position().width * fig.get_size_inches()[0]
+    assert side > 1.5  # inches; the old grid's 1.9-inch panels were shown shrunk to 1.1
+    tails = [c for ax in fig.axes for c in ax.collections if isinstance(c, LineCollection)]
+    assert tails and all(c.get_linewidth()[0] >= 1.0 and c.get_alpha() >= 0.5 for c in tails)
+    fig = sp.snapshot_grid(runs, [T, 3], data, num=5)  # fewer times than a row: one row per run
+    assert len(fig.axes) == 4
+
+
+def test_step_figure_legend_names_meanings_with_a_second_cue(runs, data):
+    fig = sp.step_figure(runs, 3, data, num=5)
+    (legend,) = fig.legends
+    entries = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles,
+                                               strict=True)}  # fmt: skip
+    pred = next(h for label, h in entries.items() if label.startswith("predicted noise"))
+    added = next(h for label, h in entries.items() if label.startswith("added noise"))
+    assert pred.get_linestyle() == "--" and added.get_linestyle() == "-"
+    words = {w for label in entries for w in label.split()}
+    assert not words & {"red", "blue", "orange", "purple", "green", "grey"}  # meanings, no colours

@@ -25,14 +25,29 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.lines import Line2D
 
 from . import metrics
-from .plotting import COLORS, LIMITS, outer_labels, point_axes, style
+from .plotting import (
+    COLORS,
+    COLUMN_WIDTH,
+    FULL_WIDTH,
+    LIMITS,
+    MIN_FONT,
+    NEUTRALS,
+    draw_data,
+    fit,
+    outer_labels,
+    plain_log,
+    point_axes,
+    style,
+)
+from .plotting import SAMPLERS as SAMPLER_STYLES
 from .runtime import torch_threads
 from .samplers import SAMPLERS
 from .training import split_for  # noqa: F401 - re-exported: chapters import it from here
 
-SAMPLER_COLORS = {"ddpm": COLORS["samples"], "ddim": COLORS["field"]}
+SAMPLER_COLORS = {name: st["color"] for name, st in SAMPLER_STYLES.items()}  # plotting.SAMPLERS
 
 
 
@@ -95,8 +110,8 @@ def distance_histograms(stats: Mapping[str, MemorisationStats], floor: float = 1
     ``floor``."""
     bins = np.logspace(np.log10(floor), 0.5, 40)
     with style():
-        fig, axes = plt.subplots(1, len(stats), figsize=(3.4 * len(stats), 2.8), squeeze=False,
-                                 sharey=True)  # fmt: skip
+        fig, axes = plt.subplots(1, len(stats), figsize=(min(FULL_WIDTH, 3.0 * len(stats)), 3.0),
+                                 squeeze=False, sharey=True, layout="constrained")  # fmt: skip
         for ax, (name, st) in zip(axes[0], stats.items(), strict=True):
             w = np.full(st.train_spacing.size, 1.0 / st.train_spacing.size)
             ax.hist(st.train_spacing, bins, weights=w, color=COLORS["data"], alpha=0.35,
@@ -111,32 +126,38 @@ def distance_histograms(stats: Mapping[str, MemorisationStats], floor: float = 1
             ax.set_title(name)
         axes[0, 0].set_ylabel("fraction")
         axes[0, 0].legend(loc="upper left")
-        fig.tight_layout()
-    return fig
+    return fit(fig)
 
 
 def coverage_figure(
     stats: Mapping[str, MemorisationStats], train: torch.Tensor, heldout: torch.Tensor,
     lim: tuple[float, float] = LIMITS,
 ) -> plt.Figure:  # fmt: skip
-    """One panel per sampler: its samples (orange dots) with the training points (dark rings)
-    and the held-out points (diamonds), to see which of them the samples cover."""
+    """One panel per sampler: its samples (blue dots) over the training points (grey dots
+    beneath, as the book draws data) and the held-out points (open diamonds on top), to see
+    which of them the samples cover; one legend under the panels."""
     tr, ho = train.double().numpy(), heldout.double().numpy()
+    n = len(stats)
     with style():
-        fig, axes = plt.subplots(1, len(stats), figsize=(3.1 * len(stats), 3.2), squeeze=False)
+        fig, axes = plt.subplots(1, n, figsize=(min(FULL_WIDTH, 2.9 * n), 3.5), squeeze=False,
+                                 layout="constrained")  # fmt: skip
         for ax, (name, st) in zip(axes[0], stats.items(), strict=True):
             s = st.samples
-            ax.scatter(s[:, 0], s[:, 1], s=3, color=COLORS["samples"], alpha=0.5, label="samples")
-            ax.scatter(tr[:, 0], tr[:, 1], s=16, facecolors="none", edgecolors=COLORS["data"],
-                       linewidths=0.8, label="training points")  # fmt: skip
+            draw_data(ax, tr, name="train")
+            ax.scatter(s[:, 0], s[:, 1], s=3, color=COLORS["samples"], alpha=0.5, zorder=2)
             ax.scatter(ho[:, 0], ho[:, 1], s=26, marker="D", facecolors="none", linewidths=1.2,
-                       edgecolors=COLORS["pred_noise"], label="held-out points")  # fmt: skip
+                       edgecolors=NEUTRALS["text"], zorder=3)  # fmt: skip
             point_axes(ax, lim)
             ax.set_title(name)
-        outer_labels(axes, len(stats))
-        axes[0, 0].legend(loc="lower left", markerscale=1.5, handletextpad=0.2)
-        fig.tight_layout()
-    return fig
+        outer_labels(axes, n)
+        handles = [
+            Line2D([], [], ls="", marker="o", ms=4, color=COLORS["samples"], label="samples"),
+            Line2D([], [], ls="", marker="o", ms=4, color=COLORS["data"], label="training points"),
+            Line2D([], [], ls="", marker="D", ms=5, mfc="none", color=NEUTRALS["text"],
+                   label="held-out points"),
+        ]  # fmt: skip
+        fig.legend(handles=handles, loc="outside lower center", ncols=3)
+    return fit(fig)
 
 
 # --------------------------------------------------------------------------- protocol results
@@ -207,19 +228,19 @@ def chamfer_by_step_plot(
     line per sampler (keys ``"ddpm"``/``"ddim"``) with its interval as a band; ``reference``
     protocol rows (e.g. the baselines) as dotted lines at their mean."""
     with style():
-        fig, ax = plt.subplots(figsize=(5.6, 3.0))
+        fig, ax = plt.subplots(figsize=(5.6, 3.2), layout="constrained")
         for name, df in results.items():
             c = chamfer_by_step(df)
-            color = SAMPLER_COLORS.get(name, COLORS["samples"])
-            ax.plot(c.index, c["mean"], "-", lw=1.6, color=color, label=name.upper())
-            ax.fill_between(c.index, c["lo"], c["hi"], color=color, alpha=0.3, lw=0)
+            st = SAMPLER_STYLES.get(name, {"color": COLORS["samples"], "marker": "o",
+                                           "linestyle": "-"})  # fmt: skip
+            ax.plot(c.index, c["mean"], lw=1.6, label=name.upper(), markevery=5, ms=4, **st)
+            ax.fill_between(c.index, c["lo"], c["hi"], color=st["color"], alpha=0.3, lw=0)
         _reference_lines(ax, reference, "chamfer")
         ax.set_xlim(c.index.max(), 0)
-        ax.set_yscale("log")
+        plain_log(ax.yaxis)
         ax.set_xlabel("t (sampling runs from left to right)")
         ax.set_ylabel("Chamfer distance of xₜ")
         ax.legend(loc="lower left")
-        fig.tight_layout()
     return fig
 
 
@@ -228,9 +249,9 @@ def _reference_lines(ax, reference, metric: str) -> None:
 
     for name, df in (reference or {}).items():
         mean = interval(df, metric)[0]
-        ax.axhline(mean, ls=":", lw=1.2, color=COLORS["data"])
+        ax.axhline(mean, ls=":", lw=1.2, color=NEUTRALS["axes"])
         ax.annotate(name, (0.99, mean), xycoords=("axes fraction", "data"), ha="right",
-                    va="bottom", fontsize=7, color=COLORS["data"])  # fmt: skip
+                    va="bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"])  # fmt: skip
 
 
 def sweep_plot(
@@ -245,14 +266,16 @@ def sweep_plot(
 
     samplers = sorted({s for s, _ in sweep}, key=lambda s: SAMPLERS.index(s))
     with style():
-        fig, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.0), squeeze=False)
+        fig, axes = plt.subplots(1, len(columns), figsize=(COLUMN_WIDTH, 3.2), squeeze=False,
+                                 layout="constrained")  # fmt: skip
         for ax, col in zip(axes[0], columns, strict=True):
             for s in samplers:
                 ks = sorted(k for s2, k in sweep if s2 == s)
                 iv = np.array([interval(sweep[s, k], col) for k in ks])  # (K, 3)
+                st = SAMPLER_STYLES[s]
                 ax.errorbar(ks, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]],
-                            fmt="o-", ms=4, capsize=3, color=SAMPLER_COLORS[s],
-                            label=s.upper())  # fmt: skip
+                            marker=st["marker"], ls=st["linestyle"], ms=4, capsize=3,
+                            color=st["color"], label=s.upper())  # fmt: skip
             _reference_lines(ax, reference, col)
             ax.set_xscale("log")
             ks_all = sorted({k for _, k in sweep})
@@ -262,7 +285,6 @@ def sweep_plot(
             label = P_METRICS[col][0] if col in P_METRICS else col
             ax.set_title(label + " (lower is better)")
             ax.legend(loc="best")
-        fig.tight_layout()
     return fig
 
 

@@ -8,10 +8,14 @@
 ``EXTRA`` holds follow-up runs of chapter 5 (the workshop's "train twice as long"); ``POOL`` is
 everything :func:`load_experiment` trains at once. ``WORKSHOP`` records the settings of the
 workshop notebook this book is modelled on, and :func:`workshop_comparison` sets them against
-the book's.
+the book's. :func:`show_config` prints a config one field per line, marking the fields that
+differ from another (the chapters show configs through it).
 """
 
 from __future__ import annotations
+
+import dataclasses
+import html
 
 import pandas as pd
 
@@ -70,6 +74,77 @@ WORKSHOP: dict[str, object] = {
     "holdout_fraction": 0.10,
     "holdout_of": "the six-fold repeated data",
 }
+
+
+def label(name: str) -> str:
+    """How the prose names a config of ``POOL`` or ``"BASE"``: ``"v2"`` -> ``"experiment 2"``."""
+    if name == "BASE":
+        return "BASE (the defaults)"
+    if name in EXPERIMENTS:
+        return f"experiment {name.removeprefix('v')}"
+    if name in POOL:
+        return TITLES[name]
+    raise ValueError(f"name must be 'BASE' or one of {', '.join(POOL)}, got {name!r}")
+
+
+def _resolve(value, argument: str) -> tuple[TrainConfig, str]:
+    if isinstance(value, TrainConfig):
+        return value, "the other config"
+    if isinstance(value, str) and (value == "BASE" or value in POOL):
+        return (BASE if value == "BASE" else POOL[value]), label(value)
+    raise ValueError(
+        f"{argument} must be a TrainConfig, 'BASE' or one of {', '.join(POOL)}, got {value!r}"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigView:
+    """A config shown one field per line; ``changed`` are the fields that differ from
+    ``baseline`` (marked ``*``, with the baseline's value in a comment; bold in HTML)."""
+
+    config: TrainConfig
+    title: str
+    baseline: TrainConfig | None = None
+    baseline_title: str = ""
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        if self.baseline is None:
+            return ()
+        return tuple(f.name for f in dataclasses.fields(self.config)
+                     if getattr(self.config, f.name) != getattr(self.baseline, f.name))  # fmt: skip
+
+    def lines(self) -> list[tuple[str, bool]]:
+        """``(text, changed)`` per output line."""
+        head = f"# {self.title}"
+        if self.baseline is not None:
+            head += (f"; * = changed from {self.baseline_title}" if self.changed
+                     else f", the same as {self.baseline_title}")  # fmt: skip
+        out = [(head, False), ("TrainConfig(", False)]
+        for f in dataclasses.fields(self.config):
+            value = getattr(self.config, f.name)
+            if f.name in self.changed:
+                was = getattr(self.baseline, f.name)
+                out.append((f"  * {f.name}={value!r},  # was {was!r}", True))
+            else:
+                out.append((f"    {f.name}={value!r},", False))
+        return out + [(")", False)]
+
+    def __repr__(self) -> str:
+        return "\n".join(text for text, _ in self.lines())
+
+    def _repr_html_(self) -> str:
+        rows = [f"<strong>{html.escape(t)}</strong>" if c else html.escape(t)
+                for t, c in self.lines()]  # fmt: skip
+        return '<pre class="config-view">' + "\n".join(rows) + "</pre>"
+
+
+def show_config(config: TrainConfig | str, baseline: TrainConfig | str | None = "BASE"):
+    """``config`` (a ``TrainConfig``, ``"BASE"`` or a name of ``POOL``) one field per line,
+    marking the fields that differ from ``baseline`` (same kinds, or ``None`` for no marks)."""
+    cfg, title = _resolve(config, "config")
+    base, base_title = (None, "") if baseline is None else _resolve(baseline, "baseline")
+    return ConfigView(cfg, title, base, base_title)
 
 
 def _lr(x: float) -> str:

@@ -2,25 +2,31 @@
 
 The workshop's widget needed a running Python kernel. Here the build records both samplers once
 (:func:`sampling_plots.record_pair`: DDPM and deterministic DDIM from the same x_T) and Bokeh draws
-the recording in the browser. The page gets the workshop's four controls, plus arrow toggles:
+the recording in the browser. The page gets the workshop's four controls, plus Play and arrows:
 
-========================  ==================================  =================================
-control                   Bokeh widget (``name`` and CSS       what it sets
-                          class, see :data:`WIDGETS`)
-========================  ==================================  =================================
-diffusion time t          Slider ``explorer-time``            T (left) .. 0 (right: x_0)
-tail length               Slider ``explorer-tail``            frames of path drawn behind points
-number of particles       Slider ``explorer-particles``       how many of the recorded particles
-deterministic (DDIM)      Checkbox ``explorer-ddim``          DDIM run instead of the DDPM run
-arrows                    CheckboxGroup ``explorer-arrows``   field / eps_theta / added noise
-========================  ==================================  =================================
+=====================  =======================================  ================================
+control                Bokeh widget (``name`` and CSS class,    what it sets
+                       see :data:`WIDGETS`)
+=====================  =======================================  ================================
+diffusion time t       Slider ``explorer-time``                 T (left) .. 0 (right: x_0)
+Play / Pause           Button ``explorer-play``                 steps t down to 0 on a timer
+sampler                RadioButtonGroup ``explorer-sampler``    DDPM | DDIM (same x_T)
+tail length            Slider ``explorer-tail``                 frames of path drawn behind
+number of particles    Slider ``explorer-particles``            how many recorded particles
+arrows                 CheckboxGroup ``explorer-arrows``        field / eps_theta / added noise
+=====================  =======================================  ================================
 
-The plot itself is named ``explorer-plot``. Every control runs one short
-:class:`bokeh.models.CustomJS` callback (:data:`CALLBACK_JS`) that slices the stored arrays; all
-the computation happened in the build. Arrow conventions follow :mod:`sampling_plots`: at time t
-the arrows belong to the reverse step taken from x_t (purple: the learned field, rescaled per
-step; blue: eps_theta times ``EPS_SCALE``; red: the added noise sigma_t z, DDPM only); at t = 0
-no step is left.
+The plot is named ``explorer-plot``. Every control but Play runs one short
+:class:`bokeh.models.CustomJS` callback (:data:`explorer_js.CALLBACK_JS`) that slices the stored
+arrays; all the computation happened in the build. Arrows follow :mod:`sampling_plots`: at time t
+they belong to the reverse step taken from x_t (the learned field, rescaled per step; eps_theta
+times ``EPS_SCALE``; the added noise sigma_t z, DDPM only), with colours and line styles by
+meaning from :data:`plotting.COLORS` and :data:`plotting.CUES`; at t = 0 no step is left.
+
+Layout (:data:`explorer_js.CSS`): the plot keeps an equal aspect (x and y ranges follow the
+frame's shape, ``match_aspect``) and scales to the column; the controls sit beside it in a wide
+column and under it on a phone. No drag tool is active (a swipe scrolls the page); the wheel
+zooms with Ctrl held (a plain wheel scrolls the page), a pinch zooms on a touch screen.
 
 Size: the stored arrays are int16 in thousandths of a data unit (:data:`QUANT`; 0.001 is far
 below a pixel), which Bokeh ships gzip-compressed and base64-encoded. BokehJS itself is inlined
@@ -35,7 +41,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .plotting import COLORS, LIMITS, as_points, scaled_arrows
+from .explorer_js import CALLBACK_JS, CONTAINER_STYLE, CSS, HELP, PLAY_JS, legend_html
+from .plotting import COLORS, CUES, LIMITS, as_points, scaled_arrows
 from .sampling_plots import EPS_SCALE
 from .trajectories import Trajectories
 
@@ -43,20 +50,19 @@ QUANT = 1000  # stored integers are thousandths of a data unit
 PLOT_NAME = "explorer-plot"
 WIDGETS = {
     "time": "explorer-time",
+    "play": "explorer-play",
+    "sampler": "explorer-sampler",
     "tail": "explorer-tail",
     "particles": "explorer-particles",
-    "ddim": "explorer-ddim",
     "arrows": "explorer-arrows",
 }
-ARROW_LABELS = ("learned field (purple)", "predicted noise (blue)", "added noise (red)")
-# A light box: BokehJS draws dark text on a transparent background, unreadable in dark mode.
-CONTAINER_STYLE = (
-    "background:#ffffff;color:#222222;color-scheme:light;padding:8px;border-radius:6px;"
-    "overflow-x:auto"
-)
-CONTROL_WIDTH = 200  # pixels; with the default plot width the explorer fits the content column
-SAMPLERS = ("DDPM", "DDIM")  # index 0 and 1 of the stored arrays
+ARROW_LABELS = ("learned field", "predicted noise", "added noise")
+ARROW_KINDS = ("field", "pred_noise", "noise")  # their keys in plotting.COLORS and CUES
+DEFAULTS = {"tail": 10, "num": 50, "arrows": (1,)}  # a calm start: 50 particles, eps_theta only
+STEP_MS = 150  # Play: milliseconds per step (T = 50 plays in 7.5 s)
+SAMPLERS = ("DDPM", "DDIM")  # index 0 and 1 of the stored arrays, and of the sampler toggle
 BOKEH_COMPONENTS = ("bokeh", "bokeh-widgets")  # the BokehJS bundles the page inlines
+_DASHES = {"-": "solid", "--": "dashed"}  # matplotlib line styles of CUES in Bokeh's names
 
 
 @dataclass
@@ -129,46 +135,11 @@ def explorer_data(runs: Mapping[str, Trajectories], data: object = None) -> Expl
     )
 
 
-# The whole client side: read the controls, slice the stored int16 arrays, update five sources.
-CALLBACK_JS = """
-const s = ddim.active ? 1 : 0, k = T - time.value, n = particles.value, L = tail.value;
-const on = new Set(arrows.active), q = 1 / Q;
-const P = positions.data.v, E = eps.data.v, V = noise.data.v, F = field.data.v;
-// value c of item i in frame f of sampler block b: arrays are (block, frame, item, 2), flat
-const at = (A, b, frames, items, f, i, c) => A[((b * frames + f) * items + i) * 2 + c] * q;
-const x = [], y = [], xs = [], ys = [];
-for (let i = 0; i < n; i++) {
-  x.push(at(P, s, T + 1, N, k, i, 0)); y.push(at(P, s, T + 1, N, k, i, 1));
-  const tx = [], ty = [];
-  for (let f = Math.max(0, k - L); f <= k; f++) {
-    tx.push(at(P, s, T + 1, N, f, i, 0)); ty.push(at(P, s, T + 1, N, f, i, 1));
-  }
-  xs.push(tx); ys.push(ty);
-}
-points.data = {x: x, y: y};
-tails.data = {xs: xs, ys: ys};
-// arrows from (bx, by): vectors of frame k in A (block b, `items` per frame), if shown
-function arrowsTo(src, show, bx, by, A, b, items) {
-  const d = {x_start: [], y_start: [], x_end: [], y_end: []};
-  if (show && k < T) for (let i = 0; i < bx.length; i++) {
-    d.x_start.push(bx[i]); d.y_start.push(by[i]);
-    d.x_end.push(bx[i] + at(A, b, T, items, k, i, 0));
-    d.y_end.push(by[i] + at(A, b, T, items, k, i, 1));
-  }
-  src.data = d;
-}
-arrowsTo(field_arrows, on.has(0), gx, gy, F, s, G);
-arrowsTo(eps_arrows, on.has(1), x, y, E, s, N);
-arrowsTo(noise_arrows, on.has(2) && s == 0, x, y, V, 0, N);
-plot.title.text = (s ? "DDIM" : "DDPM") + ", t = " + time.value
-  + (k == T ? " (samples x₀)" : "") + ", " + n + " particles";
-"""
-
-
 def view(data: ExplorerData, t: int, tail: int, num: int, ddim: bool,
-         arrows: tuple[int, ...] = (0, 1, 2)) -> dict[str, dict[str, list]]:  # fmt: skip
+         arrows: tuple[int, ...] = DEFAULTS["arrows"]) -> dict[str, dict[str, list]]:  # fmt: skip
     """What the page shows for one setting of the controls, computed in Python exactly as
-    :data:`CALLBACK_JS` computes it in the browser (the initial state, and the tests' reference)."""
+    :data:`CALLBACK_JS` computes it in the browser (the initial state, and the tests' reference).
+    A zero vector (in stored units) gets no arrow."""
     s, k, q = int(ddim), data.T - t, 1.0 / QUANT
     P = data.positions[s].astype(np.float64) * q  # (T+1, N, 2)
     pts = P[k, :num]
@@ -181,9 +152,10 @@ def view(data: ExplorerData, t: int, tail: int, num: int, ddim: bool,
     }
 
     def arrows_to(show, base, vectors):
-        if not show or k >= data.T:
+        keep = (vectors != 0).any(axis=-1)  # (items,)
+        if not show or k >= data.T or not keep.any():
             return {"x_start": [], "y_start": [], "x_end": [], "y_end": []}
-        end = base + vectors.astype(np.float64) * q
+        base, end = base[keep], base[keep] + vectors[keep].astype(np.float64) * q
         return {"x_start": base[:, 0].tolist(), "y_start": base[:, 1].tolist(),
                 "x_end": end[:, 0].tolist(), "y_end": end[:, 1].tolist()}  # fmt: skip
 
@@ -195,118 +167,129 @@ def view(data: ExplorerData, t: int, tail: int, num: int, ddim: bool,
     return out
 
 
-def build_explorer(
-    data: ExplorerData,
-    tail: int = 10,
-    num: int = 100,
-    width: int = 410,
-):
-    """The Bokeh layout: the plot (``explorer-plot``) beside the controls of :data:`WIDGETS`."""
+def _check_settings(data: ExplorerData, tail: int, num: int, arrows) -> None:
+    if not 0 <= tail <= data.T:
+        raise ValueError(f"tail must be in 0..{data.T}, got {tail}")
+    if not 1 <= num <= data.num_particles:
+        raise ValueError(f"num must be in 1..{data.num_particles}, got {num}")
+    if not set(arrows) <= set(range(len(ARROW_LABELS))):
+        raise ValueError(f"arrows must be indices into {ARROW_LABELS}, got {arrows}")
+
+
+def _plot(data: ExplorerData, sources: dict):
+    """The square-range plot: data, tails, the three kinds of arrow, particles."""
+    from bokeh.models import Arrow, OpenHead, VeeHead, WheelZoomTool
+    from bokeh.plotting import figure
+
+    zoom = WheelZoomTool(modifiers={"ctrl": True})  # a plain wheel scrolls the page
+    plot = figure(
+        name=PLOT_NAME, sizing_mode="scale_width", width=400, height=440, match_aspect=True,
+        tools=["pan", zoom, "box_zoom", "reset"], active_drag=None, active_scroll=zoom,
+        toolbar_location="below", title=f"DDPM, t = {data.T}", output_backend="canvas",
+    )  # fmt: skip
+    # the ranges cover LIMITS x LIMITS and grow along one axis to keep one data unit square
+    corners = plot.scatter(list(LIMITS), list(LIMITS), size=0, alpha=0)
+    for rng in (plot.x_range, plot.y_range):
+        rng.renderers, rng.range_padding = [corners], 0
+    plot.xaxis.axis_label, plot.yaxis.axis_label = "x₁", "x₂"
+    plot.axis.major_label_text_font_size, plot.toolbar.logo = "12px", None  # no text below 11px
+    if len(data.data):
+        plot.scatter(data.data[:, 0], data.data[:, 1], size=4, color=COLORS["data"], alpha=0.6)
+    plot.multi_line("xs", "ys", source=sources["tails"], color=COLORS["samples"], alpha=0.35,
+                    line_width=1)  # fmt: skip
+    for name, kind, alpha in zip(("field_arrows", "eps_arrows", "noise_arrows"), ARROW_KINDS,
+                                 (0.75, 1.0, 1.0), strict=True):  # fmt: skip
+        color, dash = COLORS[kind], _DASHES[CUES[kind]["linestyle"]]
+        head = (OpenHead(size=6, line_color=color, line_alpha=alpha, line_width=1.2)
+                if kind == "field" else
+                VeeHead(size=6, line_color=color, fill_color=color, fill_alpha=alpha))  # fmt: skip
+        plot.add_layout(Arrow(end=head, source=sources[name], line_color=color, line_alpha=alpha,
+                              line_width=1.3, line_dash=dash, x_start="x_start",
+                              y_start="y_start", x_end="x_end", y_end="y_end"))  # fmt: skip
+    plot.scatter("x", "y", source=sources["points"], size=5, color=COLORS["samples"])
+    return plot
+
+
+def build_explorer(data: ExplorerData, tail: int | None = None, num: int | None = None,
+                   arrows: tuple[int, ...] = DEFAULTS["arrows"]) -> dict:  # fmt: skip
+    """The two Bokeh roots of the page, ``{"plot": ..., "controls": ...}`` (one document): the
+    plot (``explorer-plot``) and a column with the controls of :data:`WIDGETS`. ``tail`` and
+    ``num`` default to :data:`DEFAULTS`, or to T and all particles if those are fewer."""
     from bokeh.layouts import column, row
     from bokeh.models import (
-        Arrow,
-        Checkbox,
+        Button,
         CheckboxGroup,
         ColumnDataSource,
         CustomJS,
-        Div,
+        RadioButtonGroup,
         Slider,
-        VeeHead,
     )
-    from bokeh.plotting import figure
 
     T, N = data.T, data.num_particles
-    num = min(num, N)
-    init = view(data, T, tail, num, ddim=False)
-    plot = figure(
-        name=PLOT_NAME, width=width, height=width, x_range=LIMITS, y_range=LIMITS,
-        match_aspect=True, tools="pan,wheel_zoom,box_zoom,reset", toolbar_location="below",
-        title=f"DDPM, t = {T}, {num} particles", output_backend="canvas",
-    )  # fmt: skip
-    plot.xaxis.axis_label, plot.yaxis.axis_label = "x₁", "x₂"
-    if len(data.data):
-        plot.scatter(data.data[:, 0], data.data[:, 1], size=3, color=COLORS["data"], alpha=0.3)
+    tail = min(DEFAULTS["tail"], T) if tail is None else tail
+    num = min(DEFAULTS["num"], N) if num is None else num
+    _check_settings(data, tail, num, arrows)
+    init = view(data, T, tail, num, ddim=False, arrows=tuple(arrows))
     sources = {name: ColumnDataSource(values, name=name) for name, values in init.items()}
-    plot.multi_line("xs", "ys", source=sources["tails"], color=COLORS["samples"], alpha=0.35,
-                    line_width=1)  # fmt: skip
-    for name, color, alpha, size in (("field_arrows", COLORS["field"], 0.55, 5),
-                                     ("eps_arrows", COLORS["pred_noise"], 1.0, 4),
-                                     ("noise_arrows", COLORS["noise"], 1.0, 4)):  # fmt: skip
-        head = VeeHead(size=size, line_color=color, fill_color=color, line_alpha=alpha,
-                       fill_alpha=alpha)  # fmt: skip
-        plot.add_layout(Arrow(end=head, source=sources[name], line_color=color, line_alpha=alpha,
-                              line_width=1.2, x_start="x_start", y_start="y_start",
-                              x_end="x_end", y_end="y_end"))  # fmt: skip
-    plot.scatter("x", "y", source=sources["points"], size=4, color=COLORS["samples"])
+    plot = _plot(data, sources)
 
     def widget(cls, key, **kwargs):
+        kwargs.setdefault("sizing_mode", "stretch_width")
         if cls is Slider:  # room for the handle at either end of the track
-            kwargs.setdefault("margin", (5, 14, 5, 14))
-            width = CONTROL_WIDTH - 28
-        else:
-            width = CONTROL_WIDTH
-        return cls(name=WIDGETS[key], css_classes=[WIDGETS[key]], width=width, **kwargs)
+            kwargs.setdefault("margin", (4, 12, 4, 12))
+        return cls(name=WIDGETS[key], css_classes=[WIDGETS[key]], **kwargs)
 
-    controls = {
-        # right to left: T at the left end, so moving right runs the sampler towards x_0
-        "time": widget(
-            Slider,
-            "time",
-            start=0,
-            end=T,
-            value=T,
-            step=1,
-            direction="rtl",
-            title="diffusion time t",
-        ),  # fmt: skip
-        "tail": widget(Slider, "tail", start=0, end=T, value=tail, step=1, title="tail length"),
-        "particles": widget(
-            Slider,
-            "particles",
-            start=min(10, N),
-            end=N,
-            value=num,
-            step=min(10, N),
-            title="number of particles",
-        ),  # fmt: skip
-        "ddim": widget(Checkbox, "ddim", label="deterministic (DDIM)", active=False),
-        "arrows": widget(CheckboxGroup, "arrows", labels=list(ARROW_LABELS), active=[0, 1, 2]),
+    def slider(key, title, start, end, value, step, **kwargs):
+        return widget(Slider, key, title=title, start=start, end=end, value=value, step=step,
+                      **kwargs)  # fmt: skip
+
+    step = min(10, N)
+    controls = {  # time runs right to left: T at the left end, moving right runs the sampler
+        "time": slider("time", "diffusion time t", 0, T, T, 1, direction="rtl"),
+        "play": widget(Button, "play", label="Play", sizing_mode=None, width=76),
+        "sampler": widget(RadioButtonGroup, "sampler", labels=list(SAMPLERS), active=0),
+        "tail": slider("tail", "tail length", 0, T, tail, 1),
+        "particles": slider("particles", "number of particles", step, N, num, step),
+        "arrows": widget(CheckboxGroup, "arrows", labels=list(ARROW_LABELS), active=list(arrows)),
     }
     stored = {  # one int16 column "v" each, flat in the layout of ExplorerData
         key: ColumnDataSource({"v": getattr(data, key).ravel()}, name=f"explorer-store-{key}")
         for key in ("positions", "eps", "noise", "field")
     }
+    inputs = {k: w for k, w in controls.items() if k != "play"}
     callback = CustomJS(
         args=dict(
             **stored, plot=plot, T=T, N=N, G=len(data.grid), Q=QUANT,
-            gx=data.grid[:, 0].tolist(), gy=data.grid[:, 1].tolist(), **sources, **controls,
+            gx=data.grid[:, 0].tolist(), gy=data.grid[:, 1].tolist(), **sources, **inputs,
         ),
         code=CALLBACK_JS,
     )  # fmt: skip
-    for key, w in controls.items():
-        w.js_on_change("active" if key in ("ddim", "arrows") else "value", callback)
-    help_text = Div(
-        width=CONTROL_WIDTH,
-        text=(
-            "<p style='font-size:0.85em;margin:0'>Move <b>t</b> from T to 0 to run the sampler; "
-            "tick <b>DDIM</b> to replay the same starting points deterministically. Arrows show "
-            "the step taken from x<sub>t</sub>: learned field (purple, rescaled per step), "
-            f"predicted noise ε<sub>θ</sub> × {EPS_SCALE:g} (blue) and added noise (red).</p>"
-        ),
-    )
-    return row(plot, column(*controls.values(), help_text))
+    for key, w in inputs.items():
+        w.js_on_change("active" if key in ("sampler", "arrows") else "value", callback)
+    play = CustomJS(args=dict(play=controls["play"], time=controls["time"], DT=STEP_MS),
+                    code=PLAY_JS)  # fmt: skip
+    controls["play"].js_on_event("button_click", play)
+    buttons = row(controls["play"], controls["sampler"], sizing_mode="stretch_width")
+    column_ = column(controls["time"], buttons, controls["tail"], controls["particles"],
+                     controls["arrows"], sizing_mode="stretch_width")  # fmt: skip
+    return {"plot": plot, "controls": column_}
 
 
-def explorer_html(layout) -> str:
-    """HTML for a notebook output: BokehJS inlined from the installed package, then the
+def explorer_html(layout: Mapping) -> str:
+    """HTML for a notebook output: BokehJS inlined from the installed package, the page's CSS,
+    the two roots of ``layout`` (:func:`build_explorer`) with the legend and help text, and the
     document (``bokeh.embed.components``). Loads nothing from a CDN."""
     from bokeh.embed import components
     from bokeh.resources import Resources
 
     resources = Resources(mode="inline", components=list(BOKEH_COMPONENTS))
-    script, div = components(layout)
+    script, divs = components({"plot": layout["plot"], "controls": layout["controls"]})
+    legend = legend_html(COLORS, CUES, EPS_SCALE)
     return (
-        f'<div class="explorer" style="{CONTAINER_STYLE}">{resources.render_js()}\n{div}\n'
+        f'<div class="explorer" style="{CONTAINER_STYLE}"><style>{CSS}</style>'
+        f"{resources.render_js()}\n<div class='explorer-row'>"
+        f"<div class='explorer-plot-box'>{divs['plot']}</div>"
+        f"<div class='explorer-controls-box'>{divs['controls']}{legend}{HELP}</div></div>\n"
         f"{script}</div>"
     )
 

@@ -15,11 +15,16 @@ from .forward import q_sample
 
 
 def get_loss(
-    model, x0s: torch.Tensor, eps: torch.Tensor, alpha_bars: torch.Tensor, ts: torch.Tensor
+    model,
+    x0s: torch.Tensor,
+    eps: torch.Tensor,
+    alpha_bars: torch.Tensor,
+    ts: torch.Tensor,
 ) -> torch.Tensor:
-    """L_simple on one batch: noise ``x0s`` to step ``ts`` with ``eps`` (eq. 4), regress ``eps``.
+    """L_simple on one batch: noise ``x0s`` to step ``ts`` with ``eps``
+    (eq. 4), regress ``eps``.
 
-    Shapes: x0s, eps (B, 2); ts (B,) 0-based long steps; returns a scalar tensor.
+    Shapes: x0s, eps (B, 2); ts (B,) 0-based long steps; returns a scalar.
     """
     check_points("x0s", x0s)
     check_same_shape("eps", eps, "x0s", x0s)

@@ -38,14 +38,17 @@ def ddpm_step(
     alpha_bars: torch.Tensor,
     noise: torch.Tensor | None,
 ) -> torch.Tensor:
-    """One DDPM reverse step from 0-based step ``t`` (eq. 11 and Algorithm 2, sigma_t^2 = beta_t).
+    """One DDPM reverse step from 0-based step ``t`` (eq. 11 and
+    Algorithm 2, sigma_t^2 = beta_t).
 
-    ``noise`` is the standard normal z (shape of xt), ignored where t == 0; None means z = 0.
+    ``noise`` is the standard normal z (shape of xt), ignored where t == 0;
+    None means z = 0.
     """
     check_points("xt", xt)
     check_same_shape("eps_pred", eps_pred, "xt", xt)
-    for name, values in (("betas", betas), ("alphas", alphas), ("alpha_bars", alpha_bars)):
-        check_schedule(name, values)
+    check_schedule("betas", betas)
+    check_schedule("alphas", alphas)
+    check_schedule("alpha_bars", alpha_bars)
     t = check_steps("t", t, len(alpha_bars), n=xt.shape[0])
     beta, alpha, ab = (_coef(v, t, xt) for v in (betas, alphas, alpha_bars))
     # Step 1 (eq. 11): the mean mu_theta(x_t, t).
@@ -53,7 +56,8 @@ def ddpm_step(
     if noise is None:
         return mean
     check_same_shape("noise", noise, "xt", xt)
-    # Step 2 (Algorithm 2, line 3-4): add sigma_t z with sigma_t = sqrt(beta_t), z = 0 at t == 0.
+    # Step 2 (Algorithm 2, lines 3-4): add sigma_t z, sigma_t = sqrt(beta_t);
+    # z = 0 at t == 0.
     sigma = beta.sqrt() * (t > 0).reshape(-1, 1).to(xt.dtype)
     return mean + sigma * noise
 
@@ -114,7 +118,8 @@ def ddpm_jump(
 
 
 def timesteps(T: int, num_steps: int | None = None) -> list[int]:
-    """The 0-based steps visited, descending: all T, or ``num_steps`` evenly spaced ones."""
+    """The 0-based steps visited, descending: all T, or ``num_steps``
+    evenly spaced ones."""
     if num_steps is None or num_steps == T:
         return list(range(T - 1, -1, -1))
     if not 1 <= num_steps <= T:
@@ -151,20 +156,28 @@ def sample(
             model.train()
 
 
-def _sample_loop(num_samples, model, sampler, generator, num_steps) -> list[torch.Tensor]:
+def _sample_loop(
+    num_samples, model, sampler, generator, num_steps
+) -> list[torch.Tensor]:
     steps = timesteps(model.T, num_steps)
-    x = torch.randn(num_samples, 2, generator=generator)  # (N, 2): x_T ~ N(0, I)
+    # (N, 2): x_T ~ N(0, I)
+    x = torch.randn(num_samples, 2, generator=generator)
     xs = [x]
     full = len(steps) == model.T
     for i, t in enumerate(steps):
-        t_prev = steps[i + 1] if i + 1 < len(steps) else -1  # -1: the clean end
-        eps = model(x, torch.full((num_samples,), t, dtype=torch.long))  # (N, 2)
+        # the next step; -1: the clean end
+        t_prev = steps[i + 1] if i + 1 < len(steps) else -1
+        t_batch = torch.full((num_samples,), t, dtype=torch.long)
+        eps = model(x, t_batch)  # (N, 2)
         if sampler == "ddim":
             x = ddim_jump(x, t, eps, model.alpha_bars, t_prev)
         else:
-            z = torch.randn(num_samples, 2, generator=generator) if t_prev >= 0 else None
+            z = None
+            if t_prev >= 0:
+                z = torch.randn(num_samples, 2, generator=generator)
             if full:
-                x = ddpm_step(x, t, eps, model.betas, model.alphas, model.alpha_bars, z)
+                x = ddpm_step(x, t, eps, model.betas, model.alphas,
+                              model.alpha_bars, z)
             else:
                 x = ddpm_jump(x, t, t_prev, eps, model.alpha_bars, z)
         xs.append(x)

@@ -148,11 +148,12 @@ def train(
     progress: bool | None = None,
     **overrides,
 ) -> tuple[DenoisingMLP, TrainHistory]:
-    """Train a DenoisingMLP; returns ``(model, history)`` with the model in eval mode.
+    """Train a DenoisingMLP; returns ``(model, history)``, model in eval mode.
 
-    ``config`` defaults to :class:`TrainConfig()` (good samples); keyword ``overrides`` replace
-    fields. ``data`` (N, 2) replaces the named Datasaurus shape. ``progress``: show a tqdm bar
-    (None: only when a person watches a terminal, silent in book builds and CI logs).
+    ``config`` defaults to :class:`TrainConfig()` (good samples); keyword
+    ``overrides`` replace fields. ``data`` (N, 2) replaces the named
+    Datasaurus shape. ``progress``: show a tqdm bar (None: only when a person
+    watches a terminal, silent in book builds and CI logs).
     """
     import time
 
@@ -188,17 +189,22 @@ def train(
             ts_all = torch.randint(0, config.T, (n,), generator=g)  # (n,)
             for i in range(0, n, config.batch_size):
                 idx = perm[i : i + config.batch_size]
-                loss = get_loss(model, epoch_x[idx], eps_all[idx], alpha_bars, ts_all[idx])
+                loss = get_loss(
+                    model, epoch_x[idx], eps_all[idx], alpha_bars, ts_all[idx]
+                )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-            if epoch % config.eval_every == 0 or epoch == config.epochs or epoch == 1:
+            last = epoch == config.epochs
+            if epoch % config.eval_every == 0 or last or epoch == 1:
                 model.eval()
                 history.epochs.append(epoch)
-                history.train_loss.append(batch_loss(model, batches["train"], alpha_bars))
-                history.test_loss.append(batch_loss(model, batches["held-out"], alpha_bars))
+                for split, losses in (("train", history.train_loss),
+                                      ("held-out", history.test_loss)):
+                    losses.append(batch_loss(model, batches[split], alpha_bars))
                 if bar is not None:
-                    bar.set_postfix(train=history.train_loss[-1], test=history.test_loss[-1])
+                    bar.set_postfix(train=history.train_loss[-1],
+                                    test=history.test_loss[-1])
             if bar is not None:
                 bar.update(1)
         if bar is not None:

@@ -8,7 +8,12 @@ Environment:
   CHROMIUM   the Chromium binary driven by Playwright (default: /usr/bin/chromium, Debian's
              package; never `playwright install`); the session's one browser is the `browser`
              fixture of tests/conftest.py, shared with the unit tests
-Screenshots land in test-output/screenshots/ (git-ignored).
+Screenshots land in test-output/screenshots/ (git-ignored), one per page and width.
+
+Parameters: ``toc_page`` (the TOC's pages), ``any_page`` (those plus index/search/genindex) and
+``site_width`` (each of sitetools.WIDTHS: 1280 and 390 CSS px). ``page_report(page, width)``
+visits a page once per width for the whole session and returns its measured PageReport
+(pagereport.py), which several tests judge.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from sitetools import EXTRA_PAGES, SCREENSHOTS, SITE, Visit, toc_pages
+from pagereport import PageReport, collect
+from sitetools import EXTRA_PAGES, SCREENSHOTS, SITE, WIDTHS, Visit, toc_pages
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -29,6 +35,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "any_page" in metafunc.fixturenames:
         pages = toc_pages() + [p for p in EXTRA_PAGES if p not in toc_pages()]
         metafunc.parametrize("any_page", pages)
+    if "site_width" in metafunc.fixturenames:
+        metafunc.parametrize("site_width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +95,24 @@ def visit(base_url, browser):  # base_url first: without a built site, skip befo
     yield _visit
     for v in opened:
         v.close()
+
+
+@pytest.fixture(scope="session")
+def page_report(base_url, browser, site, screenshot_dir):
+    """page_report(page, width) -> the PageReport of one visit, made once per session."""
+    made: dict[tuple[str, int], PageReport | Exception] = {}
+
+    def _report(page: str, width: int) -> PageReport:
+        if (page, width) not in made:
+            if not (site / page).is_file():
+                pytest.fail(f"{page} is not in the built site (is it in _toc.yml and built?)")
+            try:
+                made[page, width] = collect(browser, base_url, site, page, width, screenshot_dir)
+            except Exception as exc:  # noqa: BLE001 - every test of this page reports it
+                made[page, width] = exc
+        result = made[page, width]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    return _report

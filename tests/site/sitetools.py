@@ -15,6 +15,9 @@ SITE = Path(os.environ.get("SITE_DIR", ROOT / "_build" / "html")).resolve()
 OUTPUT = ROOT / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# The two screens every page is checked at (CSS px): a laptop and a phone.
+WIDTHS = (1280, 390)
+HEIGHTS = {1280: 900, 390: 844}
 
 
 def _toc_entries(node: dict) -> list[str]:
@@ -50,21 +53,26 @@ class Visit:
     """A page opened in a fresh browser context, with everything it did on the network recorded.
 
     Every request is recorded; any request to a host other than localhost is recorded in
-    `offsite` and aborted (the tests must not depend on, or leak to, the internet).
+    `offsite` and aborted (the tests must not depend on, or leak to, the internet). The viewport
+    is ``width`` CSS px wide (one of WIDTHS; 1 device px per CSS px, which keeps screenshots
+    small: the pixel-density checks compare natural to displayed size, independent of it).
     """
 
-    def __init__(self, browser, base_url: str, path: str) -> None:
+    def __init__(self, browser, base_url: str, path: str, width: int = 1280) -> None:
         from urllib.parse import urlsplit
 
         self.path = path
+        self.width = width
         self.url = base_url + path
         self.requests: list[str] = []
         self.offsite: list[str] = []
-        self.failed: list[str] = []
+        self.ok_urls: set[str] = set()
+        self._failures: list[tuple[str, str, str]] = []  # (failure, url, resource type)
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         self.context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, service_workers="block"
+            viewport={"width": width, "height": HEIGHTS.get(width, 900)},
+            service_workers="block",
         )
 
         def route(route) -> None:
@@ -78,11 +86,13 @@ class Visit:
 
         def on_response(response) -> None:
             if response.status >= 400:
-                self.failed.append(f"{response.status} {response.url}")
+                self._failures.append((str(response.status), response.url, ""))
+            else:
+                self.ok_urls.add(response.url)
 
         def on_failed(request) -> None:
             if request.url not in self.offsite:
-                self.failed.append(f"{request.failure} {request.url}")
+                self._failures.append((str(request.failure), request.url, request.resource_type))
 
         self.context.route("**/*", route)
         self.context.on("request", lambda request: self.requests.append(request.url))
@@ -98,6 +108,18 @@ class Visit:
             ),
         )
         self.page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+
+    @property
+    def failed(self) -> list[str]:
+        """Requests answered with 4xx/5xx or that failed, as "status-or-error url".
+
+        A media request the browser itself cancelled (a <video> first asks for the whole file,
+        then for a range) is not a failure when the same URL was also served."""
+        return [
+            f"{failure} {url}"
+            for failure, url, kind in self._failures
+            if not (kind == "media" and "ERR_ABORTED" in failure and url in self.ok_urls)
+        ]
 
     def open(self, timeout_ms: int = 60_000) -> Visit:
         self.page.goto(self.url, wait_until="load", timeout=timeout_ms)

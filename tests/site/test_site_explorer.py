@@ -1,263 +1,327 @@
-"""The interactive trajectory explorer (Bokeh) reacts to its controls, in a real browser.
+"""The trajectory explorer (Bokeh) on the built page, in Chromium at 1280 and at 390 CSS px.
 
-The page (default chapters/06b_explorer.html, override with EXPLORER_PAGE) holds a Bokeh layout
-with a time slider, a tail-length slider, a particle-count slider and a DDIM toggle. The test
-waits for BokehJS to render and its canvases to settle, moves the time slider with the mouse,
-flips the DDIM control with the mouse, and asserts after each that the plot's pixels changed (and
-that the slider's value changed), with no console error and no request off localhost. Every wait
-is for a condition (rendered, settled, changed), with a timeout; none is a fixed pause. Works for
-a Bokeh layout in the page itself or in an <iframe>. Before/after screenshots go to
-test-output/screenshots/.
+The page (default chapters/06b_explorer.html, override with EXPLORER_PAGE) holds the layout of
+:func:`diffusion2d.explorer.build_explorer`: a plot and a column of controls, named as in
+:data:`diffusion2d.explorer.WIDGETS`. At each width (sitetools.WIDTHS) the tests check that
+
+- the widget fits the article column with no sideways scrolling; controls sit beside the plot at
+  1280 and under it at 390, where the plot fills the width;
+- the plot keeps an equal aspect: as many pixels per data unit along x as along y (its frame);
+- every control lies inside the viewport once scrolled to, and each one, used with the mouse,
+  changes its value and the plot's pixels;
+- Play runs t down and Pause stops it; no arrow is drawn where DDPM adds no noise;
+- (390 only, touch) a vertical swipe over the plot scrolls the page and leaves the plot alone;
+
+with no console error, failed request or request off localhost. Every wait is for a condition
+(rendered, settled, changed), with a timeout; none is a pause that hopes. Screenshots of the
+explorer at both widths go to test-output/screenshots/explorer-<width>px*.png.
 """
 
 from __future__ import annotations
 
 import os
-import re
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from sitetools import ROOT, toc_pages
+from sitetools import HEIGHTS, LOCAL_HOSTS, SCREENSHOTS, Visit, toc_pages
+
+from diffusion2d.explorer import PLOT_NAME, STEP_MS, WIDGETS
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 EXPLORER_PAGE = os.environ.get("EXPLORER_PAGE", "chapters/06b_explorer.html")
-TIME_TITLE = re.compile(r"\btime\b|\bstep\b|^\s*t\b", re.I)
-NOT_TIME = re.compile(r"tail|particle|count|number|points|speed", re.I)
-DDIM = re.compile(r"\bDDIM\b")
-DDPM = re.compile(r"\bDDPM\b")
+PHONE = 390  # CSS px, one of sitetools.WIDTHS
 
-# Functions over one document, shared by the page functions below. Bokeh draws on <canvas>es in
-# (open) shadow roots, which querySelectorAll does not enter: walk them.
-_CANVAS_JS = r"""
-const canvasesOf = doc => {
-  const out = [];
+# Page functions. Bokeh draws on <canvas>es inside (open) shadow roots: walk them.
+_HELPERS = r"""
+const model = n => Bokeh.documents[0].get_model_by_name(n);
+const canvases = () => { const out = [];
   const walk = root => { for (const e of root.querySelectorAll('*')) {
-      if (e.tagName === 'CANVAS') out.push(e);
+      if (e.tagName === 'CANVAS' && e.width > 0 && e.height > 0) out.push(e);
       if (e.shadowRoot) walk(e.shadowRoot); } };
-  walk(doc);
-  return out;
-};
-const pixelsOf = doc => canvasesOf(doc).filter(c => c.width > 0 && c.height > 0).map(c => {
-  try { return c.toDataURL('image/png'); } catch (e) { return 'tainted:' + c.width; } });
-const bokehReady = win => { try {
-  const B = win.Bokeh;
-  return !!(B && B.documents && B.documents.length > 0
-            && B.documents.every(d => d.is_idle !== false) && canvasesOf(win.document).length > 0);
-} catch (e) { return false; } };  // a cross-origin frame
+  walk(document); return out; };
+const pixels = () => canvases().map(c => c.toDataURL('image/png'));
 """
 
 
 def _js(params: str, body: str) -> str:
-    """A page function `(params) => {body}` that can use the helpers of _CANVAS_JS."""
-    return f"({params}) => {{{_CANVAS_JS}{body}}}"
+    return f"({params}) => {{{_HELPERS}{body}}}"
 
 
-# True once the page or any (same-origin) iframe in it has a rendered Bokeh document.
-BOKEH_READY_ANYWHERE = _js(
-    "",
+# BokehJS has rendered the plot (a frame with a size) and every control has a view.
+READY = _js(
+    "names",
     r"""
-  const windows = win => { let frames = [];
-    try { frames = Array.from(win.document.querySelectorAll('iframe')); } catch (e) {}
-    return [win, ...frames.filter(f => f.contentWindow).flatMap(f => windows(f.contentWindow))]; };
-  return windows(window).some(bokehReady);
+  if (!(window.Bokeh && Bokeh.documents && Bokeh.documents.length)) return false;
+  const doc = Bokeh.documents[0];
+  if (doc.is_idle === false || !model(names[0])) return false;
+  const views = names.map(n => Bokeh.index.find_one(model(n)));
+  return views.every(v => v && v.el && v.el.isConnected) && views[0].frame.bbox.width > 0
+    && canvases().length > 0;
 """,
 )
-BOKEH_READY = _js("", "return bokehReady(window);")
-PIXELS = _js("", "return pixelsOf(document);")
-# The canvases differ from `before` (a list of data URLs, as PIXELS returns).
+PIXELS = _js("", "return pixels();")
 PIXELS_CHANGED = _js(
     "before",
-    r"""
-  const now = pixelsOf(document);
-  return now.length !== before.length || now.some((p, i) => p !== before[i]);
-""",
+    """const now = pixels();
+  return now.length !== before.length || now.some((p, i) => p !== before[i]);""",
 )
-# Polled once per animation frame: the pixels when a frame has passed without a change (nothing
-# left to paint), else null.
+# Polled once per animation frame: the pixels once a frame passed without a change, else null.
 PIXELS_SETTLED = _js(
     "",
     r"""
-  const now = JSON.stringify(pixelsOf(document));
-  const same = window.__explorerTestPixels === now;
-  window.__explorerTestPixels = now;
+  const now = JSON.stringify(pixels()), same = window.__explorerPixels === now;
+  window.__explorerPixels = now;
   return same && now !== '[]' ? JSON.parse(now) : null;
 """,
 )
-SLIDER_TITLE = """el => { const t = el.getRootNode().querySelector('.bk-slider-title');
-                         return t ? t.textContent : ''; }"""
-
-
-def bokeh_frame(page, timeout_ms: int = 60_000):
-    """The frame (page or iframe) whose Bokeh document has rendered at least one canvas."""
-    try:
-        page.wait_for_function(BOKEH_READY_ANYWHERE, timeout=timeout_ms)
-    except PlaywrightTimeoutError:
-        return None
-    for frame in page.frames:
-        try:
-            if frame.evaluate(BOKEH_READY):
-                return frame
-        except PlaywrightError:  # a frame navigating or detached: not the one
-            pass
-    return None
-
-
-def pixels(frame) -> list[str]:
-    return frame.evaluate(PIXELS)
-
-
-def settled_pixels(frame, timeout_ms: int = 30_000) -> list[str]:
-    """The canvases once they stop changing: one animation frame with nothing newly painted."""
-    frame.evaluate("() => { delete window.__explorerTestPixels; }")
-    try:
-        settled = frame.wait_for_function(PIXELS_SETTLED, polling="raf", timeout=timeout_ms)
-    except PlaywrightTimeoutError:
-        return pixels(frame)  # still changing after timeout_ms: the caller compares what is there
-    return settled.json_value()
-
-
-def wait_for_change(frame, before: list[str], timeout_ms: int = 30_000) -> list[str]:
-    """The canvases once they differ from `before` and have settled; `before` after timeout_ms."""
-    try:
-        frame.wait_for_function(PIXELS_CHANGED, arg=before, polling=100, timeout=timeout_ms)
-    except PlaywrightTimeoutError:
-        return pixels(frame)
-    return settled_pixels(frame)
-
-
-def sliders(frame) -> list[tuple[str, object]]:
-    """(title, noUiSlider track locator) for every Bokeh slider, in page order."""
-    tracks = frame.locator(".noUi-target")
-    return [(tracks.nth(i).evaluate(SLIDER_TITLE), tracks.nth(i)) for i in range(tracks.count())]
-
-
-def time_slider(found: list[tuple[str, object]]):
-    named = [s for s in found if TIME_TITLE.search(s[0]) and not NOT_TIME.search(s[0])]
-    return (named or found)[0]
-
-
-def move_slider(frame, track) -> None:
-    """Click the slider track far from its handle (noUiSlider moves the handle there)."""
-    track.scroll_into_view_if_needed()
-    box = track.bounding_box()
-    handle = track.locator(".noUi-handle").first.bounding_box()
-    assert box and handle, "slider not visible"
-    at = handle["x"] + handle["width"] / 2
-    x = box["x"] + box["width"] * (0.2 if at > box["x"] + box["width"] / 2 else 0.8)
-    frame.page.mouse.click(x, box["y"] + box["height"] / 2)
-
-
-# Marks the control that switches to DDIM (or back to DDPM if DDIM is on) with
-# data-explorer-test="ddim", searching Bokeh's shadow roots; returns a description or null.
-MARK_DDIM_CONTROL = r"""
-() => {
-  const ddim = /\bDDIM\b/, ddpm = /\bDDPM\b/;
-  const all = [];
-  const walk = root => { for (const e of root.querySelectorAll('*')) {
-      all.push(e); if (e.shadowRoot) walk(e.shadowRoot); } };
-  walk(document);
-  const inBokeh = e => e.getRootNode() instanceof ShadowRoot || !!e.closest('[class*="bk-"]');
-  const own = (e, rx) => rx.test(e.textContent || '') && !['SCRIPT', 'STYLE'].includes(e.tagName)
-      && !Array.from(e.children).some(c => rx.test(c.textContent || ''));
-  const mark = (e, what) => { e.setAttribute('data-explorer-test', 'ddim');
-      return what + ': ' + (e.textContent || e.outerHTML).trim().slice(0, 60); };
-  const isOn = e => e.classList.contains('bk-active') || e.getAttribute('aria-pressed') === 'true'
-      || !!(e.querySelector && e.querySelector('input:checked'));
-  for (const t of all.filter(e => own(e, ddim) && inBokeh(e) && e.tagName !== 'OPTION')) {
-    const button = t.closest('button');
-    if (button) {
-      const other = Array.from(button.parentElement.children).find(b => ddpm.test(b.textContent));
-      return isOn(button) && other ? mark(other, 'button') : mark(button, 'button');
-    }
-    const label = t.closest('label');
-    if (label) {
-      const other = Array.from(label.parentElement.children).find(b => ddpm.test(b.textContent));
-      if (isOn(label) && other) return mark(other.querySelector('input') || other, 'label');
-      return mark(label.querySelector('input') || label, 'label');
-    }
-    const parent = t.parentElement || t.parentNode;  // a shadow root is not an element
-    const box = parent && parent.querySelector('input[type=checkbox], input[type=radio]');
-    if (box) return mark(box, 'checkbox');
-    const root = t.getRootNode();
-    const sw = root.querySelector && root.querySelector('.bk-switch, [role=switch]');
-    if (sw) return mark(sw, 'switch');
+# The plot's frame in CSS px and its ranges in data units.
+FRAME = _js(
+    "name",
+    r"""
+  const m = model(name), v = Bokeh.index.find_one(m), f = v.frame.bbox;
+  return {width: f.width, height: f.height, x: [m.x_range.start, m.x_range.end],
+          y: [m.y_range.start, m.y_range.end], title: m.title.text};
+""",
+)
+VALUES = _js(
+    "names",
+    r"""
+  const out = {};
+  for (const [key, n] of Object.entries(names)) {
+    const m = model(n);
+    out[key] = 'value' in m ? m.value : ('active' in m ? m.active : m.label);
   }
-  return null;
-}
-"""
+  return out;
+""",
+)
+# How the browser treats touches on the plot's event layer (Bokeh sets it from the active tools).
+TOUCH_ACTION = _js(
+    "name",
+    r"""
+  const v = Bokeh.index.find_one(model(name)), out = [];
+  const walk = root => { for (const e of root.querySelectorAll('*')) {
+      if (e.classList && e.classList.contains('bk-events'))
+        out.push(getComputedStyle(e).touchAction);
+      if (e.shadowRoot) walk(e.shadowRoot); } };
+  walk(v.el.shadowRoot || v.el);
+  return out;
+""",
+)
+# The box of an element (CSS px, relative to the viewport) and its horizontal overflow.
+BOX = """el => { const r = el.getBoundingClientRect();
+  return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width,
+          scroll: el.scrollWidth, client: el.clientWidth}; }"""
 
 
-def flip_ddim(frame) -> str:
-    """Flip the DDIM control with the mouse, whatever widget it is; returns what was clicked."""
-    marked = frame.evaluate(MARK_DDIM_CONTROL)
-    if marked:
-        target = frame.locator("[data-explorer-test=ddim]").first
-        target.scroll_into_view_if_needed()
-        target.click()
-        return marked
-    selects = frame.locator("select").filter(has=frame.locator("option", has_text=DDIM))
-    if selects.count():
-        select = selects.first
-        options = select.locator("option").all_inner_texts()
-        current = select.evaluate("el => el.options[el.selectedIndex].text")
-        choice = next(o for o in options if (DDPM if DDIM.search(current) else DDIM).search(o))
-        select.select_option(label=choice)
-        return f"select {choice!r}"
-    switches = frame.locator(".bk-Switch, [role=switch]")
-    if switches.count() == 1:
-        switches.first.scroll_into_view_if_needed()
-        switches.first.click()
-        return "switch"
-    pytest.fail("no DDIM control found (a button, label, checkbox, select option or switch)")
-
-
-def exercise_explorer(page, shots_prefix=None) -> dict:
-    """Drive the explorer on an opened page; returns what happened (for the assertions)."""
-    frame = bokeh_frame(page)
-    assert frame is not None, "no rendered Bokeh document (Bokeh.documents with a canvas) found"
-    found = sliders(frame)
-    titles = [t for t, _ in found]
-    assert len(found) >= 3, f"expected time, tail-length and particle sliders, found {titles}"
-    title, track = time_slider(found)
-    result = {"sliders": titles, "time_slider": title}
-    before = settled_pixels(frame)  # the first paint done: a later change is the control's
-    assert before, "no drawable canvas"
-    if shots_prefix:
-        page.screenshot(path=f"{shots_prefix}-0-before.png", full_page=True)
-
-    move_slider(frame, track)
-    after_time = wait_for_change(frame, before)
-    result["time_title_after"] = track.evaluate(SLIDER_TITLE)
-    result["time_changed_plot"] = after_time != before
-    if shots_prefix:
-        page.screenshot(path=f"{shots_prefix}-1-time.png", full_page=True)
-
-    result["ddim_control"] = flip_ddim(frame)
-    after_ddim = wait_for_change(frame, after_time)
-    result["ddim_changed_plot"] = after_ddim != after_time
-    if shots_prefix:
-        page.screenshot(path=f"{shots_prefix}-2-ddim.png", full_page=True)
-    return result
-
-
-def test_explorer_reacts_to_controls(site, visit, screenshot_dir):
+def _require_page(site) -> None:
     if EXPLORER_PAGE not in toc_pages():
-        pytest.skip(f"{EXPLORER_PAGE} is not in _toc.yml")
-    source = ROOT / "book" / EXPLORER_PAGE.replace(".html", ".md")
-    built = (site / EXPLORER_PAGE).read_text(errors="replace").lower()
-    if "bokeh" not in built and (not source.exists() or "bokeh" not in source.read_text().lower()):
-        pytest.skip(f"{EXPLORER_PAGE} has no Bokeh explorer yet (placeholder chapter)")
-    v = visit(EXPLORER_PAGE)
-    prefix = screenshot_dir / ("explorer-" + EXPLORER_PAGE.replace("/", "__").removesuffix(".html"))
-    result = exercise_explorer(v.page, shots_prefix=str(prefix))
+        pytest.fail(f"{EXPLORER_PAGE} is not in _toc.yml")
+    if "explorer-plot" not in (site / EXPLORER_PAGE).read_text(errors="replace"):
+        pytest.fail(f"{EXPLORER_PAGE} holds no explorer ({PLOT_NAME} not found)")
 
-    assert result["time_changed_plot"], f"moving the time slider did not change the plot: {result}"
-    assert result["time_title_after"] != result["time_slider"] or not re.search(
-        r"\d", result["time_slider"]
-    ), f"the time slider's value did not change: {result}"
-    assert result["ddim_changed_plot"], f"flipping DDIM did not change the plot: {result}"
-    assert not v.offsite, f"requests off localhost: {v.offsite}"
-    assert not v.failed, f"failed requests: {v.failed}"
-    assert not v.console_errors and not v.page_errors, v.console_errors + v.page_errors
+
+def _wait_ready(page) -> None:
+    names = [PLOT_NAME, *WIDGETS.values()]
+    page.wait_for_function(READY, arg=names, timeout=90_000)
+    page.locator(".explorer").scroll_into_view_if_needed()
+
+
+@pytest.fixture
+def explorer_page(site, base_url, browser, site_width):
+    """The explorer page opened at ``site_width``, BokehJS rendered; closed after the test."""
+    _require_page(site)
+    v = Visit(browser, base_url, EXPLORER_PAGE, width=site_width).open()
+    try:
+        _wait_ready(v.page)
+        yield v
+        assert not v.offsite, f"requests off localhost: {v.offsite}"
+        assert not v.failed, f"failed requests: {v.failed}"
+        assert not v.console_errors and not v.page_errors, v.console_errors + v.page_errors
+    finally:
+        v.close()
+
+
+def settled_pixels(page, timeout_ms: int = 30_000) -> list[str]:
+    """The canvases once they stop changing: one animation frame with nothing newly painted."""
+    page.evaluate("() => { delete window.__explorerPixels; }")
+    try:
+        settled = page.wait_for_function(PIXELS_SETTLED, polling="raf", timeout=timeout_ms)
+        return settled.json_value()
+    except PlaywrightTimeoutError:
+        return page.evaluate(PIXELS)  # still changing: the caller compares what is there
+
+
+def wait_for_change(page, before: list[str], timeout_ms: int = 30_000) -> list[str]:
+    """The canvases once they differ from ``before`` and have settled (``before`` if never)."""
+    try:
+        page.wait_for_function(PIXELS_CHANGED, arg=before, polling=100, timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        return page.evaluate(PIXELS)
+    return settled_pixels(page)
+
+
+def box(locator) -> dict:
+    return locator.evaluate(BOX)
+
+
+def screenshot(page, name: str) -> None:
+    """The explorer alone, cut from a full-page screenshot taken at the top of the page (the
+    theme's sticky header then sits at the top, not over the widget)."""
+    page.evaluate("() => window.scrollTo(0, 0)")
+    b = page.locator(".explorer").bounding_box()  # page coordinates, once scrolled to the top
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True, clip=b)
+
+
+def test_explorer_fits_the_column_with_an_equal_aspect(explorer_page, site_width):
+    page = explorer_page.page
+    explorer = page.locator(".explorer")
+    whole, column = box(explorer), box(page.locator("article").first)
+    assert whole["scroll"] <= whole["client"] + 1, f"the explorer scrolls sideways: {whole}"
+    assert column["left"] - 1 <= whole["left"] and whole["right"] <= column["right"] + 1, (
+        f"the explorer {whole} leaves the article column {column}"
+    )
+    assert whole["right"] <= site_width, whole
+    plot = box(page.locator(".explorer-plot-box"))
+    controls = box(page.locator(".explorer-controls-box"))
+    if site_width >= 1000:  # side by side: the controls right of the plot
+        assert controls["left"] >= plot["right"], (plot, controls)
+        assert controls["top"] < plot["bottom"], (plot, controls)
+    else:  # a phone: the controls under the plot, which takes the whole width
+        assert controls["top"] >= plot["bottom"] - 1, (plot, controls)
+        assert plot["width"] >= 0.95 * (whole["client"] - 16), (plot, whole)
+    frame = page.evaluate(FRAME, PLOT_NAME)
+    per_x = frame["width"] / (frame["x"][1] - frame["x"][0])
+    per_y = frame["height"] / (frame["y"][1] - frame["y"][0])
+    assert per_x == pytest.approx(per_y, rel=0.01), f"unequal aspect: {frame}"
+    # the square [-3, 3]^2 is in view whatever the frame's shape
+    assert frame["x"][0] <= -3 + 1e-9 and frame["x"][1] >= 3 - 1e-9, frame
+    assert frame["y"][0] <= -3 + 1e-9 and frame["y"][1] >= 3 - 1e-9, frame
+    assert frame["title"] == f"DDPM, t = {page.evaluate(TIME)}"  # short: clear of the controls
+    # no drag tool active: a touch on the plot may scroll the page (Bokeh: "pan-x pan-y")
+    actions = page.evaluate(TOUCH_ACTION, PLOT_NAME)
+    assert actions and all("pan-y" in a or a == "auto" for a in actions), actions
+    settled_pixels(page)
+    screenshot(page, f"explorer-{site_width}px.png")
+
+
+def _in_viewport(page, locator, width: int, what: str) -> None:
+    locator.scroll_into_view_if_needed()
+    b = locator.bounding_box()
+    height = HEIGHTS.get(width, 900)
+    assert b is not None, f"{what} is not rendered"
+    assert b["x"] >= 0 and b["x"] + b["width"] <= width + 0.5, f"{what} is cut at the side: {b}"
+    assert b["y"] >= 0 and b["y"] + b["height"] <= height + 0.5, f"{what} is off screen: {b}"
+
+
+def _click_slider(page, name: str, where: float) -> None:
+    """Click the slider's track at ``where`` (0 = left, 1 = right) with the mouse."""
+    track = page.locator(f".{name} .noUi-target")
+    track.scroll_into_view_if_needed()
+    b = track.bounding_box()
+    page.mouse.click(b["x"] + where * b["width"], b["y"] + b["height"] / 2)
+
+
+def test_every_control_is_on_screen_and_changes_the_plot(explorer_page, site_width):
+    page = explorer_page.page
+    for key, name in WIDGETS.items():
+        _in_viewport(page, page.locator(f".{name}"), site_width, key)
+    for label in ("DDPM", "DDIM"):
+        _in_viewport(page, page.locator(f".{WIDGETS['sampler']} button", has_text=label),
+                     site_width, label)  # fmt: skip
+    before = settled_pixels(page)
+    values = page.evaluate(VALUES, WIDGETS)
+    # time first (tails need a past), then each control; the mouse does it all
+    actions = [
+        ("time", lambda: _click_slider(page, WIDGETS["time"], 0.8)),
+        ("tail", lambda: _click_slider(page, WIDGETS["tail"], 0.8)),
+        ("particles", lambda: _click_slider(page, WIDGETS["particles"], 0.8)),
+        ("sampler", lambda: page.locator(f".{WIDGETS['sampler']} button", has_text="DDIM").click()),
+        ("arrows", lambda: page.locator(f".{WIDGETS['arrows']} label", has_text="learned").click()),
+    ]
+    for key, act in actions:
+        act()
+        after = wait_for_change(page, before)
+        now = page.evaluate(VALUES, WIDGETS)
+        assert now[key] != values[key], f"{key} did not change: {values[key]!r}"
+        assert after != before, f"{key} ({values[key]!r} -> {now[key]!r}) left the plot unchanged"
+        before, values = after, now
+    assert values["time"] < 50 and values["sampler"] == 1 and 0 in values["arrows"]
+    assert page.evaluate(FRAME, PLOT_NAME)["title"].startswith("DDIM")
+    screenshot(page, f"explorer-{site_width}px-used.png")
+
+
+TIME_MODEL = f"() => Bokeh.documents[0].get_model_by_name('{WIDGETS['time']}')"
+TIME = f"() => ({TIME_MODEL})().value"
+PLAY = f"() => Bokeh.documents[0].get_model_by_name('{WIDGETS['play']}')"
+PLOT_TITLE = f"() => Bokeh.documents[0].get_model_by_name('{PLOT_NAME}').title.text"
+NOISE_ARROWS = "() => Bokeh.documents[0].get_model_by_name('noise_arrows').data.x_start.length"
+
+
+def test_play_advances_t_and_pause_stops_it(explorer_page, site_width):
+    page = explorer_page.page
+    button = page.locator(f".{WIDGETS['play']} button")
+    _in_viewport(page, button, site_width, "Play")
+    start = page.evaluate(TIME)
+    button.click()
+    page.wait_for_function(f"() => ({TIME})() <= {start - 2} && ({PLAY})().label === 'Pause'",
+                           timeout=60_000)  # fmt: skip
+    button.click()  # Pause
+    page.wait_for_function(f"() => ({PLAY})().label === 'Play'", timeout=30_000)
+    paused, timer = page.evaluate(f"() => [({TIME})(), ({PLAY})().explorer_timer]")
+    assert timer is None and 0 < paused <= start - 2
+    # stopped, not slow: three timer periods later t has not moved
+    page.evaluate(f"() => new Promise(r => setTimeout(r, {3 * STEP_MS}))")
+    assert page.evaluate(TIME) == paused
+    # the last DDPM step adds no noise: no arrow at t = 1, one per particle at t = 2
+    page.locator(f".{WIDGETS['arrows']} label", has_text="added noise").click()
+    counts = []
+    for t in (2, 1):  # BokehJS runs the callback asynchronously: wait for its title
+        page.evaluate(f"() => {{ ({TIME_MODEL})().value = {t}; }}")
+        page.wait_for_function(f"() => ({PLOT_TITLE})() === 'DDPM, t = {t}'", timeout=30_000)
+        counts.append(page.evaluate(NOISE_ARROWS))
+    particles = page.evaluate(VALUES, WIDGETS)["particles"]
+    assert counts == [particles, 0]
+
+
+def test_a_swipe_over_the_plot_scrolls_the_page(site, base_url, browser):
+    """On a phone (390 px, touch), a vertical swipe that starts on the plot scrolls the page."""
+    _require_page(site)
+    context = browser.new_context(
+        viewport={"width": PHONE, "height": HEIGHTS[PHONE]},
+        has_touch=True,
+        is_mobile=True,
+        service_workers="block",
+    )
+    offsite: list[str] = []
+
+    def route(r) -> None:
+        parts = urlsplit(r.request.url)
+        if parts.scheme in ("http", "https") and parts.hostname not in LOCAL_HOSTS:
+            offsite.append(r.request.url)
+            r.abort("blockedbyclient")
+        else:
+            r.continue_()
+
+    context.route("**/*", route)
+    try:
+        page = context.new_page()
+        page.goto(base_url + EXPLORER_PAGE, wait_until="load", timeout=60_000)
+        _wait_ready(page)
+        plot = page.locator(".explorer-plot-box")
+        plot.scroll_into_view_if_needed()
+        b = plot.bounding_box()
+        x, y = b["x"] + b["width"] / 2, b["y"] + b["height"] * 0.6
+        ranges = page.evaluate(FRAME, PLOT_NAME)
+        scroll = page.evaluate("() => window.scrollY")
+        cdp = context.new_cdp_session(page)
+        for i, kind in enumerate(["touchStart"] + ["touchMove"] * 10 + ["touchEnd"]):
+            points = [] if kind == "touchEnd" else [{"x": x, "y": y - 15 * i}]  # 150 px upwards
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+        page.wait_for_function(f"() => window.scrollY >= {scroll + 50}", timeout=30_000)
+        after = page.evaluate(FRAME, PLOT_NAME)
+        assert (after["x"], after["y"]) == (ranges["x"], ranges["y"]), "the swipe panned the plot"
+    finally:
+        context.close()
+    assert not offsite, offsite

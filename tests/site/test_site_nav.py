@@ -1,5 +1,8 @@
 """Navigation works on a phone and on a laptop: one toggle per sidebar, and tapping it acts.
 
+Every page, at 390 and 1280 px: the site navigation opens (on a phone, by tapping ☰). One
+chapter in detail: one toggle per sidebar, the "Contents" button, collapsing on a laptop.
+
 Guards book/_ext/navbar.py: with pydata-sphinx-theme's empty top navbar, the page had a second,
 hidden set of toggle buttons that the theme's script bound instead of the visible ones, so the
 "☰" (site navigation) and "Contents" buttons did nothing, and an empty band with a second search
@@ -13,6 +16,13 @@ from contextlib import contextmanager
 import pytest
 
 PAGE = "chapters/02_forward.html"  # a chapter with a sidebar on both sides
+
+
+def test_navigation_opens_on_every_page(any_page, site_width, page_report):
+    """On every page, at 1280 and 390 px, a link of the site navigation gets on screen: it is
+    shown, or tapping the visible ☰ button shows it (pagereport.check_nav)."""
+    r = page_report(any_page, site_width)
+    assert r.nav_error is None, f"{r.where()}: {r.nav_error}"
 
 
 @contextmanager

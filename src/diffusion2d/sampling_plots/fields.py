@@ -20,11 +20,17 @@ from matplotlib.colors import LogNorm
 from ..forward import q_sample
 from ..plotting import (
     COLORS,
+    COLUMN_WIDTH,
+    CUES,
+    FULL_WIDTH,
     LIMITS,
     QUIVER,
     as_points,
+    fit,
     outer_labels,
+    plain_log,
     point_axes,
+    point_size,
     scaled_arrows,
     style,
 )
@@ -32,8 +38,8 @@ from ..training import torch_threads
 from .particles import Range
 
 ERROR_GRID: Range = (-3.0, 3.001, 0.1)  # 61 x 61 points for error maps
-CENTRES = "#c4c4c4"  # the noised data's centres behind field arrows
-CENTRES_ON_MAP = "#1f9e89"  # ... and on top of error maps
+CENTRES = COLORS["data"]  # the noised data's centres behind field arrows: grey dots, as the data
+CENTRES_ON_MAP = COLORS["centres"]  # ... and on top of error maps
 ERROR_CMAP = "magma_r"
 
 
@@ -162,55 +168,69 @@ def loss_by_step(
     return out
 
 
-def _minus_eps_panel(ax, gx, gy, vec, centres, color) -> None:
-    ax.scatter(centres[:, 0], centres[:, 1], s=3, color=CENTRES, zorder=1)
-    ax.quiver(gx, gy, vec[..., 0], vec[..., 1], color=color, width=0.005, zorder=2, **QUIVER)
+def _minus_eps_panel(ax, gx, gy, vec, centres, color, side: float) -> None:
+    ax.scatter(centres[:, 0], centres[:, 1], s=point_size("data", side), color=CENTRES, zorder=1,
+               linewidths=0)  # fmt: skip
+    ax.quiver(gx, gy, vec[..., 0], vec[..., 1], color=color, width=0.006, zorder=2, **QUIVER)
     point_axes(ax, LIMITS)
 
 
-def field_comparison_figure(comp: FieldComparison, panel: float = 2.3) -> plt.Figure:
-    """Rows: exact E[eps|x_t] (dark grey) and learned eps_theta (blue), drawn as -eps (the way
-    sampling moves a point), over the centres sqrt(alpha_bar_t) x0_i (light); columns: times.
-    Both rows of a column share one arrow scale (:func:`plotting.scaled_arrows`)."""
+def _side(width: float, columns: int, extra: float) -> float:
+    if not 0 < width <= FULL_WIDTH:
+        raise ValueError(f"width must lie in (0, {FULL_WIDTH}] inches, got {width!r}")
+    return (width - extra) / columns
+
+
+def field_comparison_figure(comp: FieldComparison, width: float = FULL_WIDTH) -> plt.Figure:
+    """Rows: exact E[eps|x_t] (black arrows) and learned eps_theta (green, the predicted noise's
+    colour), drawn as -eps (the way sampling moves a point), over the centres
+    sqrt(alpha_bar_t) x0_i (grey dots); columns: times. Both rows of a column share one arrow
+    scale (:func:`plotting.scaled_arrows`, factor in the column's title). At most ``width``
+    inches wide (wider than the column: marked for a full-width cell)."""
     spacing = float(comp.grid_x[0, 1] - comp.grid_x[0, 0])
     S = len(comp.times)
-    rows = ((r"exact $-E[\epsilon\,|\,x_t]$", COLORS["data"]),
+    side = _side(width, S, 0.9)
+    rows = ((r"exact $-E[\epsilon\,|\,x_t]$", COLORS["exact"]),
             (r"learned $-\epsilon_\theta$", COLORS["pred_noise"]))  # fmt: skip
     with style():
-        fig, axes = plt.subplots(2, S, figsize=(panel * S, 2 * panel + 0.4), squeeze=False,
+        fig, axes = plt.subplots(2, S, figsize=(width, 2 * side + 0.9), squeeze=False,
                                  layout="constrained")  # fmt: skip
         for c in range(S):
             both, factor = scaled_arrows(-np.stack([comp.exact[c], comp.learned[c]]), spacing)
-            for r, (label, color) in enumerate(rows):
-                ax = axes[r, c]
-                _minus_eps_panel(ax, comp.grid_x, comp.grid_y, both[r], comp.centres[c], color)
-                ax.set_title(f"{label}, t = {comp.times[c]}", fontsize=8.5)
-            axes[1, c].set_xlabel(f"$x_1$   (arrows ×{factor:.2g})")
+            for r, (_, color) in enumerate(rows):
+                _minus_eps_panel(axes[r, c], comp.grid_x, comp.grid_y, both[r], comp.centres[c],
+                                 color, side)  # fmt: skip
+            axes[0, c].set_title(f"t = {comp.times[c]}, arrows ×{factor:.2g}")
         outer_labels(axes, axes.size)
-    return fig
+        for r, (label, _) in enumerate(rows):
+            axes[r, 0].set_ylabel(f"{label}\n$x_2$")
+    return fit(fig)
 
 
-def error_map_figure(comp: FieldComparison, panel: float = 2.3, vmin: float = 1e-3):
+def error_map_figure(comp: FieldComparison, width: float = FULL_WIDTH, vmin: float = 1e-3):
     """log-coloured |eps_theta - E[eps|x_t]|^2 over the grid, one panel per time, with the
-    centres sqrt(alpha_bar_t) x0_i on top; one colour scale for all panels."""
+    centres sqrt(alpha_bar_t) x0_i on top (dots); one colour scale for all panels. At most
+    ``width`` inches wide (wider than the column: marked for a full-width cell)."""
     err = np.maximum(comp.sq_error, vmin)
     norm = LogNorm(vmin=vmin, vmax=max(float(err.max()), 10 * vmin))
     S = len(comp.times)
+    side = _side(width, S, 1.5)
     extent = (comp.grid_x.min(), comp.grid_x.max(), comp.grid_y.min(), comp.grid_y.max())
     with style():
-        fig, axes = plt.subplots(1, S, figsize=(panel * S + 0.6, panel + 0.3), squeeze=False,
+        fig, axes = plt.subplots(1, S, figsize=(width, side + 0.85), squeeze=False,
                                  layout="constrained")  # fmt: skip
         for c in range(S):
             ax = axes[0, c]
             im = ax.imshow(err[c], origin="lower", extent=extent, norm=norm, cmap=ERROR_CMAP,
                            interpolation="nearest")  # fmt: skip
-            ax.scatter(*comp.centres[c].T, s=2, color=CENTRES_ON_MAP, zorder=2)
+            ax.scatter(*comp.centres[c].T, s=point_size("data", side), color=CENTRES_ON_MAP,
+                       zorder=2, linewidths=0)  # fmt: skip
             point_axes(ax, LIMITS)
             ax.grid(False)
-            ax.set_title(f"t = {comp.times[c]}", fontsize=8.5)
+            ax.set_title(f"t = {comp.times[c]}")
         outer_labels(axes, S)
-        fig.colorbar(im, ax=axes, shrink=0.85, label="squared error")
-    return fig
+        fig.colorbar(im, ax=axes, shrink=0.9, label="squared error")
+    return fit(fig)
 
 
 def error_heatmap_figure(comp: FieldComparison, edges: Sequence[float], vmin: float = 1e-3):
@@ -220,14 +240,13 @@ def error_heatmap_figure(comp: FieldComparison, edges: Sequence[float], vmin: fl
     t = comp.times
     t_edges = np.r_[t[0] - 0.5, (t[1:] + t[:-1]) / 2, t[-1] + 0.5]
     with style():
-        fig, ax = plt.subplots(figsize=(5.2, 3.2))
+        fig, ax = plt.subplots(figsize=(5.6, 3.4), layout="constrained")
         norm = LogNorm(vmin=vmin, vmax=max(np.nanmax(table), 10 * vmin))
         mesh = ax.pcolormesh(edges, t_edges, np.maximum(table, vmin), cmap=ERROR_CMAP, norm=norm)
         ax.set_xlabel(r"distance from $x_t$ to the nearest $\sqrt{\bar\alpha_t}\,x_0^{(i)}$")
         ax.set_ylabel("time $t$")
         ax.grid(False)
         fig.colorbar(mesh, ax=ax, label="mean squared error")
-        fig.tight_layout()
     return fig
 
 
@@ -235,22 +254,24 @@ def loss_by_step_figure(
     losses: Mapping[str, Mapping[str, np.ndarray]], colors: Mapping[str, str] | None = None
 ) -> plt.Figure:
     """One panel per point set (e.g. training, held-out), one line per model: L_simple per t.
-    ``colors`` maps a model name to a colour (default: learned blue, others dark grey)."""
+    ``colors`` maps a model name to a colour (default: the first model, the learned one, in the
+    predicted noise's colour, solid; the others as the exact denoiser, black, dotted)."""
     colors = dict(colors or {})
+    styles = ["-", CUES["exact"]["linestyle"], "--"]
     with style():
-        fig, axes = plt.subplots(1, len(losses), figsize=(3.5 * len(losses), 3.0), sharey=True,
-                                 squeeze=False)  # fmt: skip
+        fig, axes = plt.subplots(1, len(losses), figsize=(COLUMN_WIDTH, 3.0), sharey=True,
+                                 squeeze=False, layout="constrained")  # fmt: skip
         for ax, (title, per_model) in zip(axes.flat, losses.items(), strict=True):
             for i, (name, values) in enumerate(per_model.items()):
                 t = np.arange(1, len(values) + 1)
-                color = colors.get(name, COLORS["pred_noise"] if i == 0 else COLORS["data"])
-                ax.plot(t, values, ["-", "--", ":"][i % 3], color=color, label=name)
-            ax.set_yscale("log")
+                color = colors.get(name, COLORS["pred_noise"] if i == 0 else COLORS["exact"])
+                ax.plot(t, values, styles[i % 3], color=color, label=name,
+                        lw=1.6 if i == 0 else 2.0)  # fmt: skip
+            plain_log(ax.yaxis)
             ax.set_xlabel("time $t$")
             ax.set_title(title)
         axes.flat[0].set_ylabel(r"$L_\mathrm{simple}$ at $t$")
         axes.flat[0].legend()
-        fig.tight_layout()
     return fig
 
 

@@ -3,43 +3,43 @@
 Scope: :func:`record_pair` (DDPM and DDIM via :func:`diffusion2d.trajectories.record_trajectories`,
 on one torch thread), the frame of a paper time t (:func:`frame_of`), per-run means
 (:func:`trajectory_stats`, :func:`endpoint_distance`), and the drawings: :func:`draw_state` (the
-learned field of the step taken from x_t, particles with their recent paths, predicted noise in
-blue times :data:`EPS_SCALE`, added noise in red) and the figures and GIFs built from it.
+learned field of the step taken from x_t, particles with their recent paths, predicted noise
+(dashed) times :data:`EPS_SCALE`, added noise (solid)), and :func:`sampling_video`, the samplers
+side by side as one animation.
 Conventions and colours as in :mod:`diffusion2d.sampling_plots`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
-from .. import animation
+from .. import animation, video
 from ..metrics import chamfer_distance
 from ..plotting import (
     COLORS,
+    COLUMN_WIDTH,
     LIMITS,
     QUIVER,
     as_points,
-    outer_labels,
+    draw_data,
     point_axes,
     scaled_arrows,
-    style,
 )
+from ..plotting import arrows as draw_arrows
 from ..training import torch_threads
 from ..trajectories import Trajectories, record_trajectories
+from ..video import Video
 
 Range = tuple[float, float, float]  # (start, stop, step) as for np.arange
 FIELD_GRID: Range = (-2.8, 2.81, 0.4)  # 15 x 15 arrows over the plotted square
-EPS_SCALE = 0.2  # blue arrows: eps_theta drawn at this fraction of its length
+EPS_SCALE = 0.2  # predicted-noise arrows: eps_theta drawn at this fraction of its length
 SAMPLER_NAMES = {False: "DDPM", True: "DDIM"}
 
 
@@ -146,15 +146,13 @@ def endpoint_distance(a: Trajectories, b: Trajectories) -> float:
 # --------------------------------------------------------------------------- drawing particles
 
 
-def _arrows(ax, points: np.ndarray, vectors: np.ndarray, kind: str, width: float = 0.004) -> None:
-    ax.quiver(*points.T, *vectors.T, color=COLORS[kind], width=width, headwidth=3.5,
-              headlength=4, zorder=4, **QUIVER)  # fmt: skip
+def _arrows(ax, points: np.ndarray, vectors: np.ndarray, kind: str, width: float = 0.005) -> None:
+    draw_arrows(ax, points, vectors, kind, width)  # by meaning: colour and line style
 
 
-def _draw_data(ax: plt.Axes, data: object) -> None:
+def _draw_data(ax: plt.Axes, data: object, side: float = 3.4) -> None:
     if data is not None:
-        d = as_points("data", data)
-        ax.scatter(d[:, 0], d[:, 1], s=4, color=COLORS["data"], alpha=0.3, zorder=1)
+        draw_data(ax, data, side)  # grey dots beneath, as in every figure of the book
 
 
 def draw_state(
@@ -168,15 +166,16 @@ def draw_state(
     arrows: bool = True,
     point_size: float = 6.0,
 ) -> float | None:
-    """Draw x_t of one run on ``ax``: the learned field of the step taken from x_t (purple), the
-    first ``num`` particles (orange) with their paths over the last ``tail`` frames, and, with
-    ``arrows``, their predicted noise (blue, times :data:`EPS_SCALE`) and added noise (red).
+    """Draw x_t of one run on ``ax``: the learned field of the step taken from x_t (thin
+    arrows), the first ``num`` particles (dots) with their paths over the last ``tail`` frames,
+    and, with ``arrows``, their predicted noise (dashed, times :data:`EPS_SCALE`) and added
+    noise (solid), each in its colour of :data:`plotting.COLORS`; the data as grey dots.
     Returns the field's arrow scale factor (None when no field is drawn)."""
     k = frame_of(traj, t)
     T = len(traj.paper_t) - 1
     n = traj.positions.shape[1] if num is None else min(num, traj.positions.shape[1])
     factor = None
-    _draw_data(ax, data)
+    _draw_data(ax, data, side=2.0 if point_size < 5 else 3.4)
     if field and k < T:
         spacing = float(traj.grid_x[0, 1] - traj.grid_x[0, 0])
         vec, factor = scaled_arrows(traj.field[k].astype(np.float64), spacing)
@@ -185,7 +184,7 @@ def draw_state(
     if tail > 0 and k > 0:
         paths = np.swapaxes(traj.positions[max(0, k - tail) : k + 1, :n], 0, 1)  # (n, L, 2)
         ax.add_collection(
-            LineCollection(paths, colors=COLORS["samples"], alpha=0.35, linewidths=0.7, zorder=3)
+            LineCollection(paths, colors=COLORS["samples"], alpha=0.6, linewidths=1.0, zorder=3)
         )
     pts = traj.positions[k, :n]
     ax.scatter(pts[:, 0], pts[:, 1], s=point_size, color=COLORS["samples"], zorder=5)
@@ -197,120 +196,50 @@ def draw_state(
     return factor
 
 
-def _legend_handles(noise: bool = True, field: bool = True) -> list[Line2D]:
-    handles = [
-        Line2D([], [], ls="", marker="o", ms=4, color=COLORS["samples"], label="particles $x_t$"),
-        Line2D(
-            [],
-            [],
-            color=COLORS["pred_noise"],
-            label=rf"predicted noise $\epsilon_\theta$ ×{EPS_SCALE:g}",
-        ),  # fmt: skip
-    ]
-    if noise:
-        handles.append(Line2D([], [], color=COLORS["noise"], label=r"added noise $\sigma_t z$"))
-    if field:
-        handles.append(Line2D([], [], color=COLORS["field"], label="learned field (rescaled)"))
-    return handles
-
-
-def step_figure(
+def sampling_video(
     runs: Mapping[str, Trajectories],
-    t: int,
     data: object = None,
     num: int = 40,
     tail: int = 4,
-) -> plt.Figure:
-    """One panel per run at time t: field, particles with short paths, blue and red arrows."""
-    with style():
-        fig, axes = plt.subplots(1, len(runs), figsize=(3.5 * len(runs), 4.0), squeeze=False,
-                                 layout="constrained")  # fmt: skip
-        for ax, (name, traj) in zip(axes.flat, runs.items(), strict=True):
-            factor = draw_state(ax, traj, t, data, num=num, tail=tail)
-            scale = "" if factor is None else f" (field ×{factor:.2g})"
-            ax.set_title(f"{name}, t = {t}{scale}")
-        outer_labels(axes, len(runs))
-        fig.legend(handles=_legend_handles(), loc="outside lower center", ncol=4, fontsize=7.5,
-                   handlelength=1.4, columnspacing=1.0)  # fmt: skip
-    return fig
-
-
-def paths_figure(runs: Mapping[str, Trajectories], data: object = None, num: int = 80):
-    """Whole paths from x_T (grey rings) to x_0 (orange dots), one panel per run, over the data."""
-    with style():
-        fig, axes = plt.subplots(1, len(runs), figsize=(3.4 * len(runs), 3.6), squeeze=False)
-        for ax, (name, traj) in zip(axes.flat, runs.items(), strict=True):
-            pos = traj.positions[:, :num]  # (T+1, n, 2)
-            if data is not None:
-                d = as_points("data", data)
-                ax.scatter(d[:, 0], d[:, 1], s=5, color=COLORS["data"], alpha=0.45, zorder=1)
-            ax.add_collection(LineCollection(np.swapaxes(pos, 0, 1), colors=COLORS["samples"],
-                                             alpha=0.4, linewidths=0.6, zorder=2))  # fmt: skip
-            ax.scatter(*pos[0].T, s=10, facecolors="none", edgecolors="#888888", linewidths=0.6,
-                       zorder=3, label="start $x_T$")  # fmt: skip
-            ax.scatter(*pos[-1].T, s=8, color=COLORS["samples"], zorder=4, label="end $x_0$")
-            point_axes(ax, LIMITS)
-            ax.set_title(name)
-        outer_labels(axes, len(runs))
-        axes.flat[0].legend(loc="lower left", handletextpad=0.1, borderaxespad=0.1)
-        fig.tight_layout()
-    return fig
-
-
-def snapshot_grid(
-    runs: Mapping[str, Trajectories],
-    times: Sequence[int],
-    data: object = None,
-    num: int = 150,
-    tail: int = 3,
-    panel: float = 1.9,
-) -> plt.Figure:
-    """Rows: runs; columns: times t. Each panel shows the field at t and the particles x_t."""
-    with style():
-        fig, axes = plt.subplots(len(runs), len(times), squeeze=False, layout="constrained",
-                                 figsize=(panel * len(times), panel * len(runs) + 0.4))  # fmt: skip
-        for r, (name, traj) in enumerate(runs.items()):
-            for c, t in enumerate(times):
-                ax = axes[r, c]
-                draw_state(ax, traj, t, data, num=num, tail=tail, arrows=False, point_size=3)
-                ax.set_title(f"{name}, t = {t}", fontsize=8.5)
-        outer_labels(axes, axes.size)
-    return fig
-
-
-def trajectory_gif(
-    traj: Trajectories,
-    path: str | Path,
-    data: object = None,
-    title: str | None = None,
-    num: int = 40,
-    tail: int = 5,
     every: int = 2,
-    fps: float = 5,
-    dpi: int = 80,
-    size: float = animation.GIF_SIZE,
-    colors: int = 64,
-) -> Path:
-    """A GIF of one run from t = T to 0, each frame drawn as :func:`draw_state` (field, particles,
-    paths, blue and red arrows) for every ``every``-th frame and the last; written by
-    :func:`animation.write_gif` with ``colors`` palette entries (fewer merge the thin red and blue
-    arrows into brown). Returns the path."""
-    T = len(traj.paper_t) - 1
-    frames = list(range(0, T + 1, every))
-    if frames[-1] != T:
-        frames.append(T)  # always end on x_0
-    with style():
-        fig = Figure(figsize=(size, size), dpi=dpi)
-        canvas = FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.14, 0.12, 0.82, 0.79))
-        _draw_data(ax, data)  # static: drawn once; only the particles' artists change per frame
-        static = len(ax.collections)
-        images = []
-        for k in frames:
-            for artist in ax.collections[static:]:
-                artist.remove()
-            draw_state(ax, traj, T - k, None, num=num, tail=tail, point_size=4)
-            ax.set_title(f"{title + ', ' if title else ''}t = {T - k}", fontsize=9)
-            canvas.draw()
-            images.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
-    return animation.write_gif(images, path, fps=fps, colors=colors)
+    timing: animation.Timing = animation.Timing(step=0.3, slow_last=10, slow_step=0.3),  # noqa: B008
+    width: float = COLUMN_WIDTH,
+) -> Video:
+    """One animation of several runs side by side (e.g. DDPM and DDIM from the same x_T), from
+    t = T to 0: every ``every``-th step at first, then each of the last ``timing.slow_last``
+    steps. All panels share their limits, each drawn as :func:`draw_state` (learned field, the
+    first ``num`` particles with their last ``tail`` moves, predicted and added noise) over the
+    data; one legend above the panels (the video's controls cover the bottom while paused). The
+    first frame (x_T) and the last (x_0) are held, as ``timing`` says."""
+    from .particle_figures import _legend_handles  # that module imports this one
+
+    lengths = {name: len(traj.paper_t) for name, traj in runs.items()}
+    if not runs or len(set(lengths.values())) != 1:
+        raise ValueError(f"runs must be recordings with the same number of steps, got {lengths}")
+    T = next(iter(lengths.values())) - 1
+    ks = animation.pick(T + 1, every, timing.slow_last)  # frame k holds x_t, t = T - k
+    side = (width - 0.6) / len(runs)
+    size = (width, round((side + 1.1) * 100) / 100)
+
+    def setup(fig: Figure):
+        fig.set_layout_engine("constrained", w_pad=0.08)
+        axes = fig.subplots(1, len(runs), squeeze=False)[0]
+        for ax, name in zip(axes, runs, strict=True):
+            _draw_data(ax, data, side)
+            point_axes(ax, LIMITS)
+            ax.set_title(f"{name}, t = {T}")  # room for the titles of the frames
+        for ax in axes[1:]:
+            ax.tick_params(labelleft=False)
+            ax.set_ylabel("")
+        fig.legend(handles=_legend_handles(tail=tail), loc="outside upper center", ncols=3,
+                   handlelength=2.0, columnspacing=1.2)  # fmt: skip
+
+        def draw(j: int) -> None:
+            k = ks[j]
+            for ax, (name, traj) in zip(axes, runs.items(), strict=True):
+                draw_state(ax, traj, T - k, None, num=num, tail=tail, point_size=9)
+                ax.set_title(f"{name}, t = {T - k}")
+
+        return draw
+
+    return video.encode(animation.render(setup, len(ks), size), timing.durations(len(ks)))

@@ -1,0 +1,266 @@
+"""Point-cloud figures: one cloud, small multiples, samples over the data, drift fields.
+
+Scope: matplotlib only, no mathematics. Point clouds share fixed limits :data:`LIMITS` around the
+z-normalised data and an equal aspect, so figures are comparable across chapters; the dino is
+always drawn by :func:`draw_data` (grey dots beneath everything else). Helpers take tensors or
+arrays, check shapes (``ValueError`` naming the argument), draw inside :func:`style.style` and
+return the ``Figure``, at most :data:`style.COLUMN_WIDTH` wide unless a ``width`` up to
+:data:`style.FULL_WIDTH` is asked for (then marked for a ``full-width`` cell).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .style import (
+    COLORS,
+    COLUMN_WIDTH,
+    CUES,
+    FULL_WIDTH,
+    PANEL,
+    QUIVER,
+    SIZES,
+    fit,
+    grid_shape,
+    style,
+)
+
+LIMITS = (-3.0, 3.0)  # axis limits for z-normalised point clouds
+Lim = tuple[float, float]
+Range = tuple[float, float, float]  # (start, stop, step) as for np.arange
+GRID: Range = (-2, 2, 0.15)  # the default grid of exact.drift_grids
+TITLE_ROOM = 0.32  # inches above a panel for its title
+
+
+def _numpy(x: object) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=float)
+
+
+def as_points(name: str, x: object) -> np.ndarray:
+    """Convert a tensor/array to a float NumPy array of shape (N, 2), or raise ``ValueError``."""
+    arr = _numpy(x)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (N, 2), got {arr.shape}")
+    return arr
+
+
+def as_1d(name: str, x: object, n: int | None = None) -> np.ndarray:
+    """A non-empty 1-D float array (of length ``n`` if given), or ``ValueError`` naming it."""
+    arr = _numpy(x)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {arr.shape}")
+    if n is not None and arr.size != n:
+        raise ValueError(f"{name} has length {arr.size}, expected {n} (one per epoch)")
+    return arr
+
+
+def _check_width(width: float) -> float:
+    if not 0 < width <= FULL_WIDTH:
+        raise ValueError(f"width must lie in (0, {FULL_WIDTH}] inches, got {width!r}")
+    return float(width)
+
+
+def point_size(kind: str, side: float = 3.4) -> float:
+    """Marker area (pt²) of a ``kind`` of point in a panel ``side`` inches wide: the size of a
+    3.4-inch panel, scaled with the panel's area (never below 2)."""
+    return max(2.0, SIZES[kind] * (side / 3.4) ** 2)
+
+
+def draw_data(ax: plt.Axes, data: object, side: float = 3.4, name: str = "data") -> None:
+    """The dino (or any data set) as the book always draws it: grey dots beneath the rest."""
+    d = as_points(name, data)
+    ax.scatter(d[:, 0], d[:, 1], s=point_size("data", side), color=COLORS["data"], zorder=1,
+               label="data", linewidths=0)  # fmt: skip
+
+
+def arrows(ax: plt.Axes, points: np.ndarray, vectors: np.ndarray, kind: str,
+           width: float = 0.005) -> None:  # fmt: skip
+    """Arrows (N, 2) at ``points`` by meaning: colour from :data:`COLORS`, line style from
+    :data:`CUES` (a dashed kind, e.g. the predicted noise, as dashed open arrows; a solid one,
+    e.g. the added noise, filled). Zero-length vectors draw nothing."""
+    keep = np.linalg.norm(vectors, axis=-1) > 0
+    if not keep.any():
+        return
+    dashed = CUES.get(kind, {}).get("linestyle", "-") != "-"
+    look = ({"facecolor": "none", "edgecolor": COLORS[kind], "linestyle": (0, (3, 2)),
+             "linewidth": 1.0} if dashed else {"color": COLORS[kind]})  # fmt: skip
+    ax.quiver(*points[keep].T, *vectors[keep].T, width=width, headwidth=3.5, headlength=4,
+              zorder=4, **look, **QUIVER)  # fmt: skip
+
+
+def point_axes(ax: plt.Axes, lim: Lim = LIMITS, ylim: Lim | None = None) -> None:
+    """Fixed limits (``ylim`` defaults to ``lim``), equal aspect, ticks at whole (or, on a wide
+    range, even) numbers strictly inside the limits, so neighbouring panels' end labels never
+    touch, and labelled coordinates."""
+    ylim = lim if ylim is None else ylim
+    ax.set_xlim(*lim)
+    ax.set_ylim(*ylim)
+    for set_ticks, (lo, hi) in ((ax.set_xticks, lim), (ax.set_yticks, ylim)):
+        step = 1 if hi - lo <= 4.5 else 2
+        first = int(np.ceil(lo / step)) * step
+        set_ticks([v for v in range(first, int(np.floor(hi)) + 1, step) if lo < v < hi])
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$", labelpad=1)
+
+
+def outer_labels(axes: np.ndarray, n: int) -> None:
+    """``label_outer`` for a grid whose first ``n`` panels are used (the rest are hidden)."""
+    ncols = axes.shape[1]
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.set_visible(False)
+            continue
+        if i % ncols:
+            ax.tick_params(labelleft=False)
+            ax.set_ylabel("")
+        if i + ncols < n:
+            ax.tick_params(labelbottom=False)
+            ax.set_xlabel("")
+
+
+def panel_grid(n: int, ncols: int | None, width: float, panel: float = PANEL, **kw):
+    """A constrained-layout figure of ``n`` square panels at most ``width`` wide (see
+    :func:`style.grid_shape`): returns ``(fig, axes (rows, cols), side)``; call inside
+    :func:`style.style`."""
+    nrows, ncols, side = grid_shape(n, ncols, _check_width(width), panel)
+    size = (min(width, 0.55 + ncols * side), nrows * (side + TITLE_ROOM) + 0.45)
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, layout="constrained", **kw)
+    return fig, axes, side
+
+
+def scatter(points: object, title: str | None = None, kind: str = "data", lim: Lim = LIMITS):
+    """One point cloud (N, 2); ``kind`` picks the colour from :data:`COLORS`."""
+    pts = as_points("points", points)
+    with style():
+        fig, ax = plt.subplots(figsize=(3.4, 3.4), layout="constrained")
+        ax.scatter(pts[:, 0], pts[:, 1], s=point_size(kind), color=COLORS[kind])
+        point_axes(ax, lim)
+        ax.set_title(title or "")
+    return fig
+
+
+def scatter_grid(
+    clouds: Sequence[object],
+    titles: Sequence[str],
+    ncols: int | None = None,
+    kind: str = "data",
+    lim: Lim = LIMITS,
+    panel: float = PANEL,
+    width: float = COLUMN_WIDTH,
+    data: object = None,
+) -> plt.Figure:
+    """Small multiples: one panel per (N, 2) cloud, titled, with shared limits, over ``data``
+    (grey dots) if given. At most ``width`` inches wide: ``ncols`` columns (default: as many as
+    fit) of panels as large as fit, at most ``panel``; wider than the column marks it full-width."""
+    if len(clouds) != len(titles) or not clouds:
+        raise ValueError(f"need one title per cloud: {len(clouds)} clouds, {len(titles)} titles")
+    pts = [as_points(f"clouds[{i}]", c) for i, c in enumerate(clouds)]
+    with style():
+        fig, axes, side = panel_grid(len(pts), ncols, width, panel)
+        for ax, p, title in zip(axes.flat, pts, titles, strict=False):
+            if data is not None:
+                draw_data(ax, data, side)
+            ax.scatter(p[:, 0], p[:, 1], s=point_size(kind, side), color=COLORS[kind], zorder=2,
+                       alpha=1.0 if data is None else 0.6)  # the data shows through
+            ax.set_title(title)
+            point_axes(ax, lim)
+        outer_labels(axes, len(pts))  # shared limits: tick labels on the outer panels suffice
+    return fit(fig)
+
+
+def noised_grid(
+    xs: Sequence[object],
+    steps: Sequence[int],
+    alpha_bars: object = None,
+    ncols: int | None = None,
+    width: float = COLUMN_WIDTH,
+) -> plt.Figure:
+    """The noised data ``xs[k]`` (from ``forward_noise_dataset``) at the given steps k in 0..T.
+
+    With ``alpha_bars`` (the 0-based schedule) each title also shows alpha_bar after k steps.
+    """
+    ab = None if alpha_bars is None else np.r_[1.0, as_1d("alpha_bars", alpha_bars)]
+    if any(not 0 <= k < len(xs) for k in steps):
+        raise ValueError(f"steps {list(steps)} must lie in 0..{len(xs) - 1}")
+    fmt = "t = {k}" if ab is None else r"t = {k}, $\bar\alpha_t$ = {a:.2f}"
+    titles = [fmt.format(k=k, a=1.0 if ab is None else ab[k]) for k in steps]
+    return scatter_grid([xs[k] for k in steps], titles, ncols=ncols, width=width)
+
+
+def samples_over_data(
+    samples: object, data: object, title: str | None = None, lim: Lim = LIMITS
+) -> plt.Figure:
+    """Generated samples (blue dots) over the training data (grey dots, beneath)."""
+    s, d = as_points("samples", samples), as_points("data", data)
+    with style():
+        fig, ax = plt.subplots(figsize=(3.4, 3.4), layout="constrained")
+        draw_data(ax, d)
+        ax.scatter(s[:, 0], s[:, 1], s=point_size("samples"), color=COLORS["samples"],
+                   alpha=0.7, zorder=2, label="samples")  # fmt: skip
+        point_axes(ax, lim)
+        ax.legend(loc="upper right", markerscale=2, handletextpad=0.2)
+        ax.set_title(title or "")
+    return fig
+
+
+def scaled_arrows(
+    vectors: np.ndarray, spacing: float, typical: float = 0.7, longest: float = 1.2
+) -> tuple[np.ndarray, float]:
+    """Scale (..., 2) vectors so the median length is ``typical * spacing`` and clip lengths at
+    ``longest * spacing`` (direction kept): a fixed scale would leave most arrows invisible next
+    to a few long ones far from the data. Returns the vectors and the scale factor."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    ref = np.median(norms)
+    factor = typical * spacing / ref if ref > 0 else 1.0
+    lengths, cap = norms * factor, longest * spacing
+    clip = np.minimum(1.0, cap / np.maximum(lengths, 1e-300))
+    return vectors * factor * clip, factor
+
+
+def draw_field(ax: plt.Axes, grid: np.ndarray, xrange, yrange, data: object = None) -> float:
+    """Quiver of one (ny, nx, 2) field on ``ax`` (arrows rescaled and clipped per panel by
+    :func:`scaled_arrows`), over ``data`` (grey dots) if given; returns the scale factor."""
+    gx, gy = np.meshgrid(np.arange(*xrange), np.arange(*yrange))  # as in exact.drift_grids
+    grid = np.asarray(grid, dtype=float)
+    if grid.shape != gx.shape + (2,):
+        raise ValueError(f"grid must have shape {gx.shape + (2,)} for the ranges, got {grid.shape}")
+    vec, factor = scaled_arrows(grid, xrange[2])
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)  # limits cover the grid and the data
+    if data is not None:
+        d = as_points("data", data)
+        draw_data(ax, d, side=2.5)
+        pts = np.concatenate([pts, d])
+    ax.quiver(gx, gy, *np.moveaxis(vec, -1, 0), color=COLORS["field"], width=0.006, zorder=2,
+              **QUIVER)  # fmt: skip
+    lo, hi = pts.min(axis=0) - xrange[2], pts.max(axis=0) + xrange[2]
+    point_axes(ax, (lo[0], hi[0]), (lo[1], hi[1]))
+    return factor
+
+
+def drift_quiver(
+    grids: Sequence[np.ndarray],
+    steps: Sequence[int],
+    data: object = None,
+    xrange: Range = GRID,
+    yrange: Range = GRID,
+    ncols: int = 3,
+    width: float = COLUMN_WIDTH,
+) -> plt.Figure:
+    """Drift fields ``grids[k]`` (from ``exact.drift_grids``, same ranges) at steps k, one panel
+    each, arrows rescaled per panel (factor in the title) and clipped by :func:`scaled_arrows`."""
+    for k in steps:
+        if not 0 < k < len(grids):
+            raise ValueError(f"step {k} outside 1..{len(grids) - 1}")
+    with style():
+        fig, axes, _ = panel_grid(len(steps), ncols, width, panel=2.6)
+        for ax, k in zip(axes.flat, steps, strict=False):
+            factor = draw_field(ax, grids[k], xrange, yrange, data)
+            ax.set_title(f"t = {k} (arrows ×{factor:.2g})")
+        outer_labels(axes, len(steps))
+    return fit(fig)
