@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
 from diffusion2d import plotting  # noqa: E402
@@ -339,11 +339,17 @@ def test_arrows_by_meaning_dashed_open_predicted_noise_and_no_zero_arrows():
     plotting.arrows(ax, pts, vec, "pred_noise")
     plotting.arrows(ax, pts, vec, "noise")
     plotting.arrows(ax, pts, np.zeros((3, 2)), "noise")  # nothing to draw
-    pred, noise = _collections(ax, Quiver)
-    assert pred.N == noise.N == 2
-    assert pred.get_facecolor().size == 0 or pred.get_facecolor()[0][3] == 0  # open
-    assert pred.get_linestyle()[0][1] is not None  # dashed
+    (noise,) = _collections(ax, Quiver)  # the added noise: filled arrows
+    assert noise.N == 2
     assert matplotlib.colors.to_hex(noise.get_facecolor()[0]) == plotting.COLORS["noise"].lower()
+    # the predicted noise: dashed shafts and open, solid heads (2 arrows: the zero one dropped)
+    shafts, heads = (c for c in _collections(ax, LineCollection) if not isinstance(c, Quiver))
+    assert len(shafts.get_segments()) == len(heads.get_segments()) == 2
+    assert shafts.get_linestyle()[0][1] is not None and heads.get_linestyle()[0][1] is None
+    for c in (shafts, heads):
+        assert matplotlib.colors.to_hex(c.get_color()[0]) == plotting.COLORS["pred_noise"].lower()
+    tips = [seg[1] for seg in heads.get_segments()]  # each head's middle point is the tip
+    assert np.allclose(tips, [[1.0, 0.0], [0.0, 1.0]])
     plt.close(fig)
 
 

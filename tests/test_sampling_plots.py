@@ -42,6 +42,15 @@ def _quivers(ax):
     return [c for c in ax.collections if isinstance(c, Quiver)]
 
 
+def _dashed_shafts(ax) -> list:
+    """Segments of the dashed arrow shafts (the predicted noise) drawn on ``ax``."""
+    from matplotlib.collections import LineCollection
+
+    return [seg for c in ax.collections
+            if isinstance(c, LineCollection) and not isinstance(c, Quiver)
+            and c.get_linestyle()[0][1] is not None for seg in c.get_segments()]
+
+
 def test_record_pair_starts_both_samplers_from_the_same_points(runs):
     assert list(runs) == ["DDPM", "DDIM"]
     ddpm, ddim = runs["DDPM"], runs["DDIM"]
@@ -125,11 +134,13 @@ def test_draw_state_arrows_and_field(runs, data):
     factor = sp.draw_state(ax, runs["DDPM"], 3, data, num=5, tail=2)
     assert factor is not None and factor > 0
     quivers = _quivers(ax)
-    assert len(quivers) == 3  # field, predicted noise, added noise
-    assert quivers[0].N == 25 and quivers[1].N == 5 and quivers[2].N == 5
+    assert len(quivers) == 2  # filled arrows: the field and the added noise
+    assert quivers[0].N == 25 and quivers[1].N == 5
+    assert len(_dashed_shafts(ax)) == 5  # the predicted noise: dashed arrows
     fig, ax = plt.subplots()
     sp.draw_state(ax, runs["DDIM"], 3, num=5)
-    assert len(_quivers(ax)) == 2  # DDIM adds no noise: no red arrows
+    assert len(_quivers(ax)) == 1  # DDIM adds no noise: the field only
+    assert len(_dashed_shafts(ax)) == 5
     fig, ax = plt.subplots()
     assert sp.draw_state(ax, runs["DDPM"], 0, num=5) is None  # no step left at t = 0
     assert not _quivers(ax)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import LineCollection
 
 from .style import (
     COLORS,
@@ -81,16 +82,28 @@ def draw_data(ax: plt.Axes, data: object, side: float = 3.4, name: str = "data")
 def arrows(ax: plt.Axes, points: np.ndarray, vectors: np.ndarray, kind: str,
            width: float = 0.005) -> None:  # fmt: skip
     """Arrows (N, 2) at ``points`` by meaning: colour from :data:`COLORS`, line style from
-    :data:`CUES` (a dashed kind, e.g. the predicted noise, as dashed open arrows; a solid one,
-    e.g. the added noise, filled). Zero-length vectors draw nothing."""
+    :data:`CUES`. A solid kind (e.g. the added noise) is a filled arrow; a dashed kind (e.g. the
+    predicted noise) is a dashed shaft with an open, solid head (a dashed outline of a short
+    filled arrow would read as a squiggle). Zero-length vectors draw nothing."""
     keep = np.linalg.norm(vectors, axis=-1) > 0
     if not keep.any():
         return
-    dashed = CUES.get(kind, {}).get("linestyle", "-") != "-"
-    look = ({"facecolor": "none", "edgecolor": COLORS[kind], "linestyle": (0, (3, 2)),
-             "linewidth": 1.0} if dashed else {"color": COLORS[kind]})  # fmt: skip
-    ax.quiver(*points[keep].T, *vectors[keep].T, width=width, headwidth=3.5, headlength=4,
-              zorder=4, **look, **QUIVER)  # fmt: skip
+    if CUES.get(kind, {}).get("linestyle", "-") == "-":
+        ax.quiver(*points[keep].T, *vectors[keep].T, color=COLORS[kind], width=width,
+                  headwidth=3.5, headlength=4, zorder=4, **QUIVER)  # fmt: skip
+        return
+    start, vec = points[keep], vectors[keep]  # (K, 2)
+    tip = start + vec
+    length = np.linalg.norm(vec, axis=-1, keepdims=True)  # (K, 1)
+    unit = vec / length
+    normal = np.stack([-unit[:, 1], unit[:, 0]], axis=-1)
+    head = np.clip(0.35 * length, 0.05, 0.15)  # data units: visible, never longer than the arrow
+    base = tip - head * unit
+    chevrons = np.stack([base + 0.6 * head * normal, tip, base - 0.6 * head * normal], axis=1)
+    look = {"colors": COLORS[kind], "linewidths": 1.1, "zorder": 4, "capstyle": "round"}
+    ax.add_collection(LineCollection(np.stack([start, tip], axis=1), linestyles=(0, (2.5, 1.5)),
+                                     **look))  # fmt: skip
+    ax.add_collection(LineCollection(chevrons, linestyles="solid", joinstyle="miter", **look))
 
 
 def point_axes(ax: plt.Axes, lim: Lim = LIMITS, ylim: Lim | None = None) -> None:
