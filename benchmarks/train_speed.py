@@ -30,9 +30,9 @@ from diffusion2d.data import load_datasaurus
 from diffusion2d.experiments import EXPERIMENTS
 from diffusion2d.loss import get_loss
 from diffusion2d.metrics import chamfer_distance
-from diffusion2d.runtime import torch_threads
 from diffusion2d.samplers import sample
 from diffusion2d.training import TrainConfig, build_model
+from diffusion2d.utils import torch_threads
 
 
 def workshop_loop(config: TrainConfig, epochs: int, threads: int = 2):

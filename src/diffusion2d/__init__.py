@@ -46,9 +46,9 @@ from .loss import get_loss
 from .model import DenoisingMLP
 from .samplers import ddim_step, ddpm_step, sample
 from .schedules import get_diffusion_parameters
-from .seed import set_seed
 from .training import TrainConfig, train
 from .trajectories import record_trajectories, trajectory_step
+from .utils import set_seed
 
 __all__ = [
     "DenoisingMLP",

@@ -29,8 +29,7 @@ ENV_VAR = "DIFFUSION2D_CACHE"
 FORMAT = 1
 # The package's modules that determine a trained model (training imports nothing else of ours).
 TRAINING_MODULES = (
-    "_checks.py", "data.py", "forward.py", "loss.py", "model.py", "runtime.py", "schedules.py",
-    "training.py",
+    "data.py", "forward.py", "loss.py", "model.py", "schedules.py", "training.py", "utils.py",
 )  # fmt: skip
 
 

@@ -43,9 +43,9 @@ from .plotting import (
     style,
 )
 from .plotting import SAMPLERS as SAMPLER_STYLES
-from .runtime import torch_threads
 from .samplers import SAMPLERS
 from .training import split_for  # noqa: F401 - re-exported: chapters import it from here
+from .utils import torch_threads
 
 SAMPLER_COLORS = {name: st["color"] for name, st in SAMPLER_STYLES.items()}  # plotting.SAMPLERS
 

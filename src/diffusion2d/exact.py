@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_points, check_steps
 from .schedules import alpha_bars_prev, get_diffusion_parameters
+from .utils import check_points, check_steps, grid
 
 
 def posterior_weights(
@@ -119,8 +119,7 @@ def drift_grids(
     """
     check_points("dataset", dataset)
     _, alphas, alpha_bars = get_diffusion_parameters(beta_min, beta_max, T)
-    gx, gy = np.meshgrid(np.arange(*xrange), np.arange(*yrange))  # (ny, nx) each
-    pts = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], axis=1))  # (ny*nx, 2) float64
+    gx, _, pts = grid(xrange, yrange)  # (ny, nx), (ny*nx, 2) float64
     data = dataset.double()
     alphas, alpha_bars = alphas.double(), alpha_bars.double()
     grids = [np.zeros(gx.shape + (2,))]

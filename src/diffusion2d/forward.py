@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_points, check_same_shape, check_schedule, check_steps
 from .schedules import get_diffusion_parameters
+from .utils import check_points, check_same_shape, check_schedule, check_steps
 
 
 def q_sample(

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_points, check_same_shape
 from .forward import q_sample
+from .utils import check_points, check_same_shape
 
 
 def get_loss(

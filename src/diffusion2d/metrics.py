@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from ._checks import check_points
+from .utils import check_points
 
 
 def nearest_neighbour_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

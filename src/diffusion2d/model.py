@@ -18,8 +18,8 @@ import math
 import torch
 from torch import nn
 
-from ._checks import check_points, check_steps
 from .schedules import get_diffusion_parameters
+from .utils import check_points, check_steps
 
 INPUT_EMBEDDINGS = ("identity", "fourier")
 TIME_EMBEDDINGS = ("zero", "linear", "fourier")

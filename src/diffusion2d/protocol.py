@@ -46,15 +46,14 @@ import torch
 
 from . import metrics
 from .cache import cache_dir, source_hash
-from .runtime import torch_threads
 from .samplers import SAMPLERS, sample
 from .training import TrainConfig, batch_loss, loss_batches, split_for
+from .utils import torch_threads
 
 FORMAT = 1
 # the modules whose code determines a protocol result (besides the model's weights)
 EVALUATION_MODULES = (
-    "_checks.py", "exact.py", "metrics.py", "model.py", "protocol.py", "runtime.py", "samplers.py",
-    "schedules.py",
+    "exact.py", "metrics.py", "model.py", "protocol.py", "samplers.py", "schedules.py", "utils.py",
 )  # fmt: skip
 
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_points, check_same_shape, check_schedule, check_steps
-from .runtime import torch_threads
+from .utils import check_points, check_same_shape, check_schedule, check_steps, torch_threads
 
 SAMPLERS = ("ddpm", "ddim")
 

@@ -22,8 +22,8 @@ import torch
 from .data import load_datasaurus, train_test_split
 from .loss import get_loss
 from .model import DenoisingMLP
-from .runtime import torch_threads
 from .schedules import check_schedule_args
+from .utils import torch_threads
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_points, check_steps
-from .runtime import torch_threads
 from .samplers import ddim_step, ddpm_step
+from .utils import check_points, check_steps, torch_threads
+from .utils import grid as grid_points
 
 
 @dataclass
@@ -111,8 +111,8 @@ def record_trajectories(
 def _record(model, num_particles, deterministic, generator, x_T, grid) -> Trajectories:
     x = torch.randn(num_particles, 2, generator=generator) if x_T is None else x_T.clone()
     check_points("x_T", x)
-    gx, gy = np.meshgrid(np.arange(*grid[0]), np.arange(*grid[1]))  # (ny, nx)
-    grid_pts = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1)).float()  # (ny*nx, 2)
+    gx, gy, grid_pts = grid_points(*grid)  # (ny, nx) each, (ny*nx, 2)
+    grid_pts = grid_pts.float()
     positions, eps_l, drift_l, noise_l, field_l = [x.numpy().copy()], [], [], [], []
     for t in range(model.T - 1, -1, -1):
         _, field = learned_drift(model, grid_pts, t, deterministic)

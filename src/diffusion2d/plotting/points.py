@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import LineCollection
 
+from ..utils import grid as grid_points
 from .style import (
     COLORS,
     COLUMN_WIDTH,
@@ -239,12 +240,12 @@ def scaled_arrows(
 def draw_field(ax: plt.Axes, grid: np.ndarray, xrange, yrange, data: object = None) -> float:
     """Quiver of one (ny, nx, 2) field on ``ax`` (arrows rescaled and clipped per panel by
     :func:`scaled_arrows`), over ``data`` (grey dots) if given; returns the scale factor."""
-    gx, gy = np.meshgrid(np.arange(*xrange), np.arange(*yrange))  # as in exact.drift_grids
+    gx, gy, pts = grid_points(xrange, yrange)  # as in exact.drift_grids
     grid = np.asarray(grid, dtype=float)
     if grid.shape != gx.shape + (2,):
         raise ValueError(f"grid must have shape {gx.shape + (2,)} for the ranges, got {grid.shape}")
     vec, factor = scaled_arrows(grid, xrange[2])
-    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)  # limits cover the grid and the data
+    pts = pts.numpy()  # limits cover the grid and the data
     if data is not None:
         d = as_points("data", data)
         draw_data(ax, d, side=2.5)

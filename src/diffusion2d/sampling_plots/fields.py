@@ -34,7 +34,8 @@ from ..plotting import (
     scaled_arrows,
     style,
 )
-from ..training import torch_threads
+from ..utils import grid as grid_points
+from ..utils import torch_threads
 from .particles import Range
 
 ERROR_GRID: Range = (-3.0, 3.001, 0.1)  # 61 x 61 points for error maps
@@ -90,8 +91,8 @@ def compare_fields(model, exact, times: Sequence[int], grid: Range = ERROR_GRID)
     times = np.asarray(list(times), dtype=int)
     if times.size == 0 or times.min() < 1 or times.max() > T:
         raise ValueError(f"times must lie in 1..{T} (there is no step at t = 0), got {times}")
-    gx, gy = np.meshgrid(np.arange(*grid), np.arange(*grid))  # (ny, nx)
-    pts = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1)).float()  # (G, 2)
+    gx, gy, pts = grid_points(grid)  # (ny, nx) each, (G, 2)
+    pts = pts.float()
     learned, exact_eps = [], []
     if hasattr(model, "eval"):
         model.eval()
