@@ -43,7 +43,7 @@ BUDGET_PLOT_EDIT_S = 60.0
 BUDGET_SITE_MB = 15.0
 BUDGET_SRC_LINES = 4000
 BUDGET_MODULE_LINES = 300
-PLOT_EDIT = "src/diffusion2d/sampling_plots/fields.py"
+PLOT_EDIT = "src/diffusion2d/plotting/fields.py"
 BUDGET_PAGE_BYTES = 3 * 1024 * 1024
 
 FETCHED = {

@@ -1,4 +1,4 @@
-"""Checks of the animations (animation, video, sampling_plots.sampling_video): frames, holds,
+"""Checks of the animations (animation, video, plotting.sampling_video): frames, holds,
 sizes, both encodings read back with ffmpeg, the HTML element, the site's video files, errors.
 
 Videos here are small (1 to 2 inches, a few frames), so everything runs in seconds on Agg.
@@ -23,9 +23,9 @@ from docutils.frontend import get_default_settings  # noqa: E402
 from docutils.parsers.rst import Parser  # noqa: E402
 from docutils.utils import new_document  # noqa: E402
 
-from diffusion2d import animation, video  # noqa: E402
-from diffusion2d import sampling_plots as sp  # noqa: E402
+from diffusion2d import plotting as sp  # noqa: E402
 from diffusion2d.exact import ExactDenoiser  # noqa: E402
+from diffusion2d.plotting import animation, video  # noqa: E402
 from diffusion2d.schedules import get_diffusion_parameters  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(

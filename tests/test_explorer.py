@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from diffusion2d import explorer, explorer_js
-from diffusion2d import sampling_plots as sp
+from diffusion2d import plotting as sp
 from diffusion2d.exact import ExactDenoiser
-from diffusion2d.plotting import COLORS, LIMITS
+from diffusion2d.plotting import COLORS, LIMITS, explorer, explorer_js
 
 T, N = 6, 30
 GRID = (-2.0, 2.01, 1.0)  # 5 x 5 = 25 grid points

@@ -1,4 +1,5 @@
-"""Checks of diffusion2d.sampling_plots: recordings, summary numbers, figures, field errors.
+"""Checks of the sampling figures of diffusion2d.plotting: recordings, summary numbers, figures,
+field errors.
 
 The "model" is the exact denoiser of a few points with a short schedule, so everything is cheap
 and deterministic.
@@ -16,7 +17,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
-from diffusion2d import sampling_plots as sp  # noqa: E402
+from diffusion2d import plotting as sp  # noqa: E402
 from diffusion2d.exact import ExactDenoiser  # noqa: E402
 
 T = 6

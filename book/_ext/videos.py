@@ -1,8 +1,8 @@
 """Sphinx extension: the book's videos become files of the site instead of inlined data.
 
-``diffusion2d.animation.show`` outputs a ``<video controls>`` element with both encodings inlined
-as ``data:`` URIs, so a notebook shows it as it is and the execution cache holds it. At
-``doctree-resolved`` this extension writes each inlined encoding to
+``diffusion2d.plotting.animation.show`` outputs a ``<video controls>`` element with both
+encodings inlined as ``data:`` URIs, so a notebook shows it as it is and the execution cache
+holds it. At ``doctree-resolved`` this extension writes each inlined encoding to
 ``_build/html/_videos/<sha256>.<mp4|webm>`` and points the page at that file: the video is served
 from the site, nothing is written into the source tree, and a browser fetches only the one
 encoding it plays.

@@ -1,8 +1,8 @@
 """The trajectory explorer (Bokeh) on the built page, in Chromium at 1280 and at 390 CSS px.
 
 The page (default chapters/06b_explorer.html, override with EXPLORER_PAGE) holds the layout of
-:func:`diffusion2d.explorer.build_explorer`: a plot and a column of controls, named as in
-:data:`diffusion2d.explorer.WIDGETS`. At each width (sitetools.WIDTHS) the tests check that
+:func:`diffusion2d.plotting.explorer.build_explorer`: a plot and a column of controls, named as in
+:data:`diffusion2d.plotting.explorer.WIDGETS`. At each width (sitetools.WIDTHS) the tests check that
 
 - the widget fits the article column with no sideways scrolling; controls sit beside the plot at
   1280 and under it at 390, where the plot fills the width;
@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sitetools import HEIGHTS, LOCAL_HOSTS, SCREENSHOTS, Visit, toc_pages
 
-from diffusion2d.explorer import PLOT_NAME, STEP_MS, WIDGETS
+from diffusion2d.plotting.explorer import PLOT_NAME, STEP_MS, WIDGETS
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 

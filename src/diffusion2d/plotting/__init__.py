@@ -8,9 +8,13 @@ Scope: matplotlib only, no mathematics. Modules:
 - ``points``: point clouds, small multiples, samples over the data, drift fields;
 - ``curves``: the noise schedule, loss curves, the model's embeddings.
 
-Everything is re-exported here (``from diffusion2d import plotting``; ``plotting.scatter``).
-Animations are in :mod:`diffusion2d.animation`, sampling figures in
-:mod:`diffusion2d.sampling_plots`.
+- ``particles``, ``particle_figures``: sampling seen as particles (chapter 06);
+- ``fields``: the learned noise field next to the exact one (chapter 07);
+- ``animation`` (frames) and ``video`` (MP4/WebM, the ``<video>`` element);
+- ``explorer`` (+ ``explorer_js``): the interactive sampler page.
+
+The figures are re-exported here (``from diffusion2d import plotting``; ``plotting.scatter``);
+``plotting.animation`` and ``plotting.explorer`` are used as modules.
 """
 
 from .curves import (
@@ -21,6 +25,36 @@ from .curves import (
     loss_curves,
     plain_log,
     schedule_plot,
+)
+from .fields import (
+    CENTRES,
+    CENTRES_ON_MAP,
+    ERROR_CMAP,
+    ERROR_GRID,
+    FieldComparison,
+    compare_fields,
+    eps_slope,
+    error_by_distance,
+    error_heatmap_figure,
+    error_map_figure,
+    field_comparison_figure,
+    loss_by_step,
+    loss_by_step_figure,
+)
+from .particle_figures import paths_figure, snapshot_grid, step_figure
+from .particles import (
+    EPS_SCALE,
+    FIELD_GRID,
+    SAMPLER_NAMES,
+    STAT_LABELS,
+    draw_state,
+    endpoint_distance,
+    frame_of,
+    noise_walk,
+    record_pair,
+    sampling_video,
+    stats_table,
+    trajectory_stats,
 )
 from .points import (
     GRID,
@@ -83,4 +117,10 @@ __all__ = [
     "grid_shape", "loss_comparison", "loss_curve", "loss_curves", "max_width", "noised_grid",
     "outer_labels", "panel_grid", "plain_log", "point_axes", "point_size", "samples_over_data",
     "scaled_arrows", "scatter", "scatter_grid", "schedule_plot", "style", "use_style",
+    "CENTRES", "CENTRES_ON_MAP", "EPS_SCALE", "ERROR_CMAP", "ERROR_GRID", "FIELD_GRID",
+    "SAMPLER_NAMES", "STAT_LABELS", "FieldComparison", "compare_fields", "draw_state",
+    "endpoint_distance", "eps_slope", "error_by_distance", "error_heatmap_figure",
+    "error_map_figure", "field_comparison_figure", "frame_of", "loss_by_step",
+    "loss_by_step_figure", "noise_walk", "paths_figure", "record_pair", "sampling_video",
+    "snapshot_grid", "stats_table", "step_figure", "trajectory_stats",
 ]  # fmt: skip

@@ -1,8 +1,8 @@
 """The book's animations: point clouds frame by frame, drift fields over t, as pausable videos.
 
-Scope: drawing only (:mod:`diffusion2d.video` encodes WebM and MP4 and makes the ``<video>``).
+Scope: drawing only (:mod:`plotting.video` encodes WebM and MP4 and makes the ``<video>``).
 :func:`render` is the one frame loop of every animation, also of
-:func:`diffusion2d.sampling_plots.sampling_video`: what all frames share is drawn once, each frame
+:func:`particles.sampling_video`: what all frames share is drawn once, each frame
 adds its own artists, on an Agg figure pyplot never sees, in the book's style at
 ``plotting.SAVE_DPI`` (a frame w inches wide is shown w * 100 CSS px wide at 2 device px per CSS
 px). :class:`Timing` holds the first and last frames and can slow the last steps down.
@@ -24,19 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from . import video
-from .plotting import (
-    COLORS,
-    CUES,
-    LIMITS,
-    SAVE_DPI,
-    arrows,
-    as_points,
-    draw_data,
-    draw_field,
-    point_axes,
-    point_size,
-    style,
-)
+from .points import LIMITS, arrows, as_points, draw_data, draw_field, point_axes, point_size
+from .style import COLORS, CUES, SAVE_DPI, style
 from .video import Video
 
 SIZE = (5.0, 5.0)  # inches of a one-panel animation: 500 x 500 CSS px, 1000 x 1000 device px

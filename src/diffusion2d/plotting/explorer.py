@@ -1,7 +1,7 @@
 """The trajectory explorer: sampling replayed in a static web page, with no kernel.
 
 The workshop's widget needed a running Python kernel. Here the build records both samplers once
-(:func:`sampling_plots.record_pair`: DDPM and deterministic DDIM from the same x_T) and Bokeh draws
+(:func:`plotting.record_pair`: DDPM and deterministic DDIM from the same x_T) and Bokeh draws
 the recording in the browser. The page gets the workshop's four controls, plus Play and arrows:
 
 =====================  =======================================  ================================
@@ -18,7 +18,7 @@ arrows                 CheckboxGroup ``explorer-arrows``        field / eps_thet
 
 The plot is named ``explorer-plot``. Every control but Play runs one short
 :class:`bokeh.models.CustomJS` callback (:data:`explorer_js.CALLBACK_JS`) that slices the stored
-arrays; all the computation happened in the build. Arrows follow :mod:`sampling_plots`: at time t
+arrays; all the computation happened in the build. Arrows follow :mod:`.particles`: at time t
 they belong to the reverse step taken from x_t (the learned field, rescaled per step; eps_theta
 times ``EPS_SCALE``; the added noise sigma_t z, DDPM only), with colours and line styles by
 meaning from :data:`plotting.COLORS` and :data:`plotting.CUES`; at t = 0 no step is left.
@@ -41,10 +41,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..trajectories import Trajectories
 from .explorer_js import CALLBACK_JS, CONTAINER_STYLE, CSS, HELP, PLAY_JS, legend_html
-from .plotting import COLORS, CUES, LIMITS, as_points, scaled_arrows
-from .sampling_plots import EPS_SCALE
-from .trajectories import Trajectories
+from .particles import EPS_SCALE
+from .points import LIMITS, as_points, scaled_arrows
+from .style import COLORS, CUES
 
 QUANT = 1000  # stored integers are thousandths of a data unit
 PLOT_NAME = "explorer-plot"
@@ -102,7 +103,7 @@ def quantize(x: np.ndarray) -> np.ndarray:
 
 def explorer_data(runs: Mapping[str, Trajectories], data: object = None) -> ExplorerData:
     """Pack a DDPM and a DDIM recording (``{"DDPM": ..., "DDIM": ...}`` from
-    :func:`sampling_plots.record_pair`, same x_T and grid) into :class:`ExplorerData`."""
+    :func:`plotting.record_pair`, same x_T and grid) into :class:`ExplorerData`."""
     missing = [s for s in SAMPLERS if s not in runs]
     if missing:
         raise ValueError(f"runs must hold {SAMPLERS}, missing {missing}")

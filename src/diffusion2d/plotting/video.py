@@ -1,6 +1,6 @@
 """Short videos readers can pause: encoding, the HTML a page shows, and the files of the site.
 
-Scope: no drawing (frames come from :mod:`diffusion2d.animation`). :func:`encode` pipes RGB
+Scope: no drawing (frames come from :mod:`plotting.animation`). :func:`encode` pipes RGB
 frames into the ffmpeg binary of the PyPI package ``imageio-ffmpeg`` and returns a :class:`Video`
 holding two encodings of the same frames: MP4/H.264, offered first (Chrome, Safari, Edge, Firefox
 with the system's codecs; sharper than VP9 at the same size on these frames), and WebM/VP9 for
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .plotting import DPI, SAVE_DPI
+from .style import DPI, SAVE_DPI
 
 FPS = 10  # frames per second of every video: durations are multiples of 0.1 s
 # fmt: off

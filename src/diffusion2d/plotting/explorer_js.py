@@ -1,10 +1,10 @@
 """The trajectory explorer's client side: its JavaScript callbacks, its CSS and its legend.
 
-Scope: strings only, no Bokeh objects and no numbers of the model; :mod:`diffusion2d.explorer`
+Scope: strings only, no Bokeh objects and no numbers of the model; :mod:`plotting.explorer`
 records the data and builds the Bokeh document around these.
 
 - :data:`CALLBACK_JS` runs on every control change: it reads the controls, slices the stored
-  int16 arrays and updates the plot's five sources. :func:`diffusion2d.explorer.view` is the same
+  int16 arrays and updates the plot's five sources. :func:`plotting.explorer.view` is the same
   computation in Python (the initial state and the tests' reference); keep the two in step.
   Zero-length arrows (DDPM's last step adds no noise, Algorithm 2) are left out, head included.
 - :data:`PLAY_JS` runs on the Play/Pause button: it steps t down to 0 on a timer, from the

@@ -18,25 +18,12 @@ import torch
 from matplotlib.colors import LogNorm
 
 from ..forward import q_sample
-from ..plotting import (
-    COLORS,
-    COLUMN_WIDTH,
-    CUES,
-    FULL_WIDTH,
-    LIMITS,
-    QUIVER,
-    as_points,
-    fit,
-    outer_labels,
-    plain_log,
-    point_axes,
-    point_size,
-    scaled_arrows,
-    style,
-)
 from ..utils import grid as grid_points
 from ..utils import torch_threads
+from .curves import plain_log
 from .particles import Range
+from .points import LIMITS, as_points, outer_labels, point_axes, point_size, scaled_arrows
+from .style import COLORS, COLUMN_WIDTH, CUES, FULL_WIDTH, QUIVER, fit, style
 
 ERROR_GRID: Range = (-3.0, 3.001, 0.1)  # 61 x 61 points for error maps
 CENTRES = COLORS["data"]  # the noised data's centres behind field arrows: grey dots, as the data

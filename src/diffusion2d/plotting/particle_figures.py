@@ -15,19 +15,10 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
-from ..plotting import (
-    COLORS,
-    COLUMN_WIDTH,
-    CUES,
-    LIMITS,
-    NEUTRALS,
-    outer_labels,
-    panel_grid,
-    point_axes,
-    style,
-)
 from ..trajectories import Trajectories
 from .particles import EPS_SCALE, _draw_data, draw_state
+from .points import LIMITS, outer_labels, panel_grid, point_axes
+from .style import COLORS, COLUMN_WIDTH, CUES, NEUTRALS, style
 
 
 def _legend_handles(noise: bool = True, field: bool = True, eps: bool = True,

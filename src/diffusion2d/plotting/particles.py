@@ -6,7 +6,7 @@ on one torch thread), the frame of a paper time t (:func:`frame_of`), per-run me
 learned field of the step taken from x_t, particles with their recent paths, predicted noise
 (dashed) times :data:`EPS_SCALE`, added noise (solid)), and :func:`sampling_video`, the samplers
 side by side as one animation.
-Conventions and colours as in :mod:`diffusion2d.sampling_plots`.
+Conventions and colours as in :mod:`diffusion2d.plotting`.
 """
 
 from __future__ import annotations
@@ -20,22 +20,14 @@ import torch
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from .. import animation, video
 from ..metrics import chamfer_distance
-from ..plotting import (
-    COLORS,
-    COLUMN_WIDTH,
-    LIMITS,
-    QUIVER,
-    as_points,
-    draw_data,
-    point_axes,
-    scaled_arrows,
-)
-from ..plotting import arrows as draw_arrows
-from ..training import torch_threads
 from ..trajectories import Trajectories, record_trajectories
-from ..video import Video
+from ..utils import torch_threads
+from . import animation, video
+from .points import LIMITS, as_points, draw_data, point_axes, scaled_arrows
+from .points import arrows as draw_arrows
+from .style import COLORS, COLUMN_WIDTH, QUIVER
+from .video import Video
 
 Range = tuple[float, float, float]  # (start, stop, step) as for np.arange
 FIELD_GRID: Range = (-2.8, 2.81, 0.4)  # 15 x 15 arrows over the plotted square
