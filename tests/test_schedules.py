@@ -48,3 +48,19 @@ def test_single_step_and_helpers():
 def test_bad_schedule_arguments(args, error, match):
     with pytest.raises(error, match=match):
         get_diffusion_parameters(*args)
+
+
+def test_register_schedule_gives_a_module_the_schedule_as_buffers():
+    from torch import nn
+
+    from diffusion2d.schedules import register_schedule
+
+    module = nn.Module()
+    register_schedule(module, 1e-4, 0.02, 50)
+    betas, alphas, alpha_bars = get_diffusion_parameters(1e-4, 0.02, 50)
+    assert module.T == 50
+    assert list(module.state_dict()) == ["betas", "alphas", "alpha_bars"]
+    assert torch.equal(module.betas, betas) and torch.equal(module.alphas, alphas)
+    assert torch.equal(module.alpha_bars, alpha_bars)
+    with pytest.raises(ValueError, match="beta_max"):
+        register_schedule(nn.Module(), 0.02, 1.5, 50)

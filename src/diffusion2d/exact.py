@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .schedules import alpha_bars_prev, get_diffusion_parameters
+from .schedules import alpha_bars_prev, get_diffusion_parameters, register_schedule
 from .utils import check_points, check_steps, grid
 
 
@@ -139,12 +139,8 @@ class ExactDenoiser(nn.Module):
     def __init__(self, data: torch.Tensor, beta_min: float, beta_max: float, T: int):
         super().__init__()
         check_points("data", data)
-        betas, alphas, alpha_bars = get_diffusion_parameters(beta_min, beta_max, T)
-        self.T = T
         self.register_buffer("data", data.clone())
-        self.register_buffer("betas", betas)
-        self.register_buffer("alphas", alphas)
-        self.register_buffer("alpha_bars", alpha_bars)
+        register_schedule(self, beta_min, beta_max, T)
 
     def forward(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         check_points("xt", xt)

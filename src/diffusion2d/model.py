@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from .schedules import get_diffusion_parameters
+from .schedules import register_schedule
 from .utils import check_points, check_steps
 
 INPUT_EMBEDDINGS = ("identity", "fourier")
@@ -97,12 +97,8 @@ class DenoisingMLP(nn.Module):
             raise ValueError(
                 f"input_embedding must be one of {INPUT_EMBEDDINGS}, got {input_embedding!r}"
             )
-        betas, alphas, alpha_bars = get_diffusion_parameters(beta_min, beta_max, T)
-        self.T = T
+        register_schedule(self, beta_min, beta_max, T)
         self.input_embedding, self.time_embedding = input_embedding, time_embedding
-        self.register_buffer("betas", betas)
-        self.register_buffer("alphas", alphas)
-        self.register_buffer("alpha_bars", alpha_bars)
         self.pos = FourierFeatures() if input_embedding == "fourier" else nn.Identity()
         pos_dim = self.pos.out_dim if input_embedding == "fourier" else 2
         self.time = TimeEmbedding(time_embedding, T)

@@ -42,6 +42,15 @@ def get_diffusion_parameters(
     return betas.float(), alphas.float(), alpha_bars.float()
 
 
+def register_schedule(module: torch.nn.Module, beta_min: float, beta_max: float, T: int) -> None:
+    """Give ``module`` the schedule samplers read: ``T`` and the buffers ``betas, alphas,
+    alpha_bars`` of :func:`get_diffusion_parameters` (saved in its ``state_dict``)."""
+    values = get_diffusion_parameters(beta_min, beta_max, T)
+    module.T = T
+    for name, value in zip(("betas", "alphas", "alpha_bars"), values, strict=True):
+        module.register_buffer(name, value)
+
+
 def alpha_bars_prev(alpha_bars: torch.Tensor) -> torch.Tensor:
     """``alpha_bar_{t-1}`` for each 0-based step t, with alpha_bar_0 = 1 (empty product)."""
     return torch.cat([alpha_bars.new_ones(1), alpha_bars[:-1]])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..schedules import get_diffusion_parameters
+from ..schedules import register_schedule
 
 
 class ModelInputError(ValueError):
@@ -23,10 +23,8 @@ class FakeModel(nn.Module):
 
     def __init__(self, beta_min: float, beta_max: float, T: int):
         super().__init__()
-        self.T, self.scale, self.calls = T, nn.Parameter(torch.ones(())), []
-        for name, values in zip(("betas", "alphas", "alpha_bars"),
-                                get_diffusion_parameters(beta_min, beta_max, T), strict=True):
-            self.register_buffer(name, values)  # fmt: skip
+        self.scale, self.calls = nn.Parameter(torch.ones(())), []
+        register_schedule(self, beta_min, beta_max, T)
 
     def forward(self, xt: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
         problem = _misuse(xt, t, self.T)
