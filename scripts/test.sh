@@ -8,9 +8,10 @@
 #    cache in _build/.jupyter_cache and the model cache make a rebuild fast)
 # 4. scripts/check_links.py           linkchecker on the built HTML: internal links and anchors only,
 #                                     served from 127.0.0.1; nothing external is fetched
-# 5. pytest tests/site                the built site: static checks, every page in Chromium
-#                                     (screenshots in test-output/screenshots/), the workflows
-#    pytest                           2 and 5 again in one process, as a contributor runs pytest
+# 5. pytest                           every test in one process, as a contributor runs it: the
+#                                     unit tests again and tests/site, the built site (static
+#                                     checks, every page in Chromium at 1280 and 390 px,
+#                                     screenshots in test-output/screenshots/, the workflows)
 # 6. pytest -m build/notebooks        the workshop edition: notebooks served by the built site;
 #    tests/test_notebooks.py          participant notebooks stop at their first todo(), solution
 #                                     notebooks run top to bottom in a kernel and pass their checks
@@ -48,8 +49,7 @@ step unit pytest -q tests --ignore=tests/site -p no:cacheprovider -o faulthandle
 step build jupyter-book build book/ -W -n --keep-going
 step links python scripts/check_links.py _build/html
 # a hung browser must not hang CI: cap the site tests, and dump tracebacks of a stuck test
-step site timeout --kill-after=30 1800 pytest -q tests/site -p no:cacheprovider -o faulthandler_timeout=300
-step oneprocess timeout --kill-after=30 1800 pytest -q -p no:cacheprovider -o faulthandler_timeout=300
+step all timeout --kill-after=30 1800 pytest -q -p no:cacheprovider -o faulthandler_timeout=300
 step workshop pytest -q -m build tests/test_notebooks.py -p no:cacheprovider
 step notebooks timeout --kill-after=30 1800 pytest -q -m notebooks tests/test_notebooks.py -p no:cacheprovider -o faulthandler_timeout=600
 

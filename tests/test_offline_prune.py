@@ -1,4 +1,5 @@
-"""book/_ext/offline.py ships only what pages load: MathJax's one bundle and its on-demand parts."""
+"""book/_ext/offline.py ships only what pages load: MathJax's one bundle and its on-demand parts,
+the icon fonts the theme's stylesheet uses, no icon script, no build-time catalogues."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ KEPT = [
     "mathjax/input/tex/extensions/cancel.js",
     "mathjax/a11y/explorer.js",
     "mathjax/sre/mathmaps/en.json",
+    "mathjax/sre/mathmaps/base.json",
+    "mathjax/sre/mathmaps/nemeth.json",
     "mathjax/ui/menu.js",
-    "scripts/fontawesome.js",
+    "scripts/bootstrap.js",
+    "vendor/fontawesome/webfonts/fa-solid-900.woff2",
 ]
 DROPPED = [
     "mathjax/tex-svg.js",
@@ -28,8 +32,13 @@ DROPPED = [
     "mathjax/output/chtml.js",
     "mathjax/adaptors/liteDOM.js",
     "mathjax/input/tex.js",
+    "mathjax/sre/mathmaps/de.json",
+    "mathjax/sre/mathmaps/hi.json",
+    "scripts/fontawesome.js",
     "scripts/fontawesome.js.map",
     "styles/theme.css.map",
+    "vendor/fontawesome/webfonts/fa-solid-900.ttf",
+    "locales/de/LC_MESSAGES/booktheme.mo",
 ]
 
 
@@ -42,6 +51,7 @@ def test_prune_keeps_what_pages_load_and_drops_the_rest(tmp_path):
     assert all((tmp_path / name).is_file() for name in KEPT)
     assert not any((tmp_path / name).exists() for name in DROPPED)
     assert not (tmp_path / "mathjax" / "adaptors").exists()  # emptied folders go too
+    assert not (tmp_path / "locales").exists()
     assert offline.prune_static(tmp_path, "tex-chtml.js") == 0  # idempotent
 
 
@@ -50,3 +60,22 @@ def test_prune_refuses_a_missing_entry_bundle(tmp_path):
     (tmp_path / "mathjax" / "tex-svg.js").write_text("x")
     with pytest.raises(FileNotFoundError, match="mathjax_path"):
         offline.prune_static(tmp_path, "tex-chtml.js")
+
+
+def test_pages_lose_the_icon_script_and_nothing_else(tmp_path):
+    head = (
+        '<head>\n  <link href="../_static/styles/pydata-sphinx-theme.css" rel="stylesheet" />\n'
+        '  <script defer src="../_static/scripts/fontawesome.js?digest=55c26ed414f5f8a31ebb">'
+        '</script>\n  <script defer src="../_static/scripts/bootstrap.js?digest=55c2"></script>\n'
+    )
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "01.html").write_text(head)
+    (tmp_path / "index.html").write_text(head.replace("../_static", "_static"))
+    (tmp_path / "plain.html").write_text("<p>fontawesome.js is named in prose</p>")
+    assert offline.drop_fontawesome_script(tmp_path) == 2
+    for page in ("chapters/01.html", "index.html"):
+        text = (tmp_path / page).read_text()
+        assert "fontawesome.js" not in text
+        assert "pydata-sphinx-theme.css" in text and "bootstrap.js" in text
+    assert (tmp_path / "plain.html").read_text() == "<p>fontawesome.js is named in prose</p>"
+    assert offline.drop_fontawesome_script(tmp_path) == 0  # idempotent

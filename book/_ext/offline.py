@@ -11,7 +11,15 @@ combined bundle, SVG output, Node adaptors) into `_static/mathjax`, but pages lo
 (`mathjax_path`, tex-chtml.js) and, from it, only: the CHTML web fonts, TeX and MathML extensions
 (autoload) and what MathJax's context menu loads on demand (a11y, the speech rule engine `sre`,
 ui). After the build (and after that copy) the rest is deleted, as are source maps (`*.map`),
-which only browser developer tools fetch.
+which only browser developer tools fetch. The speech rule engine keeps its English rules and
+Nemeth braille (``SRE_LOCALES``, MathJax's defaults); the other ten locales (3.2 MB) would only
+be fetched if a reader chose another speech language in MathJax's menu.
+
+The theme's icons need no script either: pydata-sphinx-theme's stylesheet already draws them
+with the Font Awesome web fonts (woff2), so `scripts/fontawesome.js` (1.5 MB, which would turn
+every icon into inline SVG) is dropped from every page and from the site, as are the fonts'
+TrueType fallbacks (every browser takes the woff2 first) and `_static/locales` (the theme's
+gettext catalogs, used while building, never by a page).
 
 Assets from a CDN are NOT silently removed here: the site tests (tests/site/) report them, and
 the fix belongs in the configuration (e.g. myst-nb `nb_ipywidgets_js: {}`) or in the page
@@ -20,6 +28,7 @@ the fix belongs in the configuration (e.g. myst-nb `nb_ipywidgets_js: {}`) or in
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -28,6 +37,10 @@ MATHJAX_ON_DEMAND = (
     "output/chtml/fonts/woff-v2", "input/tex/extensions", "input/mml/extensions", "a11y", "sre",
     "ui",
 )
+SRE_LOCALES = ("base.json", "en.json", "nemeth.json")  # _static/mathjax/sre/mathmaps/
+UNUSED = ("scripts/fontawesome.js", "locales")  # relative to _static/
+FONTAWESOME_SCRIPT = re.compile(r'[ \t]*<script defer src="[./]*_static/scripts/fontawesome\.js'
+                                r'\?digest=\w+"></script>\n?')
 
 
 def _thebe_enabled(app) -> bool:
@@ -93,9 +106,28 @@ def prune_static(static: Path, mathjax_entry: str) -> int:
             if path.is_dir() and any(k.is_relative_to(path) for k in keep):
                 continue  # a parent of something kept
             drop(path)
-    for path in static.rglob("*.map"):
+    mathmaps = mathjax / "sre" / "mathmaps"
+    if mathmaps.is_dir():
+        for path in mathmaps.iterdir():
+            if path.name not in SRE_LOCALES:
+                drop(path)
+    for name in UNUSED:
+        drop(static / name)
+    for path in [*static.rglob("*.map"), *static.glob("vendor/fontawesome/webfonts/*.ttf")]:
         drop(path)
     return freed
+
+
+def drop_fontawesome_script(outdir: Path) -> int:
+    """Remove the theme's ``fontawesome.js`` tag from every page; return how many pages had it."""
+    changed = 0
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = FONTAWESOME_SCRIPT.sub("", text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            changed += 1
+    return changed
 
 
 def _prune(app, exc) -> None:
@@ -105,6 +137,7 @@ def _prune(app, exc) -> None:
     entry = path.removeprefix("mathjax/") if path.startswith("mathjax/") else ""
     if entry:
         prune_static(Path(app.outdir) / "_static", entry)
+    drop_fontawesome_script(Path(app.outdir))
 
 
 def setup(app):

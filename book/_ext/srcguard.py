@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 import shutil
+from functools import cache
 from pathlib import Path
 
 STAMP = "src-hash.txt"
@@ -58,6 +59,13 @@ def _imports(tree: ast.AST, package: str) -> set[str] | None:
     return found
 
 
+@cache
+def _module_imports(path: Path, package: str, stamp: tuple[int, int]) -> frozenset[str] | None:
+    """:func:`_imports` of one module file, parsed once per build (keyed on mtime and size)."""
+    found = _imports(ast.parse(path.read_bytes()), package)
+    return None if found is None else frozenset(found)
+
+
 def _closure(roots: set[str], modules: dict[str, Path]) -> set[Path] | None:
     """Files of every local module reachable from ``roots`` (with parent packages)."""
     todo, seen = list(roots), set()
@@ -71,7 +79,8 @@ def _closure(roots: set[str], modules: dict[str, Path]) -> set[Path] | None:
             seen.add(prefix)
             path = modules[prefix]
             package = prefix if path.name == "__init__.py" else prefix.rpartition(".")[0]
-            deps = _imports(ast.parse(path.read_bytes()), package)
+            stat = path.stat()
+            deps = _module_imports(path, package, (stat.st_mtime_ns, stat.st_size))
             if deps is None:
                 return None
             todo.extend(deps)
@@ -81,9 +90,10 @@ def _closure(roots: set[str], modules: dict[str, Path]) -> set[Path] | None:
     return files
 
 
-def page_files(text: str, src: Path) -> set[Path]:
-    """The files of ``src`` that the code cells of a MyST page can run."""
-    modules = _module_names(src)
+def page_files(text: str, src: Path, modules: dict[str, Path] | None = None) -> set[Path]:
+    """The files of ``src`` that the code cells of a MyST page can run (``modules``: the
+    :func:`_module_names` of ``src``, computed once for many pages)."""
+    modules = _module_names(src) if modules is None else modules
     packages = {path.parent for path in modules.values() if path.name == "__init__.py"}
     everything = {p for d in packages for p in d.iterdir() if p.is_file() and p.suffix != ".pyc"}
     roots: set[str] = set()
@@ -103,11 +113,15 @@ def page_files(text: str, src: Path) -> set[Path]:
     return everything if files is None else files
 
 
-def files_hash(files: set[Path], src: Path) -> str:
+def files_hash(files: set[Path], src: Path, digests: dict[Path, bytes] | None = None) -> str:
+    """One hash of the files' paths and contents (``digests``: per-file hashes to reuse)."""
+    digests = {} if digests is None else digests
     digest = hashlib.sha256()
     for path in sorted(files):
+        if path not in digests:
+            digests[path] = hashlib.sha256(path.read_bytes()).digest()
         digest.update(path.relative_to(src).as_posix().encode())
-        digest.update(path.read_bytes())
+        digest.update(digests[path])
     return digest.hexdigest()
 
 
@@ -128,11 +142,12 @@ def _outdated(app, env, added, changed, removed):
         assert isinstance(old, dict)
     except (OSError, ValueError, AssertionError):
         old = None
-    docs = {}
+    docs, modules, digests = {}, _module_names(src), {}
     for docname in sorted(env.found_docs):
         path = Path(env.doc2path(docname))
         if path.suffix == ".md" and path.is_file():
-            docs[docname] = (path, files_hash(page_files(path.read_text("utf8"), src), src))
+            files = page_files(path.read_text("utf8"), src, modules)
+            docs[docname] = (path, files_hash(files, src, digests))
     stale = {d for d, (_, h) in docs.items() if old is None or old.get(d) != h}
     app.srcguard_stale = sorted(stale)
     if old is None and cache.exists():
@@ -152,4 +167,4 @@ def _outdated(app, env, added, changed, removed):
 
 def setup(app):
     app.connect("env-get-outdated", _outdated)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "3"}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "4"}

@@ -89,3 +89,27 @@ def test_search_page_has_no_extra_search_fields(base_url, browser):
         fields = page.locator(".search-button-field, input[type=search]").filter(visible=True)
         assert fields.count() <= 2
         assert page.locator("#pst-header .search-button-field").count() == 0
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_icons_are_drawn_by_the_stylesheet_without_the_icon_script(base_url, browser, width):
+    """book/_ext/offline.py drops the theme's 1.5 MB fontawesome.js: the icons (☰, search, theme
+    switch, download, ...) must still show, drawn by the theme's CSS from the woff2 web font."""
+    with _page(browser, base_url, width) as page:
+        assert page.locator('script[src*="fontawesome"]').count() == 0
+        page.wait_for_function("document.fonts.status === 'loaded'", timeout=30_000)
+        icons = page.evaluate(
+            """() => [...document.querySelectorAll('.fa-solid, .fas, .fa-brands, .fab, .far')]
+                .filter(e => e.getClientRects().length)
+                .map(e => {
+                    const s = getComputedStyle(e, '::before');
+                    return {cls: e.className, content: s.content, font: s.fontFamily,
+                            width: e.getBoundingClientRect().width,
+                            loaded: document.fonts.check(`${s.fontWeight} 16px ${s.fontFamily}`)};
+                })"""
+        )
+    assert icons, "no visible icon on the page"
+    for icon in icons:
+        assert icon["content"] not in ("none", "normal", ""), icon
+        assert "Font Awesome" in icon["font"] and icon["width"] > 4 and icon["loaded"], icon
+    assert any("fa-bars" in icon["cls"] for icon in icons)  # the ☰ of the site navigation
