@@ -31,7 +31,7 @@ def test_every_config_field_is_in_the_key(dino):
 
 def test_library_source_is_in_the_key(dino, monkeypatch):
     base = cache_mod.cache_key(TINY, dino)
-    monkeypatch.setattr(cache_mod, "library_source_hash", lambda: "edited")
+    monkeypatch.setattr(cache_mod, "source_hash", lambda modules: "edited")
     assert cache_mod.cache_key(TINY, dino) != base
 
 
@@ -53,9 +53,9 @@ def _edit(path):
 @pytest.mark.parametrize("module", cache_mod.TRAINING_MODULES)
 def test_a_training_edit_changes_the_key(tmp_path, monkeypatch, module):
     copy = _package_copy(tmp_path, monkeypatch)
-    before = cache_mod.library_source_hash()
+    before = cache_mod.source_hash()
     _edit(copy / module)
-    assert cache_mod.library_source_hash() != before
+    assert cache_mod.source_hash() != before
 
 
 @pytest.mark.parametrize(
@@ -63,9 +63,9 @@ def test_a_training_edit_changes_the_key(tmp_path, monkeypatch, module):
 )
 def test_a_plotting_or_sampling_edit_keeps_the_key(tmp_path, monkeypatch, module):
     copy = _package_copy(tmp_path, monkeypatch)
-    before = cache_mod.library_source_hash()
+    before = cache_mod.source_hash()
     _edit(copy / module)
-    assert cache_mod.library_source_hash() == before
+    assert cache_mod.source_hash() == before
 
 
 def test_training_imports_only_the_hashed_modules():

@@ -14,10 +14,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from diffusion2d import evaluation as ev  # noqa: E402
+from diffusion2d import plotting  # noqa: E402
 from diffusion2d.data import train_test_split  # noqa: E402
 from diffusion2d.exact import ExactDenoiser  # noqa: E402
 from diffusion2d.model import DenoisingMLP  # noqa: E402
-from diffusion2d.training import TrainConfig  # noqa: E402
+from diffusion2d.training import TrainConfig, split_for  # noqa: E402
 
 SCHEDULE = (1e-4, 0.05, 50)  # the workshop schedule
 
@@ -112,9 +113,9 @@ def test_memorisation_exact_copies_untrained_does_not(circle, untrained):
     su = ev.memorisation_of(P.samples(untrained, 0, protocol=small)[-1], train, heldout)
     assert su.frac_copies < 0.2 and su.heldout_to_train == st.heldout_to_train
     assert st.samples.shape == (300, 2)
-    fig = ev.distance_histograms({"exact": st, "untrained": su})
+    fig = plotting.distance_histograms({"exact": st, "untrained": su})
     assert len(fig.axes) == 2
-    fig = ev.coverage_figure({"exact": st, "untrained": su}, train, heldout)
+    fig = plotting.coverage_figure({"exact": st, "untrained": su}, train, heldout)
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="samples"):
         ev.memorisation_of(torch.zeros(3), train, heldout)
@@ -122,7 +123,7 @@ def test_memorisation_exact_copies_untrained_does_not(circle, untrained):
 
 def test_split_for_matches_training(dino):
     config = TrainConfig()
-    train, heldout = ev.split_for(config, dino)
+    train, heldout = split_for(config, dino)
     expected = train_test_split(dino, config.holdout_fraction, seed=config.seed)
     assert torch.equal(train, expected[0]) and torch.equal(heldout, expected[1])
     assert len(train) + len(heldout) == len(dino)
@@ -186,11 +187,11 @@ def test_chamfer_by_step_and_protocol_figures(circle, exact, _protocol_cache):
     assert c.loc[0, "mean"] == pytest.approx(P.interval(runs["ddpm"], "chamfer")[0])
     with pytest.raises(ValueError, match="chamfer_by_step"):
         ev.chamfer_by_step(P.baseline("gaussian", ref, small))
-    fig = ev.chamfer_by_step_plot(runs, {"noise": P.baseline("gaussian", ref, small)})
+    fig = plotting.chamfer_by_step_plot(runs, {"noise": P.baseline("gaussian", ref, small)})
     assert len(fig.axes[0].collections) == 2  # one band per sampler
     sweep = {(s, k): P.evaluate(exact, ref, s, num_steps=k, protocol=small)
              for s in ("ddpm", "ddim") for k in (2, 5)}  # fmt: skip
-    fig = ev.sweep_plot(sweep, {"noise": P.baseline("gaussian", ref, small)})
+    fig = plotting.sweep_plot(sweep, {"noise": P.baseline("gaussian", ref, small)})
     assert len(fig.axes) == 2
 
 
@@ -223,7 +224,6 @@ def test_evaluation_figures_keep_the_book_style(circle, exact, untrained, _proto
     """Every text at least plotting.MIN_FONT points, each figure within the column or the
     full-width layout it declares, every colour from the palette; both samplers told apart by a
     second cue (marker and line style), not by colour alone."""
-    from diffusion2d import plotting
     from diffusion2d import protocol as P
 
     small = P.Protocol(num_samples=100, seeds=(0, 1, 2), mmd_samples=50)
@@ -236,10 +236,10 @@ def test_evaluation_figures_keep_the_book_style(circle, exact, untrained, _proto
     stats = {name: ev.memorisation_of(P.samples(m, 0, protocol=small)[-1], train, heldout)
              for name, m in (("exact", exact), ("untrained", untrained), ("again", exact))}
     figures = {
-        "chamfer_by_step_plot": ev.chamfer_by_step_plot(runs, noise),
-        "sweep_plot": ev.sweep_plot(sweep, noise),
-        "distance_histograms": ev.distance_histograms(stats),
-        "coverage_figure": ev.coverage_figure(stats, train, heldout),
+        "chamfer_by_step_plot": plotting.chamfer_by_step_plot(runs, noise),
+        "sweep_plot": plotting.sweep_plot(sweep, noise),
+        "distance_histograms": plotting.distance_histograms(stats),
+        "coverage_figure": plotting.coverage_figure(stats, train, heldout),
     }
     for name, fig in figures.items():
         report = plotting.audit(fig)

@@ -11,7 +11,6 @@ import torch
 
 from diffusion2d import exercises as ex
 from diffusion2d import loss, samplers, schedules, trajectories
-from diffusion2d.exercises import _ddpm
 from diffusion2d.exercises._runner import RUNNER_HINTS
 from diffusion2d.trajectories import StepResult
 
@@ -60,7 +59,7 @@ def _expect(result, catalogue, key, fn=None):
 def test_every_hint_is_kept_and_every_mistake_has_one():
     for catalogue in ex.CATALOGUE:
         hints = catalogue.HINTS
-        assert set(HINT_KEYS[catalogue.NAME].split()) <= set(hints), catalogue.NAME
+        assert set(HINT_KEYS[catalogue.NAME].split()) <= set(hints) | set(RUNNER_HINTS)
         assert all(isinstance(text, str) and len(text) > 20 for text in hints.values())
         for key, _ in catalogue.MISTAKES:  # model_input: the stand-in model's words are the hint
             assert key in hints or key in RUNNER_HINTS or key == "model_input", key
@@ -163,7 +162,7 @@ RIGHT = [
     (ex.check_get_loss, _loss_handwritten),
     (ex.check_get_loss, _loss_none_index),
     (ex.check_sample, _sample_reference),
-    (ex.check_sample, _ddpm.sample),
+    (ex.check_sample, ex.sampler.slipped),
     (ex.check_trajectory_step, trajectories.trajectory_step),
     (ex.check_trajectory_step, _step_handwritten),
     (ex.check_trajectory_step, lambda *a, **k: _step_handwritten(*a, **k, as_tuple=True)),
@@ -242,7 +241,7 @@ FALLBACKS = [  # (catalogue, function, the mistake named, its hint)
     (ex.schedule, _alpha_bars_squared, "alpha_bars", "alpha_bars"),
     (ex.loss, lambda *args: loss.get_loss(*args) * 1.5, "generic", "generic"),
     (ex.loss, _loss_without_model, "no_model", "no_model"),
-    (ex.loss, lambda *args: [loss.get_loss(*args)], "type", "not_scalar"),
+    (ex.loss, lambda *args: [loss.get_loss(*args)], "not_scalar", "not_scalar"),
     (ex.loss, _loss_random_steps, "random", "random"),
     (ex.sampler, _sample_too_little_noise, "generic", "generic"),
     (ex.trajectory, _step_scaled("eps_pred", 2.0), "eps_pred", "eps_pred"),
@@ -257,7 +256,7 @@ FALLBACKS = [  # (catalogue, function, the mistake named, its hint)
 def test_fallback_hints_when_no_listed_mistake_fits(catalogue, fn, key, hint):
     result = CHECK[catalogue.NAME](fn)
     assert not result.passed and result.mistake == key, result.message
-    assert f"Hint: {catalogue.HINTS[hint]}" in result.message
+    assert f"Hint: {catalogue.HINTS[hint]}" in result.message, result.message
 
 
 def _schedule_arange(beta_min, beta_max, T):
@@ -366,6 +365,19 @@ def test_loss_no_unsqueeze_is_caught_even_when_the_batch_has_two_points():
         assert not torch.allclose(wrong(*make()[0]), loss.get_loss(*make()[0]))
         result = ex.check_get_loss(wrong)
         assert result.case is not None and "6 points" in result.case  # the first case raises
+
+
+@pytest.mark.parametrize(
+    ("catalogue", "key", "words"),
+    [
+        (ex.schedule, "length", ["betas has shape (51,); expected (50,)", "got:      (51,)"]),
+        (ex.sampler, "length", ["it returned a list of 6; expected a list of T+1 = 7"]),
+        (ex.sampler, "only_x0", ["it returned a Tensor of shape (5, 2); expected a list"]),
+    ],
+)  # fmt: skip
+def test_structural_verdicts_show_expected_and_got(catalogue, key, words):
+    result = CHECK[catalogue.NAME](dict(catalogue.MISTAKES)[key])
+    assert result.mistake == key and all(w in result.message for w in words), result.message
 
 
 def test_not_a_function():

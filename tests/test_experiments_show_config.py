@@ -73,9 +73,12 @@ def test_bad_names_raise_naming_the_argument(kwargs, argument):
         E.show_config(**kwargs)
 
 
-def test_labels_follow_the_prose():
-    assert [E.label(n) for n in E.EXPERIMENTS] == [f"experiment {k}" for k in range(1, 5)]
-    assert E.label("BASE") == "BASE (the defaults)"
-    assert E.label("v4long") == E.TITLES["v4long"]
-    with pytest.raises(ValueError, match="^name must be"):
-        E.label("v0")
+def test_titles_follow_the_prose():
+    def title(name):
+        return repr(E.show_config(name, None)).splitlines()[0]
+
+    assert [title(n) for n in E.EXPERIMENTS] == [f"# experiment {k}" for k in range(1, 5)]
+    assert title("BASE") == "# BASE (the defaults)"
+    assert title("v4long") == f"# {E.TITLES['v4long']}"
+    with pytest.raises(ValueError, match="^config must be"):
+        E.show_config("v0")

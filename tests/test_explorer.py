@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +21,15 @@ import torch
 from diffusion2d import plotting as sp
 from diffusion2d.exact import ExactDenoiser
 from diffusion2d.plotting import COLORS, LIMITS, explorer, explorer_js
+from diffusion2d.trajectories import record_pair
+
+sys.path.insert(0, str(Path(__file__).parent / "site"))  # the site tests' helpers
+from sitetools import EXPLORER_PLAY, EXPLORER_TIME, play_then_pause  # noqa: E402
 
 T, N = 6, 30
 GRID = (-2.0, 2.01, 1.0)  # 5 x 5 = 25 grid points
 ARROW_SOURCES = ("field_arrows", "eps_arrows", "noise_arrows")
+NO_ARROWS = {"x_start": [], "y_start": [], "x_end": [], "y_end": []}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +40,7 @@ def points() -> torch.Tensor:
 @pytest.fixture(scope="module")
 def runs(points):
     model = ExactDenoiser(points, 1e-3, 0.2, T)
-    return sp.record_pair(model, N, torch.Generator().manual_seed(0), grid=GRID)
+    return record_pair(model, N, torch.Generator().manual_seed(0), grid=GRID)
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +77,11 @@ def test_quantize_rounds_to_thousandths_and_clips():
 
 def test_data_layout(stored, runs):
     assert (stored.T, stored.num_particles) == (T, N)
-    assert stored.positions.shape == (2, T + 1, N, 2) and stored.positions.dtype == np.int16
-    assert stored.eps.shape == (2, T, N, 2) and stored.eps.dtype == np.int16
-    assert stored.noise.shape == (T, N, 2) and stored.noise.dtype == np.int16
-    assert stored.field.shape == (2, T, 25, 2) and stored.field.dtype == np.int16
-    assert stored.field_factor.shape == (2, T)
+    shapes = {"positions": (2, T + 1, N, 2), "eps": (2, T, N, 2), "noise": (T, N, 2),
+              "field": (2, T, 25, 2)}  # fmt: skip
+    for name, shape in shapes.items():
+        array = getattr(stored, name)
+        assert array.shape == shape and array.dtype == np.int16, name
     assert stored.grid.shape == (25, 2) and stored.data.shape == (12, 2)
     q = 1 / explorer.QUANT
     for s, name in enumerate(explorer.SAMPLERS):  # block 0 is DDPM, block 1 DDIM
@@ -104,26 +111,25 @@ def test_explorer_data_rejects_mismatched_runs(runs, points):
         explorer.explorer_data({"DDPM": runs["DDPM"]})
     with pytest.raises(ValueError, match="stochastic"):
         explorer.explorer_data({"DDPM": runs["DDIM"], "DDIM": runs["DDPM"]})
-    other = sp.record_pair(ExactDenoiser(points, 1e-3, 0.2, T), N,
+    other = record_pair(ExactDenoiser(points, 1e-3, 0.2, T), N,
                            torch.Generator().manual_seed(9), grid=GRID)  # fmt: skip
     with pytest.raises(ValueError, match="same x_T"):
         explorer.explorer_data({"DDPM": runs["DDPM"], "DDIM": other["DDIM"]})
 
 
 def test_view_matches_the_controls(stored):
-    v = explorer.view(stored, t=T, tail=3, num=10, ddim=False, arrows=(0, 1, 2))
-    assert len(v["points"]["x"]) == 10
-    assert all(len(xs) == 1 for xs in v["tails"]["xs"])  # no past at t = T
-    assert len(v["field_arrows"]["x_start"]) == 25
-    assert len(v["eps_arrows"]["x_start"]) == len(v["noise_arrows"]["x_start"]) == 10
-    v = explorer.view(stored, t=2, tail=3, num=7, ddim=True, arrows=(0, 1, 2))
-    assert all(len(xs) == 4 for xs in v["tails"]["xs"])
-    assert v["noise_arrows"]["x_start"] == []  # DDIM adds no noise
-    v = explorer.view(stored, t=0, tail=T, num=N, ddim=False, arrows=(0, 1, 2))
+    cases = {  # (t, tail, num, ddim, arrows): path length; field, eps and noise arrows
+        (T, 3, 10, False, (0, 1, 2)): (1, 25, 10, 10),  # no past at t = T
+        (2, 3, 7, True, (0, 1, 2)): (4, 25, 7, 0),  # DDIM adds no noise
+        (0, T, N, False, (0, 1, 2)): (T + 1, 0, 0, 0),  # no step left at t = 0
+        (3, 0, 5, False, (1,)): (1, 0, 5, 0),  # only the kinds asked for
+    }
+    for (t, tail, num, ddim, arrows), (length, *counts) in cases.items():
+        v = explorer.view(stored, t, tail, num, ddim, arrows)
+        assert len(v["points"]["x"]) == num and {len(xs) for xs in v["tails"]["xs"]} == {length}
+        assert [len(v[name]["x_start"]) for name in ARROW_SOURCES] == counts, (t, ddim, arrows)
+    v = explorer.view(stored, t=0, tail=0, num=N, ddim=False)
     assert v["points"]["x"] == pytest.approx(list(stored.positions[0, T, :, 0] / 1000))
-    assert all(len(v[name]["x_start"]) == 0 for name in ARROW_SOURCES)  # no step left at t = 0
-    v = explorer.view(stored, t=3, tail=0, num=5, ddim=False, arrows=(1,))
-    assert v["field_arrows"]["x_start"] == [] and len(v["eps_arrows"]["x_start"]) == 5
 
 
 def test_no_arrow_for_a_zero_vector(stored, holed):
@@ -131,7 +137,7 @@ def test_no_arrow_for_a_zero_vector(stored, holed):
     assert not stored.noise[T - 1].any()
     assert stored.noise[T - 2].any(axis=-1).all()
     v = explorer.view(stored, t=1, tail=0, num=N, ddim=False, arrows=(2,))
-    assert v["noise_arrows"] == {"x_start": [], "y_start": [], "x_end": [], "y_end": []}
+    assert v["noise_arrows"] == NO_ARROWS
     assert len(explorer.view(stored, 2, 0, N, False, (2,))["noise_arrows"]["x_start"]) == N
     # zero vectors among others: those particles lose their arrow, the others keep theirs
     v = explorer.view(holed, t=4, tail=0, num=10, ddim=False, arrows=(1,))
@@ -209,15 +215,13 @@ def test_colours_and_cues_by_meaning(layout):
 
 
 def test_labels_name_meanings_not_colours(html):
-    text = re.sub(r"<[^>]+>", " ", explorer_js.HELP + explorer_js.legend_html(
-        COLORS, {"field": {"linestyle": "-"}, "pred_noise": {"linestyle": "--"},
-                 "noise": {"linestyle": "-"}}, 0.2))  # fmt: skip
-    text += " ".join(explorer.ARROW_LABELS)
+    legend = re.search(r"<p class='explorer-legend'>.*?</p>", html).group(0)
+    text = re.sub(r"<[^>]+>", " ", explorer_js.HELP + legend) + " ".join(explorer.ARROWS.values())
     assert not re.search(r"\b(red|blue|purple|green|orange|vermillion|grey|gray)\b", text, re.I)
     for meaning in ("particles", "training data", "learned field", "predicted noise",
                     "added noise"):  # fmt: skip
         assert meaning in text
-    assert 'stroke-dasharray="4 2"' in html  # the predicted noise's dashed swatch
+    assert legend.count('stroke-dasharray="4 2"') == 1  # the predicted noise's dashed swatch
 
 
 def test_book_defaults():
@@ -226,12 +230,9 @@ def test_book_defaults():
 
 
 def test_bad_settings_raise(stored):
-    with pytest.raises(ValueError, match="tail"):
-        explorer.build_explorer(stored, tail=T + 1)
-    with pytest.raises(ValueError, match="num"):
-        explorer.build_explorer(stored, num=0)
-    with pytest.raises(ValueError, match="arrows"):
-        explorer.build_explorer(stored, arrows=(3,))
+    for name, bad in (("tail", T + 1), ("num", 0), ("arrows", (3,))):
+        with pytest.raises(ValueError, match=name):
+            explorer.build_explorer(stored, **{name: bad})
 
 
 def test_callback_is_short_glue():
@@ -255,7 +256,7 @@ def test_html_is_self_contained(html):
     assert html.startswith('<div class="explorer"')
     for name in explorer.WIDGETS.values():
         assert name in html
-    assert "arrowsTo(field_arrows, on.has(0), gx, gy, F, s, G);" in _docs_json(html)  # the callback
+    assert "arrowsTo(field_arrows, on.has(0), gx, gy, field, s, G);" in _docs_json(html)
     # the two roots sit in the wrapping row of the page's CSS, plot first
     assert html.index("explorer-plot-box") < html.index("explorer-controls-box")
     assert html.count("data-root-id") == 2 and ".explorer-row" in html
@@ -276,7 +277,7 @@ def test_stored_arrays_are_binary_and_compressed(html):
 def test_page_size_for_the_book_settings(points):
     """300 particles, T = 50, the book's field grid: the HTML stays well under 3 MB."""
     model = ExactDenoiser(points, 1e-4, 0.05, 50)
-    runs = sp.record_pair(model, 300, torch.Generator().manual_seed(0))
+    runs = record_pair(model, 300, torch.Generator().manual_seed(0))
     html = explorer.explorer_html(explorer.build_explorer(explorer.explorer_data(runs, points)))
     assert len(html.encode()) < 2.5e6
 
@@ -336,14 +337,11 @@ def test_callback_draws_what_python_computes(holed, browser):
             got = page.evaluate(STATE_JS)
             want = explorer.view(holed, t, tail, n, ddim, tuple(arrows))
             for source, columns in want.items():
-                for column, values in columns.items():
+                for column, values in columns.items():  # tails: one equal-length list each
                     g = got[source][column]
                     assert len(g) == len(values), (t, source, column)
-                    if values and isinstance(values[0], list):
-                        for a, b in zip(g, values, strict=True):
-                            np.testing.assert_allclose(a, b, atol=1e-9)
-                    else:
-                        np.testing.assert_allclose(g, values, atol=1e-9)
+                    np.testing.assert_allclose(np.asarray(g, float), np.asarray(values, float),
+                                               atol=1e-9, err_msg=f"{t} {source} {column}")
             assert got["title"] == title
         assert got["eps_arrows"]["x_start"] and len(got["eps_arrows"]["x_start"]) == 7
     finally:
@@ -352,8 +350,7 @@ def test_callback_draws_what_python_computes(holed, browser):
     assert not offsite, offsite
 
 
-TIME = "() => Bokeh.documents[0].get_model_by_name('explorer-time').value"
-PLAY = "() => Bokeh.documents[0].get_model_by_name('explorer-play')"
+TIME, PLAY = EXPLORER_TIME, EXPLORER_PLAY
 
 
 @pytest.mark.browser
@@ -364,16 +361,7 @@ def test_play_runs_t_down_to_zero_and_pause_stops_it(stored, browser):
     context, page, errors, _ = _open(browser, explorer.explorer_html(layout))
     try:
         button = page.locator(".explorer-play button")
-        button.click()
-        page.wait_for_function(f"() => ({TIME})() < {T} && ({PLAY})().label === 'Pause'",
-                               timeout=30_000)  # fmt: skip
-        button.click()  # Pause
-        page.wait_for_function(f"() => ({PLAY})().label === 'Play'", timeout=30_000)
-        paused, timer = page.evaluate(f"() => [({TIME})(), ({PLAY})().explorer_timer]")
-        assert timer is None and 0 < paused < T
-        # and it stays: wait out two more timer periods, then t has not moved
-        page.evaluate("() => new Promise(r => setTimeout(r, 2000))")
-        assert page.evaluate(TIME) == paused
+        play_then_pause(page, button, below=T, still_ms=2000)  # two more timer periods
         button.click()  # Play again: runs on from where it stopped to t = 0, and stops there
         page.wait_for_function(f"() => ({TIME})() === 0 && ({PLAY})().label === 'Play'",
                                timeout=60_000)  # fmt: skip

@@ -6,7 +6,7 @@ import torch
 from diffusion2d.metrics import (
     chamfer_distance,
     data_spacing,
-    gaussian_kl_to_standard,
+    gaussian_kl,
     mmd_rbf,
     nearest_neighbour_distances,
     prior_mismatch_kl,
@@ -28,8 +28,10 @@ def test_mmd_and_kl():
     x, y = torch.randn(500, 2, generator=g), torch.randn(500, 2, generator=g)
     assert abs(mmd_rbf(x, y)) < 0.01
     assert mmd_rbf(x, y + 2.0) > 0.5
-    assert gaussian_kl_to_standard(x) < 0.02
-    assert gaussian_kl_to_standard(2 * x + 1) > 1.0
+    assert gaussian_kl(x.double().mean(0), torch.cov(x.double().T)) < 0.02
+    y2 = (2 * x + 1).double()
+    assert gaussian_kl(y2.mean(0), torch.cov(y2.T)) > 1.0
+    assert gaussian_kl(torch.ones(2), 4 * torch.eye(2)) == pytest.approx(4 - math.log(4))
     # q(x_T) of data that is itself N(0, I) is N(0, I): KL 0 whatever alpha_bar_T
     assert abs(prior_mismatch_kl(torch.randn(4000, 2, generator=g), 0.5)) < 0.02
     # one data point at the origin: q(x_T) = N(0, (1 - ab) I), KL = (d/2)(s2 - 1 - log s2)

@@ -201,7 +201,7 @@ def test_fixture_glued_numbers_and_titles():
     assert "to (1.1) and" in md and "\\tag{1.1} $$" in md  # equations numbered as on the site
 
     def text(role: str, value: str) -> str:  # a role rendered with one glued value
-        return pn._Markdown(False, {"x": {"data": {"text/plain": value}}}, {}).roles(role)
+        return pn._Markdown(False, {"x": {"data": {"text/plain": value}}}, {}).markdown(role)
 
     assert text("{glue:text}`x:.2f`", "0.2796725034713745") == "0.28"
     assert text("{glue:text}`x:d`", "142") == "142"
@@ -294,13 +294,8 @@ def _fake_build(outdir: Path, docs: dict[str, Path]):
             "cite": {"citations": []},
         },
     )
-    config = SimpleNamespace(
-        html_theme_options={"repository_url": URL},
-        participant_notebooks_branch="notebooks",
-        numfig_format={},
-    )
-    builder = SimpleNamespace(format="html", get_target_uri=lambda docname: f"{docname}.html")
-    return SimpleNamespace(outdir=str(outdir), config=config, builder=builder), env
+    config = SimpleNamespace(html_theme_options={"repository_url": URL}, numfig_format={})
+    return SimpleNamespace(outdir=str(outdir), config=config), env
 
 
 def test_extension_writes_the_notebooks_with_this_builds_glue(tmp_path, monkeypatch):
@@ -316,7 +311,7 @@ def test_extension_writes_the_notebooks_with_this_builds_glue(tmp_path, monkeypa
     monkeypatch.setattr(pn.logger, "warning", lambda message, **kw: warnings.append(message))
     pn._write_notebooks(app, env)
     written = tmp_path / "html" / "notebooks" / "exercise_chapter.ipynb"
-    assert app.participant_notebooks == {"chapters/exercise_chapter": (written.name, True)}
+    assert list(app.participant_notebooks) == ["chapters/exercise_chapter"]  # its page gets a box
     notebook = nbformat.read(written, as_version=4)
     assert "a glued number 5." in _markdown(notebook)  # this build's value, not the name
     assert f'"git+{URL}"' in notebook.cells[0].source
@@ -329,41 +324,56 @@ def test_extension_writes_the_notebooks_with_this_builds_glue(tmp_path, monkeypa
     assert f'"git+{URL}@cafe12"' in nbformat.read(written, as_version=4).cells[0].source
 
 
-def test_launch_urls():
-    links = pn.launch_urls(URL, "02_forward.ipynb")
-    assert links["colab"] == (
-        "https://colab.research.google.com/github/diffusion2d/diffusion-from-scratch/blob/"
-        "notebooks/02_forward.ipynb"
-    )
-    assert links["binder"] == (
-        "https://mybinder.org/v2/gh/diffusion2d/diffusion-from-scratch/notebooks"
-        "?labpath=02_forward.ipynb"
-    )
+def _page_with_box(
+    tmp_path: Path, docname: str, chapter: Path = FIXTURE, sections=("Overview", "Exercises")
+) -> nodes.section:
+    """A page (a title and ``sections``) as the extension leaves it once it has written the
+    notebook of ``chapter`` for the page ``docname``."""
+    app, env = _fake_build(tmp_path / "html", {docname: chapter})
+    pn._write_notebooks(app, env)
+    page = nodes.section("", nodes.title(text="A chapter"), nodes.paragraph(text="Prose."))
+    for title in sections:
+        page += nodes.section("", nodes.title(text=title), nodes.paragraph(text="Text."))
+    doc = nodes.document(None, None)
+    doc += page
+    pn._inject_box(app, doc, docname)
+    return page
 
 
-def _app_with(docname: str, name: str, checks: bool):
-    app, _ = _fake_build(Path("html"), {})
-    app.participant_notebooks = {docname: (name, checks)}
-    return app
+def _boxes(page: nodes.section) -> list[nodes.Element]:
+    return [n for n in page.findall(nodes.admonition) if "workshop-notebook" in n["classes"]]
 
 
-def test_extension_links_and_box():
-    app = _app_with("chapters/02_forward", "02_forward.ipynb", True)
-    links = pn._links(app, "chapters/02_forward")
-    assert links["download"] == "../notebooks/02_forward.ipynb"
-    assert links["colab"].endswith("/blob/notebooks/02_forward.ipynb")
-    assert pn._links(app, "intro") is None
-    html = pn._box(links).astext() + str(pn._box(links))
-    assert 'href="../notebooks/02_forward.ipynb"' in html and "Colab" in html
+def test_extension_box_links_the_download_colab_and_binder(tmp_path):
+    page = _page_with_box(tmp_path, "chapters/02_forward")
+    box = page[-1][1]  # in the Exercises section, right after its title
+    assert _boxes(page) == [box] and box["classes"] == ["tip", "workshop-notebook"]
+    assert box[0].astext() == "Workshop notebook"
+    html = box[1].astext()
+    assert 'href="../notebooks/02_forward.ipynb"' in html and 'download="02_forward.ipynb"' in html
+    assert (
+        'href="https://colab.research.google.com/github/diffusion2d/diffusion-from-scratch/blob/'
+        'notebooks/02_forward.ipynb"'
+    ) in html
+    assert (
+        'href="https://mybinder.org/v2/gh/diffusion2d/diffusion-from-scratch/notebooks'
+        '?labpath=02_forward.ipynb"'
+    ) in html
+    plain = tmp_path / "plain.md"
+    plain.write_text(CHAPTER.format(body="```{code-cell} ipython3\nx = 1\n```"))
+    assert _boxes(_page_with_box(tmp_path / "intro", "intro", plain)) == []  # no notebook, no box
+    page = _page_with_box(tmp_path / "other", "chapters/02_forward", sections=["Overview"])
+    assert _boxes(page) == [page[1]]  # no Exercises section: right after the page's title
 
 
-def test_extension_box_names_checks_only_where_the_chapter_has_them():
-    app = _app_with("chapters/02_forward", "02_forward.ipynb", True)
-    links = pn._links(app, "chapters/02_forward")
-    assert links["checks"] and "checks your function" in str(pn._box(links))
-    app = _app_with("chapters/09_memorisation", "09_memorisation.ipynb", False)
-    links = pn._links(app, "chapters/09_memorisation")
-    assert not links["checks"] and "checks your function" not in str(pn._box(links))
+def test_extension_box_names_checks_only_where_the_chapter_has_them(tmp_path):
+    box = _boxes(_page_with_box(tmp_path / "a", "chapters/02_forward"))[0]
+    assert "checks your function" in box.astext()
+    chapter = tmp_path / "09_memorisation.md"  # solution code, no check_* call
+    chapter.write_text(CHAPTER.format(body=START + "```{code-cell} ipython3\nx = 1\n```" + END))
+    box = _boxes(_page_with_box(tmp_path / "b", "chapters/09_memorisation", chapter))[0]
+    assert "checks your function" not in box.astext()
+    assert "compare your result with the solution on this page" in box.astext()
 
 
 def test_extension_is_registered_in_the_book_config():
@@ -509,6 +519,9 @@ def test_built_site_serves_the_notebooks(request):
             k for k in set(glued) if _markdown(nb).count(f"`{k}`") > written.count(f"`{k}`")
         ]
         assert not unfilled, f"{notebook.name}: glued values missing: {unfilled}"
+        cited = re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", chapter.read_text(encoding="utf-8"))
+        keys = [key.strip() for keys in cited for key in keys.split(",")]
+        assert not [key for key in keys if key in _markdown(nb)], "citation keys, not labels"
         page = (site / chapter.relative_to(BOOK).with_suffix(".html")).read_text()
         assert f"notebooks/{notebook.name}" in page and "colab.research.google.com" in page
         assert "BEGIN SOLUTION" not in page and "END SOLUTION" not in page

@@ -13,6 +13,22 @@ from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
 from diffusion2d import plotting  # noqa: E402
+from diffusion2d.plotting.points import arrows, scaled_arrows  # noqa: E402
+from diffusion2d.plotting.style import (  # noqa: E402
+    DPI,
+    OKABE_ITO,
+    PAD,
+    PANEL,
+    PNG_COLORS,
+    RASTER_SCALE,
+    RUNS,
+    SAMPLERS,
+    SAVE_DPI,
+    STYLE,
+    compress_png,
+    full_width,
+    grid_shape,
+)
 from diffusion2d.schedules import get_diffusion_parameters  # noqa: E402
 
 XR, YR = (-1.0, 1.0, 0.5), (-1.0, 1.0, 0.5)  # a 4 x 4 grid
@@ -100,7 +116,7 @@ def test_drift_quiver_one_quiver_per_step(cloud):
 
 def test_scaled_arrows_clips_long_vectors():
     v = np.array([[1.0, 0.0], [2.0, 0.0], [100.0, 0.0]])
-    out, factor = plotting.scaled_arrows(v, spacing=1.0, typical=0.5, longest=1.0)
+    out, factor = scaled_arrows(v, spacing=1.0, typical=0.5, longest=1.0)
     assert factor == pytest.approx(0.25)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), [0.25, 0.5, 1.0])
 
@@ -191,7 +207,7 @@ def test_every_figure_keeps_the_book_style(name):
     fig = _helpers()[name]()
     report = plotting.audit(fig)
     assert report["min_font"] >= plotting.MIN_FONT, report
-    assert report["min_font"] * plotting.DPI / 72 * 0.88 >= 11
+    assert report["min_font"] * DPI / 72 * 0.88 >= 11
     assert report["width"] <= report["max_width"] + 1e-6, report
     assert not report["foreign_colors"], report
     plt_close(fig)
@@ -211,26 +227,26 @@ def test_audit_catches_small_text_wide_figures_and_foreign_colours():
     ax.set_title("tiny", fontsize=7)
     report = plotting.audit(fig)
     assert report["min_font"] == 7
-    assert report["width"] > report["max_width"] == plotting.COLUMN_WIDTH + 2 * plotting.PAD
+    assert report["width"] > report["max_width"] == plotting.COLUMN_WIDTH + 2 * PAD
     assert report["foreign_colors"] == {"#d62728"}
-    assert plotting.audit(plotting.full_width(fig))["max_width"] == plotting.FULL_WIDTH + 0.2
+    assert plotting.audit(full_width(fig))["max_width"] == plotting.FULL_WIDTH + 0.2
     plt.close(fig)
 
 
 def test_style_sets_fonts_dpi_and_palette_in_one_place():
-    s = plotting.STYLE
-    assert s["savefig.dpi"] == plotting.RASTER_SCALE * s["figure.dpi"] == 200
+    s = STYLE
+    assert s["savefig.dpi"] == RASTER_SCALE * s["figure.dpi"] == 200
     for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize", "axes.titlesize",
                 "axes.labelsize", "font.size"):  # fmt: skip
         assert s[key] >= plotting.MIN_FONT
     cycle = [c.lower() for c in s["axes.prop_cycle"].by_key()["color"]]
-    assert set(cycle) <= {c.lower() for c in plotting.OKABE_ITO.values()}
+    assert set(cycle) <= {c.lower() for c in OKABE_ITO.values()}
     assert set(plotting.COLORS) <= set(plotting.CUES)
     assert plotting.CUES["pred_noise"]["linestyle"] != plotting.CUES["noise"]["linestyle"]
     assert plotting.CUES["test"]["linestyle"] != plotting.CUES["train"]["linestyle"]
-    ddpm, ddim = plotting.SAMPLERS.values()
+    ddpm, ddim = SAMPLERS.values()
     assert ddpm["marker"] != ddim["marker"] and ddpm["linestyle"] != ddim["linestyle"]
-    assert len({r["marker"] for r in plotting.RUNS}) == len(plotting.RUNS)
+    assert len({r["marker"] for r in RUNS}) == len(RUNS)
 
 
 def test_use_style_outside_ipython_only_sets_rcparams():
@@ -273,7 +289,7 @@ print(w, h, meta["width"], round(h * meta["width"] / w))
     assert out.stdout.split()[-5] == "P"
     w, h, mw, mh = map(int, out.stdout.split()[-4:])
     assert abs(w - 2 * mw) <= 1 and abs(h - 2 * mh) <= 1  # metadata: half, rounded down
-    assert abs(mw - 3.4 * plotting.DPI) < 15  # the logical size: 100 CSS px per inch
+    assert abs(mw - 3.4 * DPI) < 15  # the logical size: 100 CSS px per inch
 
 
 def test_log_axes_have_plain_tick_labels():
@@ -303,12 +319,12 @@ def test_loss_comparison_shares_one_axis_range_and_names_every_run():
 
 
 def test_grid_shape_fits_the_width():
-    assert plotting.grid_shape(5, None, plotting.FULL_WIDTH)[:2] == (1, 5)
-    rows, cols, side = plotting.grid_shape(13, None, plotting.COLUMN_WIDTH)
+    assert grid_shape(5, None, plotting.FULL_WIDTH)[:2] == (1, 5)
+    rows, cols, side = grid_shape(13, None, plotting.COLUMN_WIDTH)
     assert rows * cols >= 13 and cols * side + 0.55 <= plotting.COLUMN_WIDTH + 1e-9
-    assert plotting.grid_shape(2, None, plotting.COLUMN_WIDTH)[2] == plotting.PANEL
+    assert grid_shape(2, None, plotting.COLUMN_WIDTH)[2] == PANEL
     with pytest.raises(ValueError, match="n must"):
-        plotting.grid_shape(0, None, 5.0)
+        grid_shape(0, None, 5.0)
     with pytest.raises(ValueError, match="width"):
         plotting.scatter_grid([torch.zeros(3, 2)], ["a"], width=20)
 
@@ -336,9 +352,9 @@ def test_arrows_by_meaning_dashed_open_predicted_noise_and_no_zero_arrows():
     fig, ax = plt.subplots()
     pts = np.zeros((3, 2))
     vec = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
-    plotting.arrows(ax, pts, vec, "pred_noise")
-    plotting.arrows(ax, pts, vec, "noise")
-    plotting.arrows(ax, pts, np.zeros((3, 2)), "noise")  # nothing to draw
+    arrows(ax, pts, vec, "pred_noise")
+    arrows(ax, pts, vec, "noise")
+    arrows(ax, pts, np.zeros((3, 2)), "noise")  # nothing to draw
     (noise,) = _collections(ax, Quiver)  # the added noise: filled arrows
     assert noise.N == 2
     assert matplotlib.colors.to_hex(noise.get_facecolor()[0]) == plotting.COLORS["noise"].lower()
@@ -370,10 +386,10 @@ def test_compress_png_keeps_the_picture_in_fewer_bytes(cloud):
 
     fig = plotting.samples_over_data(cloud * 0.5, cloud, title="samples")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=plotting.SAVE_DPI)
-    small = plotting.compress_png(buf.getvalue())
+    fig.savefig(buf, format="png", dpi=SAVE_DPI)
+    small = compress_png(buf.getvalue())
     assert len(small) < 0.6 * len(buf.getvalue())
     with Image.open(buf) as a, Image.open(io.BytesIO(small)) as b:
-        assert a.size == b.size and b.mode == "P" and len(b.getcolors(1024)) <= plotting.PNG_COLORS
+        assert a.size == b.size and b.mode == "P" and len(b.getcolors(1024)) <= PNG_COLORS
         diff = np.abs(np.asarray(a.convert("RGB"), int) - np.asarray(b.convert("RGB"), int))
     assert diff.mean() < 2 and diff.max() < 40

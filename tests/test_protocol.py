@@ -26,7 +26,7 @@ def _cache_in_tmp(tmp_path, monkeypatch):
 
 
 def test_reference_is_the_training_split(dino, ref):
-    from diffusion2d.evaluation import split_for
+    from diffusion2d.training import split_for
 
     train, heldout = split_for(TrainConfig(), dino)
     assert torch.equal(ref.train, train) and torch.equal(ref.heldout, heldout)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from diffusion2d import DenoisingMLP, ddim_step, ddpm_step, get_diffusion_parameters, sample
-from diffusion2d.samplers import ddim_jump, ddpm_jump, timesteps
+from diffusion2d.samplers import ddim_jump, respace, timesteps
 
 B, A, AB = get_diffusion_parameters(0.1, 0.3, 3)  # betas .1 .2 .3, alpha_bars .9 .72 .504
 
@@ -56,13 +56,20 @@ def test_per_point_steps_broadcast():
 def test_respaced_steps_reduce_to_single_steps():
     g = torch.Generator().manual_seed(0)
     xt, eps, z = (torch.randn(5, 2, generator=g) for _ in range(3))
+    betas, alphas = respace(AB, [2, 1, 0])  # every step visited: the schedule itself
     for t in range(3):
         # alpha_bar_t / alpha_bar_{t-1} is alpha_t up to float32 rounding
-        jump = ddpm_jump(xt, t, t - 1, eps, AB, z)
+        jump = ddpm_step(xt, t, eps, betas, alphas, AB, z)
         assert torch.allclose(jump, ddpm_step(xt, t, eps, B, A, AB, z), atol=1e-5)
         assert torch.allclose(
             ddim_jump(xt, t, eps, AB, t - 1), ddim_step(xt, t, eps, AB), atol=1e-6
         )
+    # a jump from t = 2 straight to the clean end: beta_eff = 1 - alpha_bar_2, no noise
+    betas, alphas = respace(AB, [2])
+    assert torch.allclose(alphas, torch.tensor([1.0, 1.0, 0.504]))
+    assert torch.equal(betas, 1 - alphas)
+    mean = (xt - 0.496 / 0.496**0.5 * eps) / 0.504**0.5
+    assert torch.allclose(ddpm_step(xt, 2, eps, betas, alphas, AB, None), mean, atol=1e-6)
     assert timesteps(50) == list(range(49, -1, -1))
     assert timesteps(50, 5) == [49, 37, 24, 12, 0]
 
@@ -131,11 +138,11 @@ def test_sampler_bad_input():
     with pytest.raises(ValueError, match="num_steps must be in"):
         sample(3, model, num_steps=7)
     xt = torch.zeros(2, 2)
-    with pytest.raises(ValueError, match="eps_pred must have the same shape"):
+    with pytest.raises(ValueError, match="eps_pred must have shape"):
         ddpm_step(xt, 1, torch.zeros(3, 2), B, A, AB, None)
     with pytest.raises(ValueError, match=r"t must be 0-based steps in \[0, 2\]"):
         ddim_step(xt, 3, xt, AB)
     with pytest.raises(ValueError, match="t must be 0-based"):
         ddpm_step(xt, -1, xt, B, A, AB, None)
-    with pytest.raises(ValueError, match="noise must have the same shape"):
+    with pytest.raises(ValueError, match="noise must have shape"):
         ddpm_step(xt, 1, xt, B, A, AB, torch.zeros(2, 3))

@@ -1,5 +1,5 @@
-"""Checks of the sampling figures of diffusion2d.plotting: recordings, summary numbers, figures,
-field errors.
+"""Checks of chapter 06/07's analyses and figures: recordings and their numbers (trajectories),
+field errors and losses per step (evaluation), and the figures of plotting.
 
 The "model" is the exact denoiser of a few points with a short schedule, so everything is cheap
 and deterministic.
@@ -17,8 +17,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
+from diffusion2d import evaluation as ev  # noqa: E402
 from diffusion2d import plotting as sp  # noqa: E402
+from diffusion2d import trajectories as tr  # noqa: E402
 from diffusion2d.exact import ExactDenoiser  # noqa: E402
+from diffusion2d.plotting import particles  # noqa: E402
 
 T = 6
 GRID = (-2.0, 2.01, 1.0)  # 5 x 5
@@ -36,7 +39,7 @@ def model(data) -> ExactDenoiser:
 
 @pytest.fixture(scope="module")
 def runs(model):
-    return sp.record_pair(model, 20, torch.Generator().manual_seed(0), grid=GRID)
+    return tr.record_pair(model, 20, torch.Generator().manual_seed(0), grid=GRID)
 
 
 def _quivers(ax):
@@ -64,23 +67,23 @@ def test_record_pair_starts_both_samplers_from_the_same_points(runs):
 
 
 def test_record_pair_is_reproducible(model):
-    a = sp.record_pair(model, 8, torch.Generator().manual_seed(5), grid=GRID)
-    b = sp.record_pair(model, 8, torch.Generator().manual_seed(5), grid=GRID)
+    a = tr.record_pair(model, 8, torch.Generator().manual_seed(5), grid=GRID)
+    b = tr.record_pair(model, 8, torch.Generator().manual_seed(5), grid=GRID)
     for name in a:
         np.testing.assert_array_equal(a[name].positions, b[name].positions)
 
 
 def test_frame_of_maps_paper_time_to_frame(runs):
     run = runs["DDPM"]
-    assert sp.frame_of(run, T) == 0 and sp.frame_of(run, 0) == T
+    assert tr.frame_of(run, T) == 0 and tr.frame_of(run, 0) == T
     for bad in (-1, T + 1, 2.5, True):
         with pytest.raises(ValueError, match="t must be"):
-            sp.frame_of(run, bad)
+            tr.frame_of(run, bad)
 
 
 def test_trajectory_stats_add_up(runs, data):
     for run in runs.values():
-        stats = sp.trajectory_stats(run, data)
+        stats = tr.trajectory_stats(run, data)
         assert set(stats) == {
             "path_length", "net_move", "drift_total", "noise_total", "noise_net", "chamfer"
         }  # fmt: skip
@@ -88,18 +91,18 @@ def test_trajectory_stats_add_up(runs, data):
         assert stats["noise_net"] <= stats["noise_total"] + 1e-6
         assert stats["path_length"] <= stats["drift_total"] + stats["noise_total"] + 1e-5
         assert stats["chamfer"] > 0
-    assert sp.trajectory_stats(runs["DDIM"], data)["noise_total"] == 0.0
-    stats = {name: sp.trajectory_stats(run, data) for name, run in runs.items()}
-    table = sp.stats_table(stats)
-    assert list(table.columns) == ["DDPM", "DDIM"] and len(table) == len(sp.STAT_LABELS)
-    assert table.loc[sp.STAT_LABELS["noise_total"], "DDIM"] == 0.0
+    assert tr.trajectory_stats(runs["DDIM"], data)["noise_total"] == 0.0
+    stats = {name: tr.trajectory_stats(run, data) for name, run in runs.items()}
+    table = tr.stats_table(stats)
+    assert list(table.columns) == ["DDPM", "DDIM"] and len(table) == len(tr.STAT_LABELS)
+    assert table.loc[tr.STAT_LABELS["noise_total"], "DDIM"] == 0.0
 
 
 def test_noise_walk_against_a_simulated_walk():
     """The random walk of DDPM's added noise: summed step length ~ sqrt(pi/2) sum sigma_t, net
     displacement ~ sqrt(pi/2) sqrt(sum sigma_t^2), checked by simulation."""
     betas = torch.linspace(1e-4, 0.05, 50)
-    walk = sp.noise_walk(betas)
+    walk = tr.noise_walk(betas)
     sigma = betas[1:].double().sqrt()  # no noise at t = 0
     assert walk["sum_sigma"] == pytest.approx(float(sigma.sum()))
     assert walk["root_sum_sq"] == pytest.approx(float(sigma.pow(2).sum().sqrt()))
@@ -108,7 +111,7 @@ def test_noise_walk_against_a_simulated_walk():
     assert walk["noise_total"] == pytest.approx(float(steps.norm(dim=-1).sum(1).mean()), rel=0.01)
     assert walk["noise_net"] == pytest.approx(float(steps.sum(1).norm(dim=-1).mean()), rel=0.02)
     with pytest.raises(ValueError, match="betas"):
-        sp.noise_walk(torch.tensor([[0.1]]))
+        tr.noise_walk(torch.tensor([[0.1]]))
 
 
 def test_eps_slope_linear_gaussian():
@@ -119,31 +122,31 @@ def test_eps_slope_linear_gaussian():
     exact = ExactDenoiser(pts, 1e-3, 0.2, T)
     for t in (T, 3):
         expected = float((1 - exact.alpha_bars[t - 1]).sqrt())
-        assert sp.eps_slope(exact, pts, t, num=4000) == pytest.approx(expected, abs=0.03)
+        assert ev.eps_slope(exact, pts, t, num=4000) == pytest.approx(expected, abs=0.03)
     for bad in (0, T + 1, 1.5):
         with pytest.raises(ValueError, match="t must be"):
-            sp.eps_slope(exact, pts, bad)
+            ev.eps_slope(exact, pts, bad)
 
 
 def test_endpoint_distance(runs):
-    assert sp.endpoint_distance(runs["DDIM"], runs["DDIM"]) == 0.0
-    assert sp.endpoint_distance(runs["DDPM"], runs["DDIM"]) > 0.0
+    assert tr.endpoint_distance(runs["DDIM"], runs["DDIM"]) == 0.0
+    assert tr.endpoint_distance(runs["DDPM"], runs["DDIM"]) > 0.0
 
 
 def test_draw_state_arrows_and_field(runs, data):
     fig, ax = plt.subplots()
-    factor = sp.draw_state(ax, runs["DDPM"], 3, data, num=5, tail=2)
+    factor = particles.draw_state(ax, runs["DDPM"], 3, data, num=5, tail=2)
     assert factor is not None and factor > 0
     quivers = _quivers(ax)
     assert len(quivers) == 2  # filled arrows: the field and the added noise
     assert quivers[0].N == 25 and quivers[1].N == 5
     assert len(_dashed_shafts(ax)) == 5  # the predicted noise: dashed arrows
     fig, ax = plt.subplots()
-    sp.draw_state(ax, runs["DDIM"], 3, num=5)
+    particles.draw_state(ax, runs["DDIM"], 3, num=5)
     assert len(_quivers(ax)) == 1  # DDIM adds no noise: the field only
     assert len(_dashed_shafts(ax)) == 5
     fig, ax = plt.subplots()
-    assert sp.draw_state(ax, runs["DDPM"], 0, num=5) is None  # no step left at t = 0
+    assert particles.draw_state(ax, runs["DDPM"], 0, num=5) is None  # no step left at t = 0
     assert not _quivers(ax)
 
 
@@ -157,7 +160,7 @@ def test_figures_have_one_panel_per_run_and_time(runs, data):
 
 
 def test_compare_fields_of_the_exact_denoiser_with_itself_is_zero(model):
-    comp = sp.compare_fields(model, model, [1, T], grid=GRID)
+    comp = ev.compare_fields(model, model, [1, T], grid=GRID)
     assert comp.learned.shape == comp.exact.shape == (2, 5, 5, 2)
     assert comp.sq_error.shape == (2, 5, 5) and np.allclose(comp.sq_error, 0, atol=1e-10)
     assert comp.centres.shape == (2, 12, 2)
@@ -167,10 +170,10 @@ def test_compare_fields_of_the_exact_denoiser_with_itself_is_zero(model):
 
 def test_compare_fields_rejects_bad_times_and_schedules(model, data):
     with pytest.raises(ValueError, match="times"):
-        sp.compare_fields(model, model, [0])
+        ev.compare_fields(model, model, [0])
     other = ExactDenoiser(data, 1e-3, 0.1, T)
     with pytest.raises(ValueError, match="schedule"):
-        sp.compare_fields(model, other, [1])
+        ev.compare_fields(model, other, [1])
 
 
 class _Zero(torch.nn.Module):
@@ -187,9 +190,9 @@ class _Zero(torch.nn.Module):
 
 
 def test_error_by_distance_bins_every_point(model):
-    comp = sp.compare_fields(_Zero(model), model, [1, 3], grid=GRID)
+    comp = ev.compare_fields(_Zero(model), model, [1, 3], grid=GRID)
     edges = np.array([0.0, 0.5, 1.0, 100.0])
-    table, counts = sp.error_by_distance(comp, edges)
+    table, counts = ev.error_by_distance(comp, edges)
     assert table.shape == counts.shape == (2, 3)
     assert (counts.sum(axis=1) == 25).all()
     err, dist = comp.sq_error[0].ravel(), comp.distance[0].ravel()
@@ -199,14 +202,14 @@ def test_error_by_distance_bins_every_point(model):
 
 
 def test_loss_by_step_the_exact_denoiser_wins_on_its_own_points(model, data):
-    losses = sp.loss_by_step({"exact": model, "zero": _Zero(model)}, data, repeats=8)
+    losses = ev.loss_by_step({"exact": model, "zero": _Zero(model)}, data, repeats=8)
     assert set(losses) == {"exact", "zero"} and losses["exact"].shape == (T,)
     assert (losses["exact"] <= losses["zero"] + 1e-6).all()
     assert losses["zero"].mean() == pytest.approx(1.0, abs=0.2)  # E|eps|^2 per coordinate
 
 
 def test_field_figures_draw(model):
-    comp = sp.compare_fields(model, model, [1, T], grid=GRID)
+    comp = ev.compare_fields(model, model, [1, T], grid=GRID)
     fig = sp.field_comparison_figure(comp)
     assert len([ax for ax in fig.axes if _quivers(ax)]) == 4
     assert len(sp.error_map_figure(comp).axes) == 3  # two maps and a colour bar
@@ -216,7 +219,7 @@ def test_field_figures_draw(model):
 
 
 def _sampling_figures(runs, data, model):
-    comp = sp.compare_fields(model, model, [1, 3, 5, T], grid=GRID)
+    comp = ev.compare_fields(model, model, [1, 3, 5, T], grid=GRID)
     losses = {split: {"model": np.linspace(1, end, T), "exact": np.ones(T)}
               for split, end in (("training points", 0.5), ("held-out points", 0.6))}
     return {

@@ -1,22 +1,13 @@
 """diffusion2d: DDPM (Ho et al. 2020) and DDIM (Song et al. 2020) from scratch on 2-D point clouds.
 
-The library behind the tutorial site. One concept per module:
-
-========================  ================================================================
-``data``                  Datasaurus Dozen loading (checksummed), z-normalisation, split
-``schedules``             linear betas, alphas, alpha_bars (DDPM Sec. 2, 4)
-``forward``               q(x_t | x_{t-1}) (eq. 2) and q(x_t | x_0) (eq. 4)
-``exact``                 the exact posterior-mean denoiser and drift fields (eq. 7)
-``model``                 ``DenoisingMLP``, eps_theta(x_t, t)
-``loss``                  L_simple (eq. 14)
-``training``              Algorithm 1, fast on a CPU; ``TrainConfig``
-``experiments``           the workshop's four experiments
-``samplers``              DDPM (eq. 11, Algorithm 2) and DDIM (eq. 12) steps and loops
-``trajectories``          sampling recorded step by step, for plots and the explorer
-``metrics``               Chamfer distance, MMD, nearest-neighbour distances, prior mismatch
-``cache``                 trained models shared between chapters, keyed by full config
-``plotting``/``animation``  the book's figures and animations
-========================  ================================================================
+The library behind the tutorial site, one concept per module, in the order of the story:
+``data`` (the Datasaurus dino, checksummed; the held-out split), ``schedules`` (DDPM Sec. 2, 4),
+``forward`` (q, eqs. 2 and 4), ``exact`` (the exact denoiser of a finite data set, eq. 7),
+``model`` (eps_theta), ``loss`` (L_simple, eq. 14), ``training`` (Algorithm 1, ``TrainConfig``),
+``samplers`` (DDPM eq. 11 / Algorithm 2, DDIM eq. 12), ``trajectories`` (sampling recorded step
+by step), ``metrics``, ``protocol`` (the one evaluation protocol), ``experiments`` (the workshop's
+four), ``cache`` (trained models shared between chapters), ``evaluation`` and ``plotting``
+(figures and videos), ``exercises`` (the workshop's checks) and ``utils``.
 
 Papers cited in the module docstrings, by the short name used there ("DDPM eq. 14" etc.); the
 book's bibliography (``book/references.bib``) has the full entries:
@@ -48,24 +39,9 @@ from .samplers import ddim_step, ddpm_step, sample
 from .schedules import get_diffusion_parameters
 from .training import TrainConfig, train
 from .trajectories import record_trajectories, trajectory_step
-from .utils import set_seed
 
 __all__ = [
-    "DenoisingMLP",
-    "ExactDenoiser",
-    "TrainConfig",
-    "ddim_step",
-    "ddpm_step",
-    "drift_grids",
-    "forward_noise_dataset",
-    "get_diffusion_parameters",
-    "get_loss",
-    "load_datasaurus",
-    "load_or_train",
-    "q_sample",
-    "record_trajectories",
-    "sample",
-    "set_seed",
-    "train",
-    "trajectory_step",
+    "DenoisingMLP", "ExactDenoiser", "TrainConfig", "ddim_step", "ddpm_step", "drift_grids",
+    "forward_noise_dataset", "get_diffusion_parameters", "get_loss", "load_datasaurus",
+    "load_or_train", "q_sample", "record_trajectories", "sample", "train", "trajectory_step",
 ]

@@ -12,11 +12,12 @@ import csv
 import hashlib
 import io
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import torch
+
+from .utils import atomic_write
 
 URL = (
     "https://raw.githubusercontent.com/tanelp/tiny-diffusion/"
@@ -28,7 +29,7 @@ ENV_VAR = "DATASAURUS_TSV"
 SHAPES = (
     "dino", "away", "h_lines", "v_lines", "x_shape", "star", "high_lines",
     "dots", "circle", "bullseye", "slant_up", "slant_down", "wide_lines",
-)  # fmt: skip
+)
 
 
 class DataError(RuntimeError):
@@ -37,64 +38,45 @@ class DataError(RuntimeError):
 
 def project_root() -> Path | None:
     """The checkout this package is installed from (editable install), or None."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
+    for parent in Path(__file__).resolve().parents:
         if (parent / "pyproject.toml").is_file() and (parent / "src" / "diffusion2d").is_dir():
             return parent
     return None
 
 
 def default_data_dir() -> Path:
-    root = project_root()
-    return (root / "data") if root is not None else Path.cwd() / "data"
+    return (project_root() or Path.cwd()) / "data"
 
 
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _read_verified(path: Path, origin: str) -> bytes:
-    if not path.is_file():
-        raise DataError(f"Datasaurus file not found at {path} (from {origin})")
-    raw = path.read_bytes()
-    digest = sha256_of(raw)
+def _verified(raw: bytes, origin: str) -> bytes:
+    digest = hashlib.sha256(raw).hexdigest()
     if digest != SHA256:
         raise DataError(
-            f"checksum mismatch for {path} (from {origin}): sha256 {digest}, expected {SHA256}. "
+            f"checksum mismatch: {origin} fails the sha256 check ({digest}, expected {SHA256}). "
             "The file is corrupted or not the Datasaurus Dozen; delete it and load again."
         )
     return raw
 
 
-def _download(dest: Path) -> bytes:
+def read_datasaurus_bytes(path: str | os.PathLike | None = None) -> bytes:
+    """The verified bytes of the TSV file, from the first source that exists (see module doc)."""
+    local = default_data_dir() / FILENAME
+    for source, origin in ((path, "path argument"), (os.environ.get(ENV_VAR), f"${ENV_VAR}"),
+                           (local if local.is_file() else None, "local copy")):
+        if source:
+            if not Path(source).is_file():
+                raise DataError(f"Datasaurus file not found at {source} (from {origin})")
+            return _verified(Path(source).read_bytes(), f"{source} (from {origin})")
     try:
         with urllib.request.urlopen(URL, timeout=30) as response:  # noqa: S310 (fixed https URL)
-            raw = response.read()
+            raw = _verified(response.read(), f"the downloaded file from {URL}")
     except OSError as err:
         raise DataError(
             f"Datasaurus file not found locally and the download from {URL} failed ({err}). "
-            f"Pass path=..., set ${ENV_VAR}, or copy the file to {dest}."
+            f"Pass path=..., set ${ENV_VAR}, or copy the file to {local}."
         ) from err
-    if sha256_of(raw) != SHA256:
-        raise DataError(f"downloaded file from {URL} fails the sha256 check (expected {SHA256})")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
-        tmp.write(raw)
-    os.replace(tmp.name, dest)  # atomic: a half-written file never sits at dest
+    atomic_write(local, raw)
     return raw
-
-
-def read_datasaurus_bytes(path: str | os.PathLike | None = None) -> bytes:
-    """The verified bytes of the TSV file, from the first source that exists (see module doc)."""
-    if path is not None:
-        return _read_verified(Path(path), "path argument")
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return _read_verified(Path(env), f"${ENV_VAR}")
-    local = default_data_dir() / FILENAME
-    if local.is_file():
-        return _read_verified(local, "local copy")
-    return _download(local)
 
 
 def parse_datasaurus(raw: bytes) -> dict[str, torch.Tensor]:
@@ -102,23 +84,18 @@ def parse_datasaurus(raw: bytes) -> dict[str, torch.Tensor]:
     reader = csv.DictReader(io.StringIO(raw.decode("utf-8")), delimiter="\t")
     missing = {"dataset", "x", "y"} - set(reader.fieldnames or [])
     if missing:
-        raise DataError(
-            f"Datasaurus file lacks column(s) {sorted(missing)}; has {reader.fieldnames}"
-        )
+        raise DataError(f"Datasaurus file lacks column(s) {sorted(missing)}; "
+                        f"has {reader.fieldnames}")
     points: dict[str, list[tuple[float, float]]] = {}
     for row in reader:
         points.setdefault(row["dataset"], []).append((float(row["x"]), float(row["y"])))
     return {name: torch.tensor(xy, dtype=torch.float32) for name, xy in points.items()}
 
 
-def load_datasaurus(
-    name: str = "dino", path: str | os.PathLike | None = None, normalize: bool = True
-) -> torch.Tensor:
-    """Load one Datasaurus shape as a (142, 2) float32 tensor, z-normalised per coordinate.
-
-    Raises ``ValueError`` for an unknown shape name and :class:`DataError` for a missing or
-    corrupted file.
-    """
+def load_datasaurus(name: str = "dino", path: str | os.PathLike | None = None,
+                    normalize: bool = True) -> torch.Tensor:
+    """One Datasaurus shape as a (142, 2) float32 tensor, z-normalised per coordinate (a
+    ``ValueError`` for an unknown name, a :class:`DataError` for a missing or corrupted file)."""
     if name not in SHAPES:
         raise ValueError(f"unknown Datasaurus shape {name!r}; choose one of {', '.join(SHAPES)}")
     shapes = parse_datasaurus(read_datasaurus_bytes(path))
@@ -133,14 +110,10 @@ def z_normalize(x: torch.Tensor) -> torch.Tensor:
     return (x - x.mean(dim=0)) / x.std(dim=0, unbiased=False)
 
 
-def train_test_split(
-    x: torch.Tensor, holdout_fraction: float = 0.15, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split *distinct points* into train and held-out sets (no point is in both).
-
-    The workshop repeated the 142 points six times before splitting, so each "test" point was a
-    copy of a training point. Here the split comes first; repetition (if any) happens in training.
-    """
+def train_test_split(x: torch.Tensor, holdout_fraction: float = 0.15,
+                     seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split *distinct points* into train and held-out sets: no point is in both (the workshop
+    repeated the points before splitting, so each "test" point had a copy in training)."""
     if not 0.0 <= holdout_fraction < 1.0:
         raise ValueError(f"holdout_fraction must be in [0, 1), got {holdout_fraction}")
     n_test = round(len(x) * holdout_fraction)

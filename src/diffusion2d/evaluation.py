@@ -1,81 +1,46 @@
-"""Figures and reference samplers around the book's evaluation protocol (:mod:`protocol`).
+"""The analyses of a trained model beside the book's evaluation protocol (:mod:`protocol`),
+which computes every sample-quality number; figures of them are in :mod:`diffusion2d.plotting`.
 
-The protocol computes every number; this module draws them and adds what the memorisation chapter
-compares against:
-
-- :func:`split_for`: exactly the (train, held-out) split a model was trained on;
-- :func:`memorisation_of`: how close given samples (one protocol seed) come to the training points
-  against the training data's own spacing, and how well they cover training and held-out points;
-  :func:`distance_histograms` and :func:`coverage_figure` draw it;
-- :func:`smooth_baseline`: a sampler that copies nothing by construction (a Gaussian kernel
-  density of the dino points), scored under the protocol: what a model that generalises scores;
-- :func:`chamfer_by_step` / :func:`chamfer_by_step_plot`: sample quality against the step t;
-  :func:`sweep_plot`: quality against the number of sampling steps, with the protocol's intervals.
-
-Everything uses explicit seeds and one torch thread (sampling 2000 points and scoring them takes a
-few tenths of a second; more threads only add contention on a small, busy machine).
+Memorisation (:func:`memorisation_of`) and a sampler that copies nothing by construction
+(:func:`smooth_baseline`); quality against the step t (:func:`chamfer_by_step`); the learned
+noise field against E[eps | x_t] on a grid (:func:`compare_fields`, :func:`error_by_distance`),
+L_simple (DDPM eq. 14) per step (:func:`loss_by_step`) and :func:`eps_slope`; helpers for the
+tables. Everything uses explicit seeds and one torch thread (more only add contention here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.lines import Line2D
 
 from . import metrics
-from .plotting import (
-    COLORS,
-    COLUMN_WIDTH,
-    FULL_WIDTH,
-    LIMITS,
-    MIN_FONT,
-    NEUTRALS,
-    draw_data,
-    fit,
-    outer_labels,
-    plain_log,
-    point_axes,
-    style,
-)
-from .plotting import SAMPLERS as SAMPLER_STYLES
-from .samplers import SAMPLERS
-from .training import split_for  # noqa: F401 - re-exported: chapters import it from here
-from .utils import torch_threads
+from . import protocol as P
+from .forward import q_sample
+from .utils import check_points, torch_threads
+from .utils import grid as grid_points
 
-SAMPLER_COLORS = {name: st["color"] for name, st in SAMPLER_STYLES.items()}  # plotting.SAMPLERS
-
-
+ERROR_GRID = (-3.0, 3.001, 0.1)  # 61 x 61 points for error maps
 
 
 @dataclass
 class MemorisationStats:
-    """Distances for one sampler (arrays float64; means and fractions as floats).
+    """Distances for one sampler (arrays float64); "nearest" is the nearest neighbour."""
 
-    ``samples``: the DDPM samples measured (N, 2);
-    ``sample_to_train``: each sample's distance to its nearest training point (N,);
-    ``train_spacing``: each training point's distance to its nearest other one (M,);
-    ``spacing``: the median of train_spacing; ``copy_radius``: ``copy_fraction * spacing``;
-    ``frac_close`` / ``frac_copies``: fractions of samples within spacing / copy_radius;
-    ``train_coverage`` / ``heldout_coverage``: mean distance from a training / held-out point to
-    its nearest sample; ``heldout_to_train``: mean distance from a held-out point to its nearest
-    training point (the coverage of held-out points by a sampler that only copies).
-    """
-
-    samples: np.ndarray
-    sample_to_train: np.ndarray
-    train_spacing: np.ndarray
-    spacing: float
-    copy_radius: float
-    frac_close: float
-    frac_copies: float
-    train_coverage: float
-    heldout_coverage: float
-    heldout_to_train: float
+    samples: np.ndarray  # (N, 2)
+    sample_to_train: np.ndarray  # (N,): each sample to the nearest training point
+    train_spacing: np.ndarray  # (M,): each training point to the nearest other one
+    spacing: float  # median of train_spacing
+    copy_radius: float  # copy_fraction * spacing
+    frac_close: float  # fraction of samples within spacing of a training point
+    frac_copies: float  # ... within copy_radius
+    train_coverage: float  # mean distance from a training point to the nearest sample
+    heldout_coverage: float  # ... from a held-out point
+    heldout_to_train: float  # ... from a held-out point to the nearest training point
 
 
 def memorisation_of(
@@ -86,8 +51,9 @@ def memorisation_of(
     x = torch.as_tensor(samples)
     if x.ndim != 2 or x.shape[1] != 2 or len(x) == 0:
         raise ValueError(f"samples must have shape (N, 2) with N >= 1, got {tuple(x.shape)}")
+    nearest = metrics.nearest_neighbour_distances
     with torch_threads(1):
-        nn = metrics.nearest_neighbour_distances(x, train)
+        nn = nearest(x, train)
         spacing_all = metrics.data_spacing(train)
         spacing = float(spacing_all.median())
         return MemorisationStats(
@@ -98,80 +64,18 @@ def memorisation_of(
             copy_radius=copy_fraction * spacing,
             frac_close=float((nn <= spacing).double().mean()),
             frac_copies=float((nn <= copy_fraction * spacing).double().mean()),
-            train_coverage=float(metrics.nearest_neighbour_distances(train, x).mean()),
-            heldout_coverage=float(metrics.nearest_neighbour_distances(heldout, x).mean()),
-            heldout_to_train=float(metrics.nearest_neighbour_distances(heldout, train).mean()),
+            train_coverage=float(nearest(train, x).mean()),
+            heldout_coverage=float(nearest(heldout, x).mean()),
+            heldout_to_train=float(nearest(heldout, train).mean()),
         )
-
-
-def distance_histograms(stats: Mapping[str, MemorisationStats], floor: float = 1e-6) -> plt.Figure:
-    """Histograms (log distance axis) of sample-to-nearest-training-point distances, one panel per
-    sampler, over the training data's own spacing (grey); distances below ``floor`` are drawn at
-    ``floor``."""
-    bins = np.logspace(np.log10(floor), 0.5, 40)
-    with style():
-        fig, axes = plt.subplots(1, len(stats), figsize=(min(FULL_WIDTH, 3.0 * len(stats)), 3.0),
-                                 squeeze=False, sharey=True, layout="constrained")  # fmt: skip
-        for ax, (name, st) in zip(axes[0], stats.items(), strict=True):
-            w = np.full(st.train_spacing.size, 1.0 / st.train_spacing.size)
-            ax.hist(st.train_spacing, bins, weights=w, color=COLORS["data"], alpha=0.35,
-                    label="data spacing")  # fmt: skip
-            d = np.maximum(st.sample_to_train, floor)
-            ax.hist(d, bins, weights=np.full(d.size, 1.0 / d.size), histtype="step", lw=1.6,
-                    color=COLORS["samples"], label="sample → nearest train")  # fmt: skip
-            ax.axvline(st.spacing, ls="--", lw=1.0, color=COLORS["data"], label="median spacing")
-            ax.axvline(st.copy_radius, ls=":", lw=1.0, color=COLORS["data"], label="copy radius")
-            ax.set_xscale("log")
-            ax.set_xlabel("distance")
-            ax.set_title(name)
-        axes[0, 0].set_ylabel("fraction")
-        axes[0, 0].legend(loc="upper left")
-    return fit(fig)
-
-
-def coverage_figure(
-    stats: Mapping[str, MemorisationStats], train: torch.Tensor, heldout: torch.Tensor,
-    lim: tuple[float, float] = LIMITS,
-) -> plt.Figure:  # fmt: skip
-    """One panel per sampler: its samples (blue dots) over the training points (grey dots
-    beneath, as the book draws data) and the held-out points (open diamonds on top), to see
-    which of them the samples cover; one legend under the panels."""
-    tr, ho = train.double().numpy(), heldout.double().numpy()
-    n = len(stats)
-    with style():
-        fig, axes = plt.subplots(1, n, figsize=(min(FULL_WIDTH, 2.9 * n), 3.5), squeeze=False,
-                                 layout="constrained")  # fmt: skip
-        for ax, (name, st) in zip(axes[0], stats.items(), strict=True):
-            s = st.samples
-            draw_data(ax, tr, name="train")
-            ax.scatter(s[:, 0], s[:, 1], s=3, color=COLORS["samples"], alpha=0.5, zorder=2)
-            ax.scatter(ho[:, 0], ho[:, 1], s=26, marker="D", facecolors="none", linewidths=1.2,
-                       edgecolors=NEUTRALS["text"], zorder=3)  # fmt: skip
-            point_axes(ax, lim)
-            ax.set_title(name)
-        outer_labels(axes, n)
-        handles = [
-            Line2D([], [], ls="", marker="o", ms=4, color=COLORS["samples"], label="samples"),
-            Line2D([], [], ls="", marker="o", ms=4, color=COLORS["data"], label="training points"),
-            Line2D([], [], ls="", marker="D", ms=5, mfc="none", color=NEUTRALS["text"],
-                   label="held-out points"),
-        ]  # fmt: skip
-        fig.legend(handles=handles, loc="outside lower center", ncols=3)
-    return fit(fig)
-
-
-# --------------------------------------------------------------------------- protocol results
-# The functions below take the protocol's DataFrames (:func:`protocol.evaluate`, one row per
-# seed) and draw or summarise them with their intervals.
 
 
 def smooth_samples(
     points: torch.Tensor, num_samples: int, bandwidth: float, generator: torch.Generator
 ) -> torch.Tensor:
     """``num_samples`` draws (N, 2) from a Gaussian kernel density of ``points`` (M, 2): a point
-    drawn uniformly, plus N(0, bandwidth^2 I). A smooth sampler of the shape that copies no point
-    on purpose: it lands within a radius r of its chosen point only with probability
-    1 - exp(-r^2 / (2 bandwidth^2))."""
+    drawn uniformly, plus N(0, bandwidth^2 I). It lands within a radius r of its chosen point
+    only with probability 1 - exp(-r^2 / (2 bandwidth^2)): it copies no point on purpose."""
     pts = torch.as_tensor(points)
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
         raise ValueError(f"points must have shape (M, 2) with M >= 1, got {tuple(pts.shape)}")
@@ -179,18 +83,13 @@ def smooth_samples(
         raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
-    pts = pts.float()
     idx = torch.randint(0, len(pts), (num_samples,), generator=generator)
-    return pts[idx] + bandwidth * torch.randn(num_samples, 2, generator=generator)
+    return pts.float()[idx] + bandwidth * torch.randn(num_samples, 2, generator=generator)
 
 
-def smooth_baseline(ref, bandwidth: float, protocol=None) -> pd.DataFrame:
+def smooth_baseline(ref, bandwidth: float, protocol=P.PROTOCOL) -> pd.DataFrame:
     """The protocol's rows (one per seed) for :func:`smooth_samples` of all points of ``ref``
     (a :class:`protocol.Reference`): what a sampler that draws the shape without copying scores."""
-    from . import protocol as P
-
-    protocol = protocol or P.PROTOCOL
-
     def draw(seed: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(seed)
         return smooth_samples(ref.all, protocol.num_samples, bandwidth, g)
@@ -198,94 +97,138 @@ def smooth_baseline(ref, bandwidth: float, protocol=None) -> pd.DataFrame:
     return P.score_seeds(draw, ref, protocol, bandwidth=bandwidth)
 
 
-def points_as_samples(points: torch.Tensor, ref, protocol=None) -> dict[str, float]:
-    """The protocol's scores of a fixed set of points (e.g. the held-out points themselves) taken
-    as "samples": one deterministic row, no seeds."""
-    from . import protocol as P
-
-    return P.scores(torch.as_tensor(points).float(), ref, protocol or P.PROTOCOL)
+def points_as_samples(points: torch.Tensor, ref, protocol=P.PROTOCOL) -> dict[str, float]:
+    """The protocol's scores of fixed points (e.g. the held-out points) taken as "samples"."""
+    return P.scores(torch.as_tensor(points).float(), ref, protocol)
 
 
 def chamfer_by_step(df: pd.DataFrame) -> pd.DataFrame:
     """Quality against t from a protocol result: one row per paper time t (T first, 0 last), with
     the mean Chamfer distance of x_t over the seeds and its interval (``mean``, ``lo``, ``hi``)."""
-    from .protocol import mean_interval
-
     by_step = df.attrs.get("chamfer_by_step")
     if not by_step:
         raise ValueError("df has no attrs['chamfer_by_step']: pass a protocol.evaluate result")
     values = np.asarray(by_step, dtype=float)  # (seeds, T+1)
-    mean, half = mean_interval(values, df.attrs.get("confidence", 0.95))  # (T+1,) each
-    t = np.arange(values.shape[1] - 1, -1, -1)
-    return pd.DataFrame({"mean": mean, "lo": mean - half, "hi": mean + half},
-                        index=pd.Index(t, name="t"))  # fmt: skip
+    mean, half = P.mean_interval(values, df.attrs.get("confidence", 0.95))  # (T+1,) each
+    t = pd.Index(np.arange(values.shape[1] - 1, -1, -1), name="t")
+    return pd.DataFrame({"mean": mean, "lo": mean - half, "hi": mean + half}, index=t)
 
 
-def chamfer_by_step_plot(
-    results: Mapping[str, pd.DataFrame], reference: Mapping[str, pd.DataFrame] | None = None
-) -> plt.Figure:
-    """The Chamfer distance of x_t against the paper time t (T on the left, 0 on the right), one
-    line per sampler (keys ``"ddpm"``/``"ddim"``) with its interval as a band; ``reference``
-    protocol rows (e.g. the baselines) as dotted lines at their mean."""
-    with style():
-        fig, ax = plt.subplots(figsize=(5.6, 3.2), layout="constrained")
-        for name, df in results.items():
-            c = chamfer_by_step(df)
-            st = SAMPLER_STYLES.get(name, {"color": COLORS["samples"], "marker": "o",
-                                           "linestyle": "-"})  # fmt: skip
-            ax.plot(c.index, c["mean"], lw=1.6, label=name.upper(), markevery=5, ms=4, **st)
-            ax.fill_between(c.index, c["lo"], c["hi"], color=st["color"], alpha=0.3, lw=0)
-        _reference_lines(ax, reference, "chamfer")
-        ax.set_xlim(c.index.max(), 0)
-        plain_log(ax.yaxis)
-        ax.set_xlabel("t (sampling runs from left to right)")
-        ax.set_ylabel("Chamfer distance of xₜ")
-        ax.legend(loc="lower left")
-    return fig
+@dataclass
+class FieldComparison:
+    """eps_theta and E[eps | x_t] on a grid at several paper times t (arrays float64)."""
+
+    times: np.ndarray  # (S,)
+    grid_x: np.ndarray  # (ny, nx)
+    grid_y: np.ndarray  # (ny, nx)
+    learned: np.ndarray  # (S, ny, nx, 2)
+    exact: np.ndarray  # (S, ny, nx, 2)
+    alpha_bars: np.ndarray  # (S,): alpha_bar_t of each time
+    centres: np.ndarray  # (S, M, 2): sqrt(alpha_bar_t) x0_i, the means of the mixture q(x_t)
+
+    @cached_property
+    def sq_error(self) -> np.ndarray:
+        """|eps_theta - E[eps|x_t]|^2 averaged over both coordinates (as L_simple): (S, ny, nx)."""
+        return ((self.learned - self.exact) ** 2).mean(-1)
+
+    @cached_property
+    def distance(self) -> np.ndarray:
+        """Each grid point's distance to the nearest centre sqrt(alpha_bar_t) x0_i, (S, ny, nx)."""
+        pts = torch.from_numpy(np.stack([self.grid_x.ravel(), self.grid_y.ravel()], 1))  # (G, 2)
+        with torch_threads(1):
+            out = [torch.cdist(pts, torch.from_numpy(c), compute_mode="use_mm_for_euclid_dist")
+                   .min(1).values.clamp_min(0.0).numpy() for c in self.centres]  # fmt: skip
+        return np.stack(out).reshape(self.sq_error.shape)
 
 
-def _reference_lines(ax, reference, metric: str) -> None:
-    from .protocol import interval
+def _check_schedules(models: Mapping[str, object]) -> None:
+    first = next(iter(models.values()))
+    for name, m in models.items():
+        if m.T != first.T or not torch.allclose(m.alpha_bars, first.alpha_bars):
+            raise ValueError(f"{name} does not share the schedule of the others")
+        if hasattr(m, "eval"):
+            m.eval()
 
-    for name, df in (reference or {}).items():
-        mean = interval(df, metric)[0]
-        ax.axhline(mean, ls=":", lw=1.2, color=NEUTRALS["axes"])
-        ax.annotate(name, (0.99, mean), xycoords=("axes fraction", "data"), ha="right",
-                    va="bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"])  # fmt: skip
+
+@torch.no_grad()
+def compare_fields(model, exact, times: Sequence[int], grid: tuple = ERROR_GRID):
+    """:class:`FieldComparison` of ``model`` (eps_theta) and ``exact`` (an
+    :class:`exact.ExactDenoiser`, same schedule) on the grid ``utils.grid(grid)`` at paper times
+    t."""
+    _check_schedules({"model": model, "exact denoiser": exact})
+    times = np.asarray(list(times), dtype=int)
+    if times.size == 0 or times.min() < 1 or times.max() > model.T:
+        raise ValueError(f"times must lie in 1..{model.T} (there is no step at t = 0), got {times}")
+    gx, gy, pts = grid_points(grid)  # (ny, nx) each, (G, 2)
+    pts = pts.float()
+    learned, exact_eps = [], []
+    with torch_threads(1):
+        for t in times:
+            step = torch.full((len(pts),), int(t) - 1, dtype=torch.long)  # 0-based step
+            learned.append(model(pts, step).double().numpy().reshape(gx.shape + (2,)))
+            exact_eps.append(exact(pts.double(), step).numpy().reshape(gx.shape + (2,)))
+    abars = exact.alpha_bars.double().numpy()[times - 1]
+    centres = np.sqrt(abars)[:, None, None] * exact.data.double().numpy()[None]
+    return FieldComparison(times, gx, gy, np.stack(learned), np.stack(exact_eps), abars, centres)
 
 
-def sweep_plot(
-    sweep: Mapping[tuple[str, int], pd.DataFrame],
-    reference: Mapping[str, pd.DataFrame] | None = None,
-    columns: Sequence[str] = ("chamfer", "mmd2"),
-) -> plt.Figure:
-    """One panel per metric: the protocol mean against the number of steps, a line per sampler,
-    with the interval of every point as an error bar; ``reference`` rows as dotted lines."""
-    from .protocol import METRICS as P_METRICS
-    from .protocol import interval
+def error_by_distance(comp: FieldComparison, edges: Sequence[float]):
+    """Mean squared error in bins of distance to the nearest centre: ``(table (S, B), counts)``
+    for B + 1 increasing bin ``edges``; empty bins hold NaN."""
+    edges = np.asarray(edges, dtype=float)
+    table = np.full((len(comp.times), len(edges) - 1), np.nan)
+    counts = np.zeros(table.shape, dtype=int)
+    for s in range(len(comp.times)):
+        which = np.digitize(comp.distance[s].ravel(), edges) - 1  # bin index per grid point
+        err = comp.sq_error[s].ravel()
+        for b in range(len(edges) - 1):
+            counts[s, b] = (which == b).sum()
+            if counts[s, b]:
+                table[s, b] = err[which == b].mean()
+    return table, counts
 
-    samplers = sorted({s for s, _ in sweep}, key=lambda s: SAMPLERS.index(s))
-    with style():
-        fig, axes = plt.subplots(1, len(columns), figsize=(COLUMN_WIDTH, 3.2), squeeze=False,
-                                 layout="constrained")  # fmt: skip
-        for ax, col in zip(axes[0], columns, strict=True):
-            for s in samplers:
-                ks = sorted(k for s2, k in sweep if s2 == s)
-                iv = np.array([interval(sweep[s, k], col) for k in ks])  # (K, 3)
-                st = SAMPLER_STYLES[s]
-                ax.errorbar(ks, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]],
-                            marker=st["marker"], ls=st["linestyle"], ms=4, capsize=3,
-                            color=st["color"], label=s.upper())  # fmt: skip
-            _reference_lines(ax, reference, col)
-            ax.set_xscale("log")
-            ks_all = sorted({k for _, k in sweep})
-            ax.set_xticks(ks_all, [str(k) for k in ks_all])
-            ax.minorticks_off()
-            ax.set_xlabel("number of sampling steps")
-            label = P_METRICS[col][0] if col in P_METRICS else col
-            ax.set_title(label + " (lower is better)")
-            ax.legend(loc="best")
-    return fig
+
+@torch.no_grad()
+def loss_by_step(models: Mapping[str, object], points: torch.Tensor, repeats: int = 16,
+                 generator: torch.Generator | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+    """L_simple (eq. 14) per step for each model on the same draws: ``{name: (T,) array}``.
+
+    Every point is noised ``repeats`` times at *every* step t = 1..T with one shared set of eps
+    (eq. 4), so the models are compared on identical inputs; entry t-1 is the loss at time t.
+    """
+    _check_schedules(models)
+    first = next(iter(models.values()))
+    g = torch.Generator().manual_seed(0) if generator is None else generator
+    x0 = check_points("points", torch.as_tensor(points)).float().repeat(repeats, 1)  # (R*M, 2)
+    out = {name: np.zeros(first.T) for name in models}
+    with torch_threads(1):
+        for s in range(first.T):
+            eps = torch.randn(x0.shape, generator=g)  # (R*M, 2)
+            ts = torch.full((len(x0),), s, dtype=torch.long)
+            xt = q_sample(x0, ts, eps, first.alpha_bars)
+            for name, m in models.items():
+                out[name][s] = float(((eps - m(xt, ts)) ** 2).mean())
+    return out
+
+
+@torch.no_grad()
+def eps_slope(denoiser, points: torch.Tensor, t: int, num: int = 20_000,
+              generator: torch.Generator | None = None) -> float:  # fmt: skip
+    """The least-squares slope c of eps_pred ~ c x_t over x_t ~ q(x_t) (DDPM eq. 4 from
+    ``points``) at the paper time t (0-based step t - 1): how strongly the noise prediction
+    points along x_t. For unit-variance data the linear-Gaussian estimate is sqrt(1 - alpha_bar_t).
+    """
+    T = len(denoiser.alpha_bars)
+    if isinstance(t, bool) or not 1 <= int(t) <= T or int(t) != t:
+        raise ValueError(f"t must be a paper time in 1..{T}, got {t!r}")
+    g = torch.Generator().manual_seed(0) if generator is None else generator
+    x0 = torch.as_tensor(points).float()
+    x0 = x0[torch.randint(0, len(x0), (num,), generator=g)]  # (num, 2)
+    ts = torch.full((num,), int(t) - 1, dtype=torch.long)
+    eps = torch.randn(x0.shape, generator=g)
+    with torch_threads(1):
+        xt = q_sample(x0, ts, eps, denoiser.alpha_bars)
+        return float((denoiser(xt, ts) * xt).sum() / (xt * xt).sum())
 
 
 def rms_radius(points: torch.Tensor) -> float:
@@ -297,9 +240,7 @@ def rms_radius(points: torch.Tensor) -> float:
 def percent_interval(mean: float, half: float) -> str:
     """The protocol's ``"mean ± half"`` (:func:`protocol.format_interval`) of a share, printed in
     percent with the same rounding: ``0.0790 ± 0.0038`` becomes ``"7.90% ± 0.38%"``."""
-    from .protocol import format_interval
-
-    text = format_interval(mean, half)
+    text = P.format_interval(mean, half)
     if "e" in text:  # scientific notation below 1e-3
         return f"{100 * mean:.2g}% ± {100 * half:.1g}%"
     decimals = max(len(text.split(" ± ")[0].split(".")[1]) - 2, 0)
@@ -311,17 +252,14 @@ def glue_percent(prefix: str, df: pd.DataFrame, metric: str) -> None:
     :func:`percent_interval`, from the same numbers as the ``-ci`` key of ``glue_result``."""
     from myst_nb import glue
 
-    from .protocol import interval
-
-    mean, lo, hi = interval(df, metric)
+    mean, lo, hi = P.interval(df, metric)
     glue(f"{prefix}-{metric}-pct", percent_interval(mean, (hi - lo) / 2), display=False)
 
 
 def display_table(df: pd.DataFrame, nowrap: bool = True, precision: int = 3):
-    """A table as the book shows it: row labels plain and left-aligned, no index name, and (with
-    ``nowrap``) value cells that never break inside a ``"mean ± half"`` (the page scrolls the
-    table instead; row labels may wrap); numbers with ``precision`` decimals. Returns a pandas
-    Styler, which myst-nb glues as HTML."""
+    """A table as the book shows it (a pandas Styler, glued as HTML): row labels plain and
+    left-aligned, no index name, numbers with ``precision`` decimals, and (with ``nowrap``) value
+    cells that never break inside a ``"mean ± half"`` (the page scrolls the table instead)."""
     body = df.copy()
     body.index = body.index.rename(None)
     body.columns = body.columns.rename(None)

@@ -1,15 +1,9 @@
 """The workshop's four experiments, each a full :class:`TrainConfig` (so the cache can key on it).
 
-1. ``v1``: identity position embedding, no time input (the model cannot know t);
-2. ``v2``: identity position embedding, linear time t/T;
-3. ``v3``: Fourier position and Fourier (sinusoidal) time embeddings;
-4. ``v4``: as v3 with a gentler schedule, beta_max = 0.02 instead of 0.05.
-
-``EXTRA`` holds follow-up runs of chapter 5 (the workshop's "train twice as long"); ``POOL`` is
-everything :func:`load_experiment` trains at once. ``WORKSHOP`` records the settings of the
-workshop notebook this book is modelled on, and :func:`workshop_comparison` sets them against
-the book's. :func:`show_config` prints a config one field per line, marking the fields that
-differ from another (the chapters show configs through it).
+``EXPERIMENTS`` v1..v4 (see ``TITLES``), chapter 5's follow-up ``EXTRA``, and ``POOL``: every
+model the book trains, at once (:func:`load_all`). ``WORKSHOP`` records the workshop notebook's
+settings (:func:`workshop_comparison`); :func:`show_config` prints a config one field per line,
+marking the fields that differ from another.
 """
 
 from __future__ import annotations
@@ -18,8 +12,14 @@ import dataclasses
 import html
 
 import pandas as pd
+import torch
 
-from .training import TrainConfig
+from .cache import load_or_train_many
+from .data import load_datasaurus
+from .metrics import gaussian_kl, nearest_neighbour_distances, prior_mismatch_kl
+from .model import FourierFeatures, TimeEmbedding
+from .schedules import get_diffusion_parameters
+from .training import TrainConfig, _make_optimizer, split_for
 
 BASE = TrainConfig()
 
@@ -30,36 +30,8 @@ EXPERIMENTS: dict[str, TrainConfig] = {
     "v4": BASE.replace(input_embedding="fourier", time_embedding="fourier", beta_max=0.02),
 }
 
-# Follow-ups that chapter 5 measures next to the four (not one of the workshop's experiments).
-EXTRA: dict[str, TrainConfig] = {
-    # the workshop's suggestion "train twice as long", applied to experiment 4
-    "v4long": EXPERIMENTS["v4"].replace(epochs=2 * EXPERIMENTS["v4"].epochs),
-}
-
-# Everything the first load_experiment call trains, in one parallel pool.
-POOL: dict[str, TrainConfig] = {**EXPERIMENTS, **EXTRA}
-
-TITLES: dict[str, str] = {
-    "v1": "identity position, no time",
-    "v2": "identity position, linear time",
-    "v3": "Fourier position, Fourier time",
-    "v4": "Fourier/Fourier, gentler schedule (beta_max = 0.02)",
-    "v4long": "experiment 4 trained twice as long",
-}
-
-# Short descriptions for the columns of narrow tables (chapter 5's results table).
-SHORT_TITLES: dict[str, str] = {
-    "v1": "raw x, no t",
-    "v2": "raw x, t / T",
-    "v3": "Fourier x and t",
-    "v4": f"as 3, beta_max {EXPERIMENTS['v4'].beta_max:g}",
-    "v4long": f"as 4, {EXTRA['v4long'].epochs} epochs",
-}
-
-# The workshop notebook's settings where this book changed them. Source: the workshop notebook
-# as read for issue 8 of this project ("04_model.md: the workshop's network") and chapter
-# 10_workshop_bugs (held-out fraction); the optimizer as reproduced in benchmarks/train_speed.py.
-# Facts about that notebook, not settings of this library: change them only against it.
+# The workshop notebook's settings where this book changed them (read for issue 8, chapter 10's
+# held-out fraction, benchmarks/train_speed.py's optimizer): facts, change them only against it.
 WORKSHOP: dict[str, object] = {
     "hidden": 128,
     "blocks": "plain MLP layers (no residual connections, no LayerNorm)",
@@ -75,67 +47,61 @@ WORKSHOP: dict[str, object] = {
     "holdout_of": "the six-fold repeated data",
 }
 
+# Chapter 5's follow-up: the workshop's suggestion "train twice as long", for experiment 4.
+EXTRA = {"v4long": EXPERIMENTS["v4"].replace(epochs=2 * EXPERIMENTS["v4"].epochs)}
 
-def label(name: str) -> str:
-    """How the prose names a config of ``POOL`` or ``"BASE"``: ``"v2"`` -> ``"experiment 2"``."""
-    if name == "BASE":
-        return "BASE (the defaults)"
-    if name in EXPERIMENTS:
-        return f"experiment {name.removeprefix('v')}"
-    if name in POOL:
-        return TITLES[name]
-    raise ValueError(f"name must be 'BASE' or one of {', '.join(POOL)}, got {name!r}")
+# Every model the book trains, in one parallel pool: chapter 5's, and chapter 10's model
+# trained for the workshop's epochs (bug 7).
+POOL: dict[str, TrainConfig] = {
+    **EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"]),
+}
+
+TITLES: dict[str, str] = {
+    "v1": "identity position, no time",
+    "v2": "identity position, linear time",
+    "v3": "Fourier position, Fourier time",
+    "v4": "Fourier/Fourier, gentler schedule (beta_max = 0.02)",
+    "v4long": "experiment 4 trained twice as long",
+    "v3short": f"BASE for the workshop's {WORKSHOP['epochs']} epochs",
+}
+
+# Short descriptions of chapter 5's models for the columns of narrow tables.
+SHORT_TITLES: dict[str, str] = {
+    "v1": "raw x, no t",
+    "v2": "raw x, t / T",
+    "v3": "Fourier x and t",
+    "v4": f"as 3, beta_max {EXPERIMENTS['v4'].beta_max:g}",
+    "v4long": f"as 4, {EXTRA['v4long'].epochs} epochs",
+}
 
 
 def _resolve(value, argument: str) -> tuple[TrainConfig, str]:
+    """``(config, how the prose names it)`` for a TrainConfig, ``"BASE"`` or a name of POOL."""
     if isinstance(value, TrainConfig):
         return value, "the other config"
-    if isinstance(value, str) and (value == "BASE" or value in POOL):
-        return (BASE if value == "BASE" else POOL[value]), label(value)
+    if value == "BASE":
+        return BASE, "BASE (the defaults)"
+    if isinstance(value, str) and value in POOL:
+        return POOL[value], f"experiment {value[1:]}" if value in EXPERIMENTS else TITLES[value]
     raise ValueError(
         f"{argument} must be a TrainConfig, 'BASE' or one of {', '.join(POOL)}, got {value!r}"
     )
 
 
-@dataclasses.dataclass(frozen=True)
 class ConfigView:
-    """A config shown one field per line; ``changed`` are the fields that differ from
-    ``baseline`` (marked ``*``, with the baseline's value in a comment; bold in HTML)."""
+    """A config shown one field per line: ``lines`` of ``(text, changed)``; ``changed`` names the
+    fields that differ from the baseline (marked ``*``, with its value in a comment; bold in
+    HTML)."""
 
-    config: TrainConfig
-    title: str
-    baseline: TrainConfig | None = None
-    baseline_title: str = ""
-
-    @property
-    def changed(self) -> tuple[str, ...]:
-        if self.baseline is None:
-            return ()
-        return tuple(f.name for f in dataclasses.fields(self.config)
-                     if getattr(self.config, f.name) != getattr(self.baseline, f.name))  # fmt: skip
-
-    def lines(self) -> list[tuple[str, bool]]:
-        """``(text, changed)`` per output line."""
-        head = f"# {self.title}"
-        if self.baseline is not None:
-            head += (f"; * = changed from {self.baseline_title}" if self.changed
-                     else f", the same as {self.baseline_title}")  # fmt: skip
-        out = [(head, False), ("TrainConfig(", False)]
-        for f in dataclasses.fields(self.config):
-            value = getattr(self.config, f.name)
-            if f.name in self.changed:
-                was = getattr(self.baseline, f.name)
-                out.append((f"  * {f.name}={value!r},  # was {was!r}", True))
-            else:
-                out.append((f"    {f.name}={value!r},", False))
-        return out + [(")", False)]
+    def __init__(self, lines: list[tuple[str, bool]], changed: tuple[str, ...]):
+        self.lines, self.changed = lines, changed
 
     def __repr__(self) -> str:
-        return "\n".join(text for text, _ in self.lines())
+        return "\n".join(text for text, _ in self.lines)
 
     def _repr_html_(self) -> str:
-        rows = [f"<strong>{html.escape(t)}</strong>" if c else html.escape(t)
-                for t, c in self.lines()]  # fmt: skip
+        rows = (f"<strong>{html.escape(t)}</strong>" if bold else html.escape(t)
+                for t, bold in self.lines)
         return '<pre class="config-view">' + "\n".join(rows) + "</pre>"
 
 
@@ -144,7 +110,17 @@ def show_config(config: TrainConfig | str, baseline: TrainConfig | str | None = 
     marking the fields that differ from ``baseline`` (same kinds, or ``None`` for no marks)."""
     cfg, title = _resolve(config, "config")
     base, base_title = (None, "") if baseline is None else _resolve(baseline, "baseline")
-    return ConfigView(cfg, title, base, base_title)
+    names = [f.name for f in dataclasses.fields(cfg)]
+    changed = tuple(n for n in names if base and getattr(cfg, n) != getattr(base, n))
+    if base:
+        title += f"; * = changed from {base_title}" if changed else f", the same as {base_title}"
+    lines = [(f"# {title}", False), ("TrainConfig(", False)]
+    for n in names:
+        if n in changed:
+            lines.append((f"  * {n}={getattr(cfg, n)!r},  # was {getattr(base, n)!r}", True))
+        else:
+            lines.append((f"    {n}={getattr(cfg, n)!r},", False))
+    return ConfigView(lines + [(")", False)], changed)
 
 
 def _lr(x: float) -> str:
@@ -154,12 +130,8 @@ def _lr(x: float) -> str:
 def workshop_comparison(config: TrainConfig | None = None) -> pd.DataFrame:
     """Every setting the book changed from the workshop notebook: one row each, with the
     workshop's value (``WORKSHOP``), the book's (from ``config`` and the model) and the reason."""
-    from .model import FourierFeatures, TimeEmbedding
-
     cfg = config or EXPERIMENTS["v3"]
-    pos = FourierFeatures()
-    f = (pos.freqs / (2 * 3.141592653589793)).tolist()
-    temb = TimeEmbedding("fourier", cfg.T)
+    f = (FourierFeatures().freqs / (2 * 3.141592653589793)).tolist()
     w = WORKSHOP
     rows = [
         ("width", str(w["hidden"]), str(cfg.hidden),
@@ -172,7 +144,7 @@ def workshop_comparison(config: TrainConfig | None = None) -> pd.DataFrame:
          " cycles per unit",
          "no random draw in the model; frequencies matched to the scale of the dino's detail"),
         ("time embedding", w["time_embedding"],
-         f"Transformer sinusoids, {temb.out_dim} features (as DDPM)",
+         f"Transformer sinusoids, {TimeEmbedding('fourier', cfg.T).out_dim} features (as DDPM)",
          "the embedding DDPM uses; one distinct code per step"),
         ("learning rate", _lr(w["lr"]),
          f"{_lr(cfg.lr)}, cosine decay to {_lr(cfg.lr * cfg.lr_final_fraction)}",
@@ -188,21 +160,15 @@ def workshop_comparison(config: TrainConfig | None = None) -> pd.DataFrame:
         ("held-out points", f"{w['holdout_fraction']:.0%} of {w['holdout_of']}",
          f"{cfg.holdout_fraction:.0%} of the distinct points, split before any repetition",
          "a held-out point must not have a copy in the training set"),
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["setting", "workshop", "this book", "why"]).set_index(
-        "setting"
-    )
+    ]
+    columns = ["setting", "workshop", "this book", "why"]
+    return pd.DataFrame(rows, columns=columns).set_index("setting")
 
 
 def signal_scale(config: TrainConfig, t: int, workshop_bug: bool = False) -> float:
-    """How much of x_0 is left in x_t after ``t`` noising steps (the paper's step t, 1..T).
-
-    Correct (DDPM eq. 2 iterated, = eq. 4): sqrt(alpha_bar_t). With the workshop's bug (each
-    step scaled by sqrt(alpha_bar_s) instead of sqrt(alpha_s), chapter 10): the product of
-    sqrt(alpha_bar_s) over s = 1..t.
-    """
-    from .schedules import get_diffusion_parameters
-
+    """How much of x_0 is left in x_t after ``t`` noising steps (the paper's step t, 1..T):
+    sqrt(alpha_bar_t) (DDPM eq. 2 iterated, = eq. 4); with the workshop's bug (each step scaled by
+    sqrt(alpha_bar_s) instead of sqrt(alpha_s), chapter 10) the product of sqrt(alpha_bar_s)."""
     if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= config.T:
         raise ValueError(f"t must be an int in [0, T={config.T}], got {t!r}")
     _, _, alpha_bars = get_diffusion_parameters(config.beta_min, config.beta_max, config.T)
@@ -211,41 +177,24 @@ def signal_scale(config: TrainConfig, t: int, workshop_bug: bool = False) -> flo
 
 
 def prior_terms(config: TrainConfig, data=None, num_samples: int = 200_000) -> dict:
-    """Where the forward process of ``config`` ends, against the sampler's start N(0, I).
-
-    ``alpha_bar_T``; ``prior_kl``: KL(q(x_T) || N(0, I)) in nats (:func:`metrics.
+    """Where the forward process of ``config`` ends, against the sampler's start N(0, I):
+    ``alpha_bar_T``; ``prior_kl``, KL(q(x_T) || N(0, I)) in nats (:func:`metrics.
     prior_mismatch_kl`, with enough Monte Carlo samples to resolve values near 1e-3);
-    ``matched_kl``: KL(N(m, S) || N(0, I)) of the Gaussian N(m, S) with the mean and covariance
-    of q(x_T) (closed form: m = sqrt(ab) mean(x_0), S = ab Cov(x_0) + (1 - ab) I).
-    """
-    import torch
-
-    from .data import load_datasaurus
-    from .metrics import prior_mismatch_kl
-    from .schedules import get_diffusion_parameters
-
+    ``matched_kl``, the KL of the Gaussian N(m, S) with the moments of q(x_T) (closed form:
+    m = sqrt(ab) mean(x_0), S = ab Cov(x_0) + (1 - ab) I)."""
     if data is None:
         data = load_datasaurus(config.dataset)
     ab = float(get_diffusion_parameters(config.beta_min, config.beta_max, config.T)[2][-1])
     x0 = data.double()
-    m = ab**0.5 * x0.mean(0)  # (2,)
     cov = ab * torch.cov(x0.T, correction=0) + (1 - ab) * torch.eye(x0.shape[1], dtype=x0.dtype)
-    matched = 0.5 * float(torch.trace(cov) + m @ m - x0.shape[1] - torch.logdet(cov))
     return {"alpha_bar_T": ab, "prior_kl": prior_mismatch_kl(data, ab, num_samples),
-            "matched_kl": matched}  # fmt: skip
+            "matched_kl": gaussian_kl(ab**0.5 * x0.mean(0), cov)}
 
 
 def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
-    """Share of the workshop's "held-out" points with an exact copy in its training set.
-
-    The workshop repeated the points ``repeats`` times and then held out
-    ``WORKSHOP["holdout_fraction"]`` of the copies at random (chapters 1 and 10 show the code);
-    a point whose twin stayed in training is no test of generalisation.
-    """
-    import torch
-
-    from .metrics import nearest_neighbour_distances
-
+    """Share of the workshop's "held-out" points with an exact copy in its training set: it
+    repeated the points ``repeats`` times and then held out ``WORKSHOP["holdout_fraction"]`` of
+    the copies at random (chapters 1 and 10 show the code)."""
     repeated = data.repeat(repeats, 1)  # (repeats * N, 2)
     perm = torch.randperm(len(repeated), generator=torch.Generator().manual_seed(seed))
     n_test = round(float(WORKSHOP["holdout_fraction"]) * len(repeated))
@@ -255,46 +204,33 @@ def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
 
 def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
     """One row per trained model of ``runs`` ({name: (model, history)}): epochs, threads,
-    gradient steps, the measured training seconds (from the history) and milliseconds per
-    gradient step."""
-    from .training import split_for
-
+    gradient steps, the measured training seconds and milliseconds per gradient step."""
     rows = {}
     for name, (_, h) in runs.items():
         cfg = POOL[name]
-        n_train = len(split_for(cfg)[0])
-        steps = cfg.epochs * -(-n_train * cfg.repeats // cfg.batch_size)
+        steps = cfg.epochs * -(-len(split_for(cfg)[0]) * cfg.repeats // cfg.batch_size)
         rows[name] = {"epochs": cfg.epochs, "threads": cfg.threads, "gradient steps": steps,
                       "seconds": round(h.seconds, 1),
-                      "ms per step": round(1000 * h.seconds / steps, 2)}  # fmt: skip
+                      "ms per step": round(1000 * h.seconds / steps, 2)}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def fused_adamw() -> bool:
     """Whether this torch build gives the training loop the fused AdamW kernel."""
-    import torch
-
-    from .training import _make_optimizer
-
-    opt = _make_optimizer(torch.nn.Linear(2, 2), BASE)
-    return bool(opt.defaults.get("fused"))
+    return bool(_make_optimizer(torch.nn.Linear(2, 2), BASE).defaults.get("fused"))
 
 
 def load_experiment(name: str):
-    """``(model, history)`` of one experiment (or follow-up of ``EXTRA``) from the model cache.
-
-    The first call trains everything in ``POOL`` at once (one process per core, see
-    :func:`diffusion2d.cache.load_or_train_many`); later calls, in any kernel, only load.
-    """
-    from .cache import load_or_train_many
-
+    """``(model, history)`` of one model of ``POOL`` from the model cache. The first call trains
+    everything in ``POOL`` at once (:func:`diffusion2d.cache.load_or_train_many`, one process per
+    core); later calls, in any kernel, only load."""
     if name not in POOL:
         raise ValueError(f"unknown experiment {name!r}; choose one of {', '.join(POOL)}")
     return load_or_train_many(POOL)[name]
 
 
 def load_all() -> dict[str, tuple]:
-    """``{name: (model, history)}`` for everything in ``POOL`` (trained at once if missing)."""
-    from .cache import load_or_train_many
-
-    return load_or_train_many(POOL)
+    """``{name: (model, history)}`` of chapter 5's models (``EXPERIMENTS`` and ``EXTRA``),
+    training everything in ``POOL`` at once if missing (the build's first step)."""
+    runs = load_or_train_many(POOL)
+    return {name: runs[name] for name in {**EXPERIMENTS, **EXTRA}}

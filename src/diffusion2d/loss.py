@@ -2,7 +2,6 @@
 
 ``L_simple = E_{t, x_0, eps} || eps - eps_theta(x_t, t) ||^2`` with
 ``x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps`` (eq. 4),
-
 averaged over the batch and the two coordinates (as the reference implementation's ``mean_flat``).
 """
 
@@ -11,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .forward import q_sample
-from .utils import check_points, check_same_shape
+from .utils import check_points
 
 
 def get_loss(
@@ -27,7 +26,7 @@ def get_loss(
     Shapes: x0s, eps (B, 2); ts (B,) 0-based long steps; returns a scalar.
     """
     check_points("x0s", x0s)
-    check_same_shape("eps", eps, "x0s", x0s)
+    check_points("eps", eps, ("x0s", x0s))
     xt = q_sample(x0s, ts, eps, alpha_bars)  # (B, 2)
     eps_pred = model(xt, ts)  # (B, 2)
     return ((eps - eps_pred) ** 2).mean()

@@ -1,14 +1,10 @@
 """The noise-prediction network eps_theta(x_t, t) of DDPM (Ho et al. 2020, Sec. 3.2, eq. 11/14).
 
-``DenoisingMLP`` is the workshop's model with its three knobs:
-
-- position embedding: ``identity`` (the raw 2-D point) or ``fourier`` (sin/cos features at
-  geometrically spaced frequencies, Tancik et al. 2020), which lets an MLP draw sharp shapes;
-- time embedding: ``zero`` (the model is blind to t), ``linear`` (t/T as one number) or ``fourier``
-  (the sinusoidal embedding of Vaswani et al. 2017, as used by DDPM, Sec. 4 / App. B);
-- a trunk of residual blocks ``h + W2 GELU(W1 LayerNorm(h))``, then a linear read-out to R^2.
-
-Steps ``t`` are 0-based long tensors (0 .. T-1): the network sees x_t after t+1 noising steps.
+``DenoisingMLP`` is the workshop's model with its knobs: the position embedding ``identity`` or
+``fourier`` (sin/cos features at geometric frequencies, Tancik et al. 2020: sharp shapes); the
+time embedding ``zero`` (blind to t), ``linear`` (t/T) or ``fourier`` (the sinusoids of Vaswani
+et al. 2017, as in DDPM Sec. 4 / App. B); residual blocks ``h + W2 GELU(W1 LayerNorm(h))``, then
+a linear read-out to R^2. Steps ``t`` are 0-based long tensors (0 .. T-1).
 """
 
 from __future__ import annotations
@@ -21,15 +17,10 @@ from torch import nn
 from .schedules import register_schedule
 from .utils import check_points, check_steps
 
-INPUT_EMBEDDINGS = ("identity", "fourier")
-TIME_EMBEDDINGS = ("zero", "linear", "fourier")
-
 
 class FourierFeatures(nn.Module):
-    """``[x, sin(2 pi f x), cos(2 pi f x)]`` for fixed frequencies f: (N, d) -> (N, d (1 + 2F)).
-
-    The F frequencies are log-spaced from 0.5 to max_frequency / 2 cycles per unit of x.
-    """
+    """``[x, sin(2 pi f x), cos(2 pi f x)]`` for F fixed frequencies f, log-spaced from 0.5 to
+    max_frequency / 2 cycles per unit of x: (N, d) -> (N, d (1 + 2F))."""
 
     def __init__(self, in_dim: int = 2, num_frequencies: int = 16, max_frequency: float = 8.0):
         super().__init__()
@@ -47,10 +38,10 @@ class TimeEmbedding(nn.Module):
 
     def __init__(self, kind: str, T: int, dim: int = 32):
         super().__init__()
-        if kind not in TIME_EMBEDDINGS:
-            raise ValueError(f"time_embedding must be one of {TIME_EMBEDDINGS}, got {kind!r}")
+        if kind not in ("zero", "linear", "fourier"):
+            raise ValueError(f"time_embedding must be one of zero, linear, fourier, got {kind!r}")
         self.kind, self.T = kind, T
-        self.out_dim = {"zero": 1, "linear": 1, "fourier": dim}[kind]
+        self.out_dim = dim if kind == "fourier" else 1
         half = dim // 2
         self.register_buffer("freqs", torch.exp(-math.log(1000.0) * torch.arange(half) / half))
 
@@ -77,26 +68,15 @@ class ResidualBlock(nn.Module):
 
 
 class DenoisingMLP(nn.Module):
-    """eps_theta(x_t, t): predicts the noise that was added to reach x_t (DDPM eq. 11).
+    """eps_theta(x_t, t): predicts the noise that was added to reach x_t (DDPM eq. 11). Holds its
+    own schedule (``betas, alphas, alpha_bars, T``) so that samplers need nothing else."""
 
-    Holds its own schedule (``betas, alphas, alpha_bars, T``) so that samplers need nothing else.
-    """
-
-    def __init__(
-        self,
-        beta_min: float,
-        beta_max: float,
-        T: int,
-        input_embedding: str = "fourier",
-        time_embedding: str = "fourier",
-        hidden: int = 64,
-        num_blocks: int = 3,
-    ):
+    def __init__(self, beta_min: float, beta_max: float, T: int, input_embedding: str = "fourier",
+                 time_embedding: str = "fourier", hidden: int = 64, num_blocks: int = 3):
         super().__init__()
-        if input_embedding not in INPUT_EMBEDDINGS:
-            raise ValueError(
-                f"input_embedding must be one of {INPUT_EMBEDDINGS}, got {input_embedding!r}"
-            )
+        if input_embedding not in ("identity", "fourier"):
+            raise ValueError(f"input_embedding must be one of identity, fourier, got "
+                             f"{input_embedding!r}")
         register_schedule(self, beta_min, beta_max, T)
         self.input_embedding, self.time_embedding = input_embedding, time_embedding
         self.pos = FourierFeatures() if input_embedding == "fourier" else nn.Identity()

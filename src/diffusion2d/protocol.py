@@ -1,60 +1,40 @@
 """The book's one evaluation protocol: every sample-quality number and every loss comes from here.
 
-Sample quality (:func:`evaluate`). A sampler (a trained model or the exact denoiser, driven by
-DDPM or DDIM with a given number of steps) draws ``PROTOCOL.num_samples`` points from each of the
-seeds ``PROTOCOL.seeds`` (seed s: ``torch.Generator().manual_seed(s)``, x_T first). Each seed's
-samples are scored against fixed reference sets of the z-normalised dino:
-
-=====================  ==========================================================  ============
-metric                 what it measures                                            reference
-=====================  ==========================================================  ============
-``chamfer``            symmetric Chamfer distance (Fan et al. 2017, arXiv           all 142
-                       1612.00603): on the shape *and* covering it
-``mmd2``               unbiased MMD^2, sum of Gaussian kernels (Gretton et al.      all 142
-                       2012, eq. 3), first ``mmd_samples`` samples
-``nn_mean``            mean distance from a sample to its nearest dino point        all 142
-``frac_close``         share of samples within the median spacing of a dino point   all 142
-``frac_copies``        share of samples within ``copy_fraction`` x the median       training
-                       spacing of a training point: near-copies
-``train_coverage``     mean distance from a training point to its nearest sample    training
-``heldout_coverage``   mean distance from a held-out point to its nearest sample    held-out
-=====================  ==========================================================  ============
-
-A table reports each metric as the mean over the seeds with a ``confidence`` interval for that
-mean (Student t over the seeds); :func:`compare` says "A beats B" only when the two intervals do
-not overlap. Two reference rows (:func:`baseline`) frame the tables: N(0, I) noise, what a
-sampler that learned nothing returns, and the dino resampled with a small jitter, what a sampler
-that copies the data returns. :func:`evaluate` also records the Chamfer distance of every
-intermediate x_t of the run, for quality-against-t curves. Results are cached on disk (beside the
-model cache) under a key of the model's weights, the sampler, the protocol, the reference sets
-and the source of the code that computes them.
-
-Losses (:func:`split_losses`): L_simple (DDPM eq. 14, arXiv 2006.11239) on the fixed batches of
-:func:`training.loss_batches`, the same draws as the training curves, for any denoiser.
+Sample quality (:func:`evaluate`): a sampler (a trained model or the exact denoiser, with DDPM or
+DDIM and a number of steps) draws ``num_samples`` points from each of the ``seeds`` of
+:class:`Protocol` (seed s: ``torch.Generator().manual_seed(s)``), scored by the ``METRICS``
+against the split of the z-normalised dino (:class:`Reference`); ``chamfer_by_step`` records
+every x_t of the run too. Tables give the mean over the seeds with a Student-t ``confidence``
+interval; :func:`compare` says "A beats B" only when the intervals do not overlap.
+:func:`baseline` gives two reference rows: N(0, I) noise (a sampler that learned nothing) and the
+dino resampled with a small jitter (a sampler that copies). Results are cached beside the model
+cache, keyed by the model's weights, the sampler, the protocol, the reference and the source of
+the code. Losses (:func:`split_losses`): L_simple (DDPM eq. 14) on the fixed batches of the
+training curves.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from dataclasses import dataclass
 
+import mpmath
+import numpy as np
 import pandas as pd
 import torch
 
 from . import metrics
-from .cache import cache_dir, source_hash
+from .cache import cache_dir, digest, result_key
 from .samplers import SAMPLERS, sample
-from .training import TrainConfig, batch_loss, loss_batches, split_for
-from .utils import torch_threads
+from .training import TrainConfig, batch_losses, loss_batches, split_for
+from .utils import atomic_write, torch_threads
 
-FORMAT = 1
 # the modules whose code determines a protocol result (besides the model's weights)
 EVALUATION_MODULES = (
     "exact.py", "metrics.py", "model.py", "protocol.py", "samplers.py", "schedules.py", "utils.py",
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -69,10 +49,9 @@ class Protocol:
     confidence: float = 0.95
 
     def __post_init__(self):
-        if isinstance(self.num_samples, bool) or not isinstance(self.num_samples, int) or (
-            self.num_samples < 2
-        ):
-            raise ValueError(f"Protocol.num_samples must be an int >= 2, got {self.num_samples!r}")
+        n = self.num_samples
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            raise ValueError(f"Protocol.num_samples must be an int >= 2, got {n!r}")
         if len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"Protocol.seeds needs at least two distinct seeds, got {self.seeds}")
         if not 0.0 < self.confidence < 1.0:
@@ -81,15 +60,19 @@ class Protocol:
 
 PROTOCOL = Protocol()
 
-METRICS: dict[str, tuple[str, bool | None]] = {
-    # name: (label, lower is better? None: neither)
-    "chamfer": ("Chamfer", True),
-    "mmd2": ("MMD²", True),
-    "nn_mean": ("NN distance", True),
-    "frac_close": ("within spacing", False),
-    "frac_copies": ("near-copies", None),
-    "train_coverage": ("train coverage", True),
-    "heldout_coverage": ("held-out coverage", True),
+METRICS: dict[str, tuple[str, str]] = {  # name: (label in tables, what it measures)
+    "chamfer": ("Chamfer", "symmetric Chamfer distance to all dino points (Fan et al. 2017): "
+                "low only on the shape *and* covering it"),
+    "mmd2": ("MMD²", "unbiased MMD^2 to all dino points, a sum of Gaussian kernels (Gretton "
+             "et al. 2012, eq. 3), of the first mmd_samples samples"),
+    "nn_mean": ("NN distance", "mean distance from a sample to its nearest dino point"),
+    "frac_close": ("within spacing", "share of samples within the median spacing of the dino"),
+    "frac_copies": ("near-copies", "share of samples within copy_fraction x the median spacing "
+                    "of the training points of one of them"),
+    "train_coverage": ("train coverage", "mean distance from a training point to its nearest "
+                       "sample"),
+    "heldout_coverage": ("held-out coverage", "mean distance from a held-out point to its "
+                         "nearest sample"),
 }
 
 
@@ -110,18 +93,15 @@ class Reference:
         return cls(*split_for(config, data))
 
     def digest(self) -> str:
-        h = hashlib.sha256()
-        for x in (self.train, self.heldout):
-            h.update(x.detach().double().contiguous().numpy().tobytes())
-        return h.hexdigest()
+        return digest(self.train.double(), self.heldout.double())
 
 
 def scores(samples: torch.Tensor, ref: Reference, protocol: Protocol = PROTOCOL) -> dict:
-    """The metrics of the module docstring for one set of samples (N, 2)."""
+    """The ``METRICS`` of one set of samples (N, 2)."""
+    nn = metrics.nearest_neighbour_distances
     with torch_threads(1):
         all_points = ref.all
-        nn_all = metrics.nearest_neighbour_distances(samples, all_points)  # (N,)
-        nn_train = metrics.nearest_neighbour_distances(samples, ref.train)  # (N,)
+        nn_all, nn_train = nn(samples, all_points), nn(samples, ref.train)  # (N,) each
         spacing = float(metrics.data_spacing(all_points).median())
         copy_radius = protocol.copy_fraction * float(metrics.data_spacing(ref.train).median())
         return {
@@ -130,99 +110,68 @@ def scores(samples: torch.Tensor, ref: Reference, protocol: Protocol = PROTOCOL)
             "nn_mean": float(nn_all.mean()),
             "frac_close": float((nn_all <= spacing).double().mean()),
             "frac_copies": float((nn_train <= copy_radius).double().mean()),
-            "train_coverage": float(metrics.nearest_neighbour_distances(ref.train, samples).mean()),
-            "heldout_coverage": float(
-                metrics.nearest_neighbour_distances(ref.heldout, samples).mean()
-            ),
+            "train_coverage": float(nn(ref.train, samples).mean()),
+            "heldout_coverage": float(nn(ref.heldout, samples).mean()),
         }
 
 
 def samples(model, seed: int, sampler: str = "ddpm", num_steps: int | None = None,
-            protocol: Protocol = PROTOCOL) -> list[torch.Tensor]:  # fmt: skip
-    """The whole run of one protocol seed: x_T first, x_0 last (each (num_samples, 2)).
-
-    Figures that show samples draw them here, so they show exactly what the numbers measure.
-    """
+            protocol: Protocol = PROTOCOL) -> list[torch.Tensor]:
+    """The whole run of one protocol seed, x_T first, x_0 last (each (num_samples, 2)): figures
+    that show samples draw them here, so they show exactly what the numbers measure."""
     generator = torch.Generator().manual_seed(seed)
     return sample(protocol.num_samples, model, sampler, generator, num_steps)
 
 
-def baseline_samples(name: str, ref: Reference, seed: int,
-                     protocol: Protocol = PROTOCOL) -> torch.Tensor:  # fmt: skip
-    """``"gaussian"``: N(0, I) draws; ``"resampled"``: dino points drawn with replacement, plus
-    ``protocol.jitter`` Gaussian jitter. Shape (num_samples, 2)."""
-    g = torch.Generator().manual_seed(seed)
-    n = protocol.num_samples
-    if name == "gaussian":
-        return torch.randn(n, 2, generator=g)
-    if name == "resampled":
-        data = ref.all.float()
-        idx = torch.randint(0, len(data), (n,), generator=g)
-        return data[idx] + protocol.jitter * torch.randn(n, 2, generator=g)
-    raise ValueError(f"name must be 'gaussian' or 'resampled', got {name!r}")
+def _key(what: dict, ref: Reference, protocol: Protocol) -> str:
+    return result_key(EVALUATION_MODULES, **what, reference=ref.digest(),
+                      protocol=dataclasses.asdict(protocol))
 
 
 def _state_digest(model) -> str:
-    h = hashlib.sha256(type(model).__name__.encode())
-    h.update(str(model.T).encode())
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def _key(what: dict, ref: Reference, protocol: Protocol) -> str:
-    payload = {
-        "format": FORMAT, **what, "reference": ref.digest(),
-        "protocol": dataclasses.asdict(protocol), "source": source_hash(EVALUATION_MODULES),
-        "torch": torch.__version__.split("+")[0],
-    }  # fmt: skip
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def _cached(key: str, compute):
-    path = cache_dir() / "protocol" / f"{key}.json"
-    try:
-        blob = json.loads(path.read_text())
-        if blob.get("key") == key:
-            return blob["result"]
-    except (OSError, ValueError):
-        pass
-    result = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{id(result)}.tmp")
-    tmp.write_text(json.dumps({"key": key, "result": result}))
-    tmp.replace(path)
-    return result
+    state = sorted(model.state_dict().items())
+    return digest(type(model).__name__, str(model.T), *(x for item in state for x in item))
 
 
 def evaluate(model, ref: Reference, sampler: str = "ddpm", num_steps: int | None = None,
-             protocol: Protocol = PROTOCOL) -> pd.DataFrame:  # fmt: skip
+             protocol: Protocol = PROTOCOL) -> pd.DataFrame:
     """Score ``model`` under the protocol: one row per seed, one column per metric.
-
     ``df.attrs["chamfer_by_step"]`` holds, per seed, the Chamfer distance of every x_t of the run
-    to all dino points (x_T first, x_0 last).
-    """
+    to all dino points (x_T first, x_0 last)."""
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-
-    def compute():
+    what = {"model": _state_digest(model), "sampler": sampler, "num_steps": num_steps}
+    path = cache_dir() / "protocol" / f"{_key(what, ref, protocol)}.json"
+    try:
+        result = json.loads(path.read_text())["result"]
+    except (OSError, ValueError, KeyError, TypeError):
         rows, by_step = [], []
         for seed in protocol.seeds:
             run = samples(model, seed, sampler, num_steps, protocol)
             rows.append(scores(run[-1], ref, protocol))
             with torch_threads(1):
                 by_step.append([metrics.chamfer_distance(x, ref.all) for x in run])
-        return {"rows": rows, "chamfer_by_step": by_step}
-
-    what = {"model": _state_digest(model), "sampler": sampler, "num_steps": num_steps}
-    result = _cached(_key(what, ref, protocol), compute)
+        result = {"rows": rows, "chamfer_by_step": by_step}
+        atomic_write(path, json.dumps({"result": result}).encode())
     return _frame(result["rows"], protocol, chamfer_by_step=result["chamfer_by_step"])
 
 
 def baseline(name: str, ref: Reference, protocol: Protocol = PROTOCOL) -> pd.DataFrame:
-    """The protocol's rows for a reference cloud (:func:`baseline_samples`), one per seed."""
-    return score_seeds(lambda seed: baseline_samples(name, ref, seed, protocol), ref, protocol)
+    """The protocol's rows (one per seed) for a reference cloud of ``protocol.num_samples``
+    points: ``"gaussian"``, N(0, I) draws; ``"resampled"``, dino points drawn with replacement
+    plus ``protocol.jitter`` Gaussian jitter."""
+    if name not in ("gaussian", "resampled"):
+        raise ValueError(f"name must be 'gaussian' or 'resampled', got {name!r}")
+    n, data = protocol.num_samples, ref.all.float()
+
+    def draw(seed: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed)
+        if name == "gaussian":
+            return torch.randn(n, 2, generator=g)
+        idx = torch.randint(0, len(data), (n,), generator=g)
+        return data[idx] + protocol.jitter * torch.randn(n, 2, generator=g)
+
+    return score_seeds(draw, ref, protocol)
 
 
 def score_seeds(draw, ref: Reference, protocol: Protocol = PROTOCOL, **attrs) -> pd.DataFrame:
@@ -237,11 +186,21 @@ def _frame(rows: list[dict], protocol: Protocol, **attrs) -> pd.DataFrame:
     return df
 
 
+def t_quantile(p: float, dof: int) -> float:
+    """The p-quantile of Student's t with ``dof`` degrees of freedom (p > 0.5), solved from its
+    CDF 1 - I_x(dof/2, 1/2) / 2 with x = dof / (dof + q^2) (mpmath, a dependency of torch)."""
+    if not 0.5 < p < 1.0 or dof < 1:
+        raise ValueError(f"t_quantile needs 0.5 < p < 1 and dof >= 1, got p={p}, dof={dof}")
+
+    def tail(q):
+        return mpmath.betainc(dof / 2, 0.5, 0, dof / (dof + q * q), regularized=True) / 2 - (1 - p)
+
+    return float(mpmath.findroot(tail, (mpmath.mpf("1e-9"), mpmath.mpf(1000)), solver="bisect"))
+
+
 def mean_interval(values, confidence: float = 0.95):
     """``(mean, half-width)`` of the Student-t interval of the mean over the first axis of
     ``values`` (one row per seed); arrays for 2-D ``values``, floats for 1-D."""
-    import numpy as np
-
     v = np.asarray(values, dtype=float)
     n = v.shape[0]
     half = t_quantile(0.5 + confidence / 2, n - 1) * v.std(0, ddof=1) / math.sqrt(n)
@@ -253,20 +212,6 @@ def interval(df: pd.DataFrame, metric: str) -> tuple[float, float, float]:
     mean, half = mean_interval(df[metric].to_numpy(), df.attrs.get("confidence", 0.95))
     mean, half = float(mean), float(half)
     return mean, mean - half, mean + half
-
-
-def t_quantile(p: float, dof: int) -> float:
-    """The p-quantile of Student's t with ``dof`` degrees of freedom (p > 0.5), solved from its
-    CDF 1 - I_x(dof/2, 1/2) / 2 with x = dof / (dof + q^2) (mpmath, a dependency of torch)."""
-    import mpmath
-
-    if not 0.5 < p < 1.0 or dof < 1:
-        raise ValueError(f"t_quantile needs 0.5 < p < 1 and dof >= 1, got p={p}, dof={dof}")
-
-    def tail(q):
-        return mpmath.betainc(dof / 2, 0.5, 0, dof / (dof + q * q), regularized=True) / 2 - (1 - p)
-
-    return float(mpmath.findroot(tail, (mpmath.mpf("1e-9"), mpmath.mpf(1000)), solver="bisect"))
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> int:
@@ -292,34 +237,29 @@ def cell(df: pd.DataFrame, metric: str) -> str:
 
 
 def table(results: dict[str, pd.DataFrame], columns: tuple[str, ...] = ("chamfer", "mmd2"),
-          extra: pd.DataFrame | None = None) -> pd.DataFrame:  # fmt: skip
+          extra: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per result, ``"mean ± half-width"`` per metric; ``extra`` columns joined as they
     are (e.g. a description, or alpha_bar_T)."""
     body = pd.DataFrame(
         {METRICS[c][0]: [cell(df, c) for df in results.values()] for c in columns},
         index=pd.Index(list(results), name=""),
     )
-    if extra is not None:
-        body = extra.reindex(body.index).join(body)
-    return body
+    return body if extra is None else extra.reindex(body.index).join(body)
 
 
 def split_losses(denoiser, config: TrainConfig, data: torch.Tensor | None = None) -> dict:
     """``{"train": L, "held-out": L}``: L_simple of any denoiser on the fixed batches of
     :func:`training.loss_batches` (for a trained model: the last point of its history)."""
     with torch_threads(1):
-        return {split: batch_loss(denoiser, batch, denoiser.alpha_bars)
-                for split, batch in loss_batches(config, data).items()}  # fmt: skip
+        return batch_losses(denoiser, loss_batches(config, data), denoiser.alpha_bars)
 
 
 def glue_result(prefix: str, df: pd.DataFrame, columns: tuple[str, ...] | None = None) -> None:
-    """Glue a result for the prose: ``{prefix}-{metric}`` (the mean over the seeds),
-    ``{prefix}-{metric}-pm`` (the half-width of its interval) and ``{prefix}-{metric}-ci`` (both,
-    formatted as the tables print them: ``"0.0670 ± 0.0012"``), for each metric in ``columns``.
-
-    Use one canonical prefix per quantity in every chapter (e.g. ``q-v3-ddpm50``): the site tests
-    check that a key glued on two pages has one value.
-    """
+    """Glue ``{prefix}-{metric}`` (the mean over the seeds), ``{prefix}-{metric}-pm`` (the
+    half-width of its interval) and ``{prefix}-{metric}-ci`` (both, as tables print them:
+    ``"0.0670 ± 0.0012"``) for each metric in ``columns``. Use one canonical prefix per quantity
+    in every chapter (e.g. ``q-v3-ddpm``): the site tests check that a key glued on two pages has
+    one value."""
     from myst_nb import glue
 
     for metric in columns or tuple(c for c in METRICS if c in df.columns):

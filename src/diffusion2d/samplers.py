@@ -9,34 +9,27 @@
   with alpha_bar_{t-1} = 1 at the last step (not ``alpha_bar[-1]``, the workshop's wrap-around).
 
 Steps are 0-based (t = T-1 .. 0). ``sample`` can also take fewer steps (a sub-sequence tau of the
-steps, DDIM Sec. 4.2): DDIM then jumps directly with eq. 12; DDPM uses the respaced schedule
-``beta_eff = 1 - alpha_bar_t / alpha_bar_prev`` (the sigma-hat process of DDIM Sec. 5 / Table 1),
-which reduces to eq. 11 when no step is skipped.
+steps, DDIM Sec. 4.2): DDIM then jumps directly with eq. 12, DDPM takes eq. 11 with the respaced
+schedule of :func:`respace`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .utils import check_points, check_same_shape, check_schedule, check_steps, torch_threads
+from .utils import check_points, check_positive_int, check_schedule, check_steps, torch_threads
 
 SAMPLERS = ("ddpm", "ddim")
 
 
 def _coef(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """values[t] shaped to broadcast against (N, 2)."""
-    return values.to(like.dtype)[t].reshape(-1, 1)  # (N or 1, 1)
+    return values.to(like.dtype)[t].reshape(-1, 1)  # values[t] as (N or 1, 1)
 
 
-def ddpm_step(
-    xt: torch.Tensor,
-    t: int | torch.Tensor,
-    eps_pred: torch.Tensor,
-    betas: torch.Tensor,
-    alphas: torch.Tensor,
-    alpha_bars: torch.Tensor,
-    noise: torch.Tensor | None,
-) -> torch.Tensor:
+def ddpm_step(xt: torch.Tensor, t: int | torch.Tensor,
+              eps_pred: torch.Tensor, betas: torch.Tensor,
+              alphas: torch.Tensor, alpha_bars: torch.Tensor,
+              noise: torch.Tensor | None) -> torch.Tensor:
     """One DDPM reverse step from 0-based step ``t`` (eq. 11 and
     Algorithm 2, sigma_t^2 = beta_t).
 
@@ -44,76 +37,50 @@ def ddpm_step(
     None means z = 0.
     """
     check_points("xt", xt)
-    check_same_shape("eps_pred", eps_pred, "xt", xt)
-    check_schedule("betas", betas)
-    check_schedule("alphas", alphas)
-    check_schedule("alpha_bars", alpha_bars)
+    check_points("eps_pred", eps_pred, ("xt", xt))
+    check_schedule(betas=betas, alphas=alphas, alpha_bars=alpha_bars)
     t = check_steps("t", t, len(alpha_bars), n=xt.shape[0])
     beta, alpha, ab = (_coef(v, t, xt) for v in (betas, alphas, alpha_bars))
     # Step 1 (eq. 11): the mean mu_theta(x_t, t).
     mean = (xt - beta / (1.0 - ab).sqrt() * eps_pred) / alpha.sqrt()
     if noise is None:
         return mean
-    check_same_shape("noise", noise, "xt", xt)
+    check_points("noise", noise, ("xt", xt))
     # Step 2 (Algorithm 2, lines 3-4): add sigma_t z, sigma_t = sqrt(beta_t);
     # z = 0 at t == 0.
     sigma = beta.sqrt() * (t > 0).reshape(-1, 1).to(xt.dtype)
     return mean + sigma * noise
 
 
-def ddim_step(
-    xt: torch.Tensor, t: int | torch.Tensor, eps_pred: torch.Tensor, alpha_bars: torch.Tensor
-) -> torch.Tensor:
-    """One deterministic DDIM step (eq. 12, eta = 0) from 0-based step ``t`` to ``t - 1``."""
-    return ddim_jump(xt, t, eps_pred, alpha_bars, t_prev=None)
-
-
-def ddim_jump(
-    xt: torch.Tensor,
-    t: int | torch.Tensor,
-    eps_pred: torch.Tensor,
-    alpha_bars: torch.Tensor,
-    t_prev: int | None,
-) -> torch.Tensor:
-    """DDIM eq. 12 (eta = 0) from step ``t`` to step ``t_prev`` (None: the step just before t).
-
-    ``t_prev = -1`` (or t = 0 with t_prev None) means the clean end, alpha_bar = 1.
-    """
+def ddim_step(xt: torch.Tensor, t: int | torch.Tensor, eps_pred: torch.Tensor,
+              alpha_bars: torch.Tensor, t_prev: int | None = None) -> torch.Tensor:
+    """One deterministic DDIM step (eq. 12, eta = 0) from 0-based step ``t`` to ``t_prev``
+    (None: t - 1; -1, also reached from t = 0: the clean end, alpha_bar = 1)."""
     check_points("xt", xt)
-    check_same_shape("eps_pred", eps_pred, "xt", xt)
-    check_schedule("alpha_bars", alpha_bars)
+    check_points("eps_pred", eps_pred, ("xt", xt))
+    check_schedule(alpha_bars=alpha_bars)
     t = check_steps("t", t, len(alpha_bars), n=xt.shape[0])
     ab = _coef(alpha_bars, t, xt)
     prev = t - 1 if t_prev is None else torch.full_like(t, t_prev)
     ab_all = torch.cat([alpha_bars.new_ones(1), alpha_bars])  # index s+1 holds alpha_bar_s
     ab_prev = _coef(ab_all, prev + 1, xt)  # alpha_bar_{-1} := 1
-    # Step 1 (eq. 12, "predicted x_0").
-    x0_pred = (xt - (1.0 - ab).sqrt() * eps_pred) / ab.sqrt()
-    # Step 2 (eq. 12, "direction pointing to x_t"; no random noise since sigma_t = 0).
+    x0_pred = (xt - (1.0 - ab).sqrt() * eps_pred) / ab.sqrt()  # eq. 12, "predicted x_0"
+    # eq. 12, "direction pointing to x_t"; no random noise since sigma_t = 0
     return ab_prev.sqrt() * x0_pred + (1.0 - ab_prev).sqrt() * eps_pred
 
 
-def ddpm_jump(
-    xt: torch.Tensor,
-    t: int,
-    t_prev: int,
-    eps_pred: torch.Tensor,
-    alpha_bars: torch.Tensor,
-    noise: torch.Tensor | None,
-) -> torch.Tensor:
-    """DDPM step on a respaced schedule from step ``t`` to ``t_prev`` (-1: the clean end).
+ddim_jump = ddim_step  # the name for a jump over skipped steps (DDIM Sec. 4.2)
 
-    With beta_eff = 1 - alpha_bar_t / alpha_bar_prev this is eq. 11 for the sub-sequence; for
-    t_prev = t - 1 it equals :func:`ddpm_step` exactly.
-    """
-    ab = alpha_bars[t].to(xt.dtype)
-    ab_prev = alpha_bars[t_prev].to(xt.dtype) if t_prev >= 0 else ab.new_tensor(1.0)
-    alpha_eff = ab / ab_prev
-    beta_eff = 1.0 - alpha_eff
-    mean = (xt - beta_eff / (1.0 - ab).sqrt() * eps_pred) / alpha_eff.sqrt()
-    if noise is None or t_prev < 0:
-        return mean
-    return mean + beta_eff.sqrt() * noise
+
+def respace(alpha_bars: torch.Tensor, steps: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(betas, alphas)`` of DDPM on the sub-sequence ``steps``: at each visited step t,
+    alpha_eff = alpha_bar_t / alpha_bar_prev (of the next visited step; 1 after the last) and
+    beta_eff = 1 - alpha_eff (the sigma-hat process of DDIM Sec. 5 / Table 1; with every step
+    visited, eq. 11 itself)."""
+    alphas = torch.ones_like(alpha_bars)
+    for t, t_prev in zip(steps, steps[1:] + [-1], strict=True):
+        alphas[t] = alpha_bars[t] / (alpha_bars[t_prev] if t_prev >= 0 else 1.0)
+    return 1.0 - alphas, alphas
 
 
 def timesteps(T: int, num_steps: int | None = None) -> list[int]:
@@ -128,24 +95,16 @@ def timesteps(T: int, num_steps: int | None = None) -> list[int]:
 
 
 @torch.no_grad()
-def sample(
-    num_samples: int,
-    model,
-    sampler: str = "ddpm",
-    generator: torch.Generator | None = None,
-    num_steps: int | None = None,
-) -> list[torch.Tensor]:
-    """Draw ``num_samples`` points: a list of (num_samples, 2) tensors, x_T first and x_0 last.
-
-    Uses only ``model.betas, model.alphas, model.alpha_bars, model.T`` and ``model(xt, t)``. With
-    ``num_steps`` < T the list has num_steps + 1 entries (see the module docstring).
-    """
+def sample(num_samples: int, model, sampler: str = "ddpm", generator: torch.Generator | None = None,
+           num_steps: int | None = None) -> list[torch.Tensor]:
+    """Draw ``num_samples`` points: a list of (num_samples, 2) tensors, x_T first and x_0 last
+    (num_steps + 1 of them for ``num_steps`` < T). Uses only ``model(xt, t)`` and the
+    schedule ``model.betas, model.alphas, model.alpha_bars, model.T``."""
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-        raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
+    check_positive_int("num_samples", num_samples)
     was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
+    if was_training:
         model.eval()
     try:
         with torch_threads():
@@ -159,25 +118,23 @@ def _sample_loop(
     num_samples, model, sampler, generator, num_steps
 ) -> list[torch.Tensor]:
     steps = timesteps(model.T, num_steps)
+    betas, alphas = model.betas, model.alphas
+    if len(steps) < model.T:  # a sub-sequence of the steps
+        betas, alphas = respace(model.alpha_bars, steps)
     # (N, 2): x_T ~ N(0, I)
     x = torch.randn(num_samples, 2, generator=generator)
     xs = [x]
-    full = len(steps) == model.T
     for i, t in enumerate(steps):
         # the next step; -1: the clean end
         t_prev = steps[i + 1] if i + 1 < len(steps) else -1
         t_batch = torch.full((num_samples,), t, dtype=torch.long)
         eps = model(x, t_batch)  # (N, 2)
         if sampler == "ddim":
-            x = ddim_jump(x, t, eps, model.alpha_bars, t_prev)
+            x = ddim_step(x, t, eps, model.alpha_bars, t_prev)
         else:
             z = None
             if t_prev >= 0:
                 z = torch.randn(num_samples, 2, generator=generator)
-            if full:
-                x = ddpm_step(x, t, eps, model.betas, model.alphas,
-                              model.alpha_bars, z)
-            else:
-                x = ddpm_jump(x, t, t_prev, eps, model.alpha_bars, z)
+            x = ddpm_step(x, t, eps, betas, alphas, model.alpha_bars, z)
         xs.append(x)
     return xs

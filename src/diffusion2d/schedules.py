@@ -7,13 +7,12 @@ eq. 4). Arrays are 0-based: ``betas[t]`` is the paper's ``beta_{t+1}``.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 
-def check_schedule_args(beta_min: float, beta_max: float, T: int) -> None:
-    """Raise a clear error for schedule bounds that do not define a diffusion process."""
+def get_diffusion_parameters(beta_min: float, beta_max: float, T: int):
+    """``(betas, alphas, alpha_bars)``, float32 tensors of shape (T,); betas linear from beta_min
+    to beta_max inclusive, alpha_bars computed in float64 and rounded once."""
     if isinstance(T, bool) or not isinstance(T, int):
         raise TypeError(f"T must be an int, got {type(T).__name__}")
     if T < 1:
@@ -21,33 +20,21 @@ def check_schedule_args(beta_min: float, beta_max: float, T: int) -> None:
     for name, value in (("beta_min", beta_min), ("beta_max", beta_max)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-        if not (0.0 < value < 1.0) or math.isnan(value):
+        if not 0.0 < value < 1.0:  # also rejects NaN
             raise ValueError(f"{name} must lie in the open interval (0, 1), got {value}")
     if beta_min > beta_max:
         raise ValueError(f"beta_min ({beta_min}) must not exceed beta_max ({beta_max})")
-
-
-def get_diffusion_parameters(
-    beta_min: float, beta_max: float, T: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Return ``(betas, alphas, alpha_bars)``, float32 tensors of shape (T,).
-
-    betas: linear from beta_min to beta_max inclusive; alphas = 1 - betas; alpha_bars is the
-    cumulative product of alphas (computed in float64, then rounded once).
-    """
-    check_schedule_args(beta_min, beta_max, T)
     betas = torch.linspace(beta_min, beta_max, T, dtype=torch.float64)  # (T,)
     alphas = 1.0 - betas  # (T,)
-    alpha_bars = torch.cumprod(alphas, dim=0)  # (T,)
-    return betas.float(), alphas.float(), alpha_bars.float()
+    return betas.float(), alphas.float(), torch.cumprod(alphas, dim=0).float()
 
 
 def register_schedule(module: torch.nn.Module, beta_min: float, beta_max: float, T: int) -> None:
     """Give ``module`` the schedule samplers read: ``T`` and the buffers ``betas, alphas,
-    alpha_bars`` of :func:`get_diffusion_parameters` (saved in its ``state_dict``)."""
-    values = get_diffusion_parameters(beta_min, beta_max, T)
+    alpha_bars`` (saved in its ``state_dict``)."""
     module.T = T
-    for name, value in zip(("betas", "alphas", "alpha_bars"), values, strict=True):
+    for name, value in zip(("betas", "alphas", "alpha_bars"),
+                           get_diffusion_parameters(beta_min, beta_max, T), strict=True):
         module.register_buffer(name, value)
 
 

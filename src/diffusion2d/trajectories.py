@@ -7,15 +7,21 @@ every step, the particle positions, the predicted noise eps_theta, the determini
 the added noise, and the learned field on a grid, so that a page can replay sampling without a
 kernel. Indexing: frame k (k = 0..T) is the state after k reverse steps, i.e. x_{T-k} in the
 paper's notation; step k (k = 0..T-1) goes from frame k to frame k+1 using 0-based step T-1-k.
+
+:func:`record_pair` records DDPM and DDIM from the same x_T; :func:`trajectory_stats`,
+:func:`noise_walk` and :func:`endpoint_distance` are the numbers chapter 06 reads off them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
+from .metrics import chamfer_distance
 from .samplers import ddim_step, ddpm_step
 from .utils import check_points, check_steps, torch_threads
 from .utils import grid as grid_points
@@ -96,41 +102,115 @@ def record_trajectories(
     deterministic: bool = False,
     generator: torch.Generator | None = None,
     x_T: torch.Tensor | None = None,
-    grid: tuple[tuple[float, float, float], tuple[float, float, float]] = (
-        (-2.5, 2.5, 0.25),
-        (-2.5, 2.5, 0.25),
-    ),
+    grid: tuple = ((-2.5, 2.5, 0.25), None),
 ) -> Trajectories:
-    """Run the sampler from x_T ~ N(0, I) (or the given ``x_T``) and record every step."""
+    """Run the sampler from x_T ~ N(0, I) (or the given ``x_T``) and record every step, the
+    field on ``utils.grid(*grid)``."""
     if hasattr(model, "eval"):
         model.eval()
-    with torch_threads():
-        return _record(model, num_particles, deterministic, generator, x_T, grid)
-
-
-def _record(model, num_particles, deterministic, generator, x_T, grid) -> Trajectories:
     x = torch.randn(num_particles, 2, generator=generator) if x_T is None else x_T.clone()
-    check_points("x_T", x)
+    positions, steps, fields = [check_points("x_T", x)], [], []
     gx, gy, grid_pts = grid_points(*grid)  # (ny, nx) each, (ny*nx, 2)
-    grid_pts = grid_pts.float()
-    positions, eps_l, drift_l, noise_l, field_l = [x.numpy().copy()], [], [], [], []
-    for t in range(model.T - 1, -1, -1):
-        _, field = learned_drift(model, grid_pts, t, deterministic)
-        step = trajectory_step(model, x, t, deterministic, generator)
-        x = step.x_prev
-        positions.append(x.numpy().copy())
-        eps_l.append(step.eps_pred.numpy())
-        drift_l.append(step.drift.numpy())
-        noise_l.append(step.added_noise.numpy())
-        field_l.append(field.numpy().reshape(gx.shape + (2,)))
+    with torch_threads():
+        for t in range(model.T - 1, -1, -1):
+            fields.append(learned_drift(model, grid_pts.float(), t, deterministic)[1])
+            steps.append(trajectory_step(model, positions[-1], t, deterministic, generator))
+            positions.append(steps[-1].x_prev)
+
+    def stack(xs: list[torch.Tensor]) -> np.ndarray:
+        return torch.stack(xs).numpy().astype(np.float32)
+
     return Trajectories(
-        positions=np.stack(positions).astype(np.float32),
-        eps_pred=np.stack(eps_l).astype(np.float32),
-        drift=np.stack(drift_l).astype(np.float32),
-        added_noise=np.stack(noise_l).astype(np.float32),
-        field=np.stack(field_l).astype(np.float32),
+        positions=stack(positions),
+        eps_pred=stack([s.eps_pred for s in steps]),
+        drift=stack([s.drift for s in steps]),
+        added_noise=stack([s.added_noise for s in steps]),
+        field=stack(fields).reshape((model.T,) + gx.shape + (2,)),
         grid_x=gx.astype(np.float32),
         grid_y=gy.astype(np.float32),
         paper_t=np.arange(model.T, -1, -1),
         deterministic=deterministic,
     )
+
+
+FIELD_GRID = (-2.8, 2.81, 0.4)  # 15 x 15 arrows over the plotted square
+STAT_LABELS = {
+    "path_length": "distance travelled (mean path length)",
+    "net_move": "net displacement ‖x₀ − x_T‖",
+    "drift_total": "summed length of the deterministic moves",
+    "noise_total": "summed length of the added noise",
+    "noise_net": "length of the summed added noise",
+}
+
+
+def record_pair(model, num_particles: int = 300, generator: torch.Generator | None = None,
+                grid: tuple = FIELD_GRID) -> dict[str, Trajectories]:  # fmt: skip
+    """``{"DDPM": ..., "DDIM": ...}``: both samplers recorded from the *same* x_T ~ N(0, I),
+    drawn from ``generator``, which then also draws DDPM's noise; the field on ``grid``."""
+    g = torch.Generator().manual_seed(0) if generator is None else generator
+    with torch_threads(1):
+        x_T = torch.randn(num_particles, 2, generator=g)  # (N, 2)
+        return {name: record_trajectories(model, num_particles, det, g, x_T, (grid, grid))
+                for name, det in (("DDPM", False), ("DDIM", True))}  # fmt: skip
+
+
+def frame_of(traj: Trajectories, t: int) -> int:
+    """The frame index k holding x_t (k = T - t); raises for t outside 0..T."""
+    T = len(traj.paper_t) - 1
+    if isinstance(t, bool) or not 0 <= int(t) <= T or int(t) != t:
+        raise ValueError(f"t must be an integer time in 0..{T}, got {t!r}")
+    return T - int(t)
+
+
+def trajectory_stats(traj: Trajectories, data: torch.Tensor) -> dict[str, float]:
+    """Per-particle means over one recorded run, in data units: ``path_length`` (sum of step
+    lengths), ``net_move`` |x_0 - x_T|, ``drift_total`` / ``noise_total`` (summed lengths of the
+    deterministic moves / of the added noise), ``noise_net`` (length of the *sum* of the added
+    noise, how far the noise alone would have carried a particle), and ``chamfer``, the Chamfer
+    distance of these final x_0 to ``data`` (not the protocol's measure)."""
+    pos = traj.positions.astype(np.float64)  # (T+1, N, 2)
+    noise = traj.added_noise.astype(np.float64)  # (T, N, 2)
+    data = check_points("data", torch.as_tensor(data)).double()
+    return {
+        "path_length": float(np.linalg.norm(np.diff(pos, axis=0), axis=-1).sum(0).mean()),
+        "net_move": float(np.linalg.norm(pos[-1] - pos[0], axis=-1).mean()),
+        "drift_total": float(np.linalg.norm(traj.drift, axis=-1).sum(0).mean()),
+        "noise_total": float(np.linalg.norm(traj.added_noise, axis=-1).sum(0).mean()),
+        "noise_net": float(np.linalg.norm(noise.sum(0), axis=-1).mean()),
+        "chamfer": chamfer_distance(torch.from_numpy(pos[-1]), data),
+    }
+
+
+def noise_walk(betas: torch.Tensor) -> dict[str, float]:
+    """What DDPM's added noise does on its own, as a random walk in 2-D: steps sigma_t z_t with
+    sigma_t^2 = beta_t at every step but the last (Algorithm 2), independent z_t ~ N(0, I).
+
+    ``sum_sigma`` = sum of sigma_t; ``root_sum_sq`` = sqrt(sum of sigma_t^2). The expected summed
+    step length is ``noise_total`` = sqrt(pi/2) sum sigma_t (E|z| = sqrt(pi/2) in 2-D); the sum
+    of the steps is N(0, sum sigma_t^2 I), so its expected length, ``noise_net``, is only
+    sqrt(pi/2) sqrt(sum sigma_t^2): the steps mostly cancel.
+    """
+    b = torch.as_tensor(betas, dtype=torch.float64)
+    if b.ndim != 1 or len(b) < 1 or bool((b < 0).any()):
+        raise ValueError(f"betas must be a non-negative 1-D schedule, got shape {tuple(b.shape)}")
+    sigma = b[1:].sqrt()  # no noise at the last step, 0-based t = 0
+    sum_sigma, root = float(sigma.sum()), float(sigma.pow(2).sum().sqrt())
+    c = float(np.sqrt(np.pi / 2))
+    return {"sum_sigma": sum_sigma, "root_sum_sq": root, "noise_total": c * sum_sigma,
+            "noise_net": c * root}  # fmt: skip
+
+
+def stats_table(stats: Mapping[str, Mapping[str, float]], decimals: int = 2) -> pd.DataFrame:
+    """The measures of :func:`trajectory_stats` per run (columns, e.g. ``"DDPM"``), one row per
+    measure of :data:`STAT_LABELS`, rounded to ``decimals``."""
+    return pd.DataFrame(
+        {name: [round(float(s[k]), decimals) for k in STAT_LABELS] for name, s in stats.items()},
+        index=list(STAT_LABELS.values()),
+    )
+
+
+def endpoint_distance(a: Trajectories, b: Trajectories) -> float:
+    """Mean distance between the x_0 two runs reach from the same starting points."""
+    if a.positions.shape != b.positions.shape:
+        raise ValueError(f"runs differ in shape: {a.positions.shape} vs {b.positions.shape}")
+    return float(np.linalg.norm(a.positions[-1] - b.positions[-1], axis=-1).mean())

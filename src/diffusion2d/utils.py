@@ -1,91 +1,67 @@
-"""Small utilities every module shares: argument checks, the thread setting, seeding, grids.
+"""Small utilities every module shares: argument checks, threads, atomic files, seeding, grids.
 
-Nothing here is mathematics. The checks make a wrong argument fail loudly with a message naming
-the argument, instead of broadcasting silently into a wrong figure. The networks are small
-(64-wide MLPs on 2-D points), so intra-op threads add more synchronisation than they save (and an
-OpenMP team waiting for a descheduled thread on a busy machine can slow a step many times over):
-training and sampling run under :func:`torch_threads` (default 1). :func:`set_seed` seeds every
-generator the library uses; :func:`grid` is the one evaluation grid of fields and arrows.
+Nothing here is mathematics. A wrong argument fails loudly, naming it, instead of broadcasting
+into a wrong figure. The networks are small, so intra-op threads cost more in synchronisation
+than they save: training and sampling run under :func:`torch_threads` (default 1).
 """
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
 
-DEFAULT_THREADS = 1
+INT_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
 
-def check_points(name: str, x: object, *, dim: int = 2) -> torch.Tensor:
-    """Require a floating tensor of shape (N, dim) and return it."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor of shape (N, {dim}), got {type(x).__name__}"
-        )
-    if x.ndim != 2 or x.shape[1] != dim:
-        raise ValueError(f"{name} must have shape (N, {dim}), got {tuple(x.shape)}")
-    if not torch.is_floating_point(x):
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+def check_points(name: str, x: object, like: tuple[str, torch.Tensor] | None = None):
+    """Require a floating tensor of shape (N, 2), or of the shape of ``like = (name, tensor)``."""
+    shape = "(N, 2)" if like is None else f"{tuple(like[1].shape)} (that of {like[0]})"
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
+        raise TypeError(f"{name} must be a floating-point torch.Tensor of shape {shape}, got {got}")
+    if (x.shape != like[1].shape) if like else (x.ndim != 2 or x.shape[1] != 2):
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(x.shape)}")
     return x
 
 
-def check_same_shape(name: str, x: torch.Tensor, like_name: str, like: torch.Tensor) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.shape != like.shape:
-        raise ValueError(
-            f"{name} must have the same shape as {like_name} {tuple(like.shape)}, "
-            f"got {tuple(x.shape)}"
-        )
+def check_schedule(**schedules: object) -> None:
+    """Require each keyword argument to be a non-empty 1-D floating tensor."""
+    for name, v in schedules.items():
+        if not (isinstance(v, torch.Tensor) and v.ndim == 1 and len(v) and v.is_floating_point()):
+            got = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+            raise ValueError(f"{name} must be a non-empty 1-D floating tensor, got {got}")
 
 
-def check_schedule(name: str, values: object) -> torch.Tensor:
-    """Require a 1-D floating tensor with all entries in (0, 1]."""
-    if not isinstance(values, torch.Tensor):
-        raise TypeError(f"{name} must be a 1-D torch.Tensor, got {type(values).__name__}")
-    if values.ndim != 1 or values.numel() < 1:
-        raise ValueError(f"{name} must be a non-empty 1-D tensor, got shape {tuple(values.shape)}")
-    if not torch.is_floating_point(values):
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {values.dtype}")
-    return values
+def check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def check_steps(name: str, t: object, T: int, n: int | None = None) -> torch.Tensor:
-    """Require 0-based integer steps in [0, T), as a long tensor of shape (n,) (or a scalar).
-
-    Returns a long tensor: shape (n,) when ``n`` is given (a scalar is broadcast), else as given.
-    """
-    if isinstance(t, bool):
-        raise TypeError(f"{name} must be an integer step or a long tensor, got bool")
-    if isinstance(t, int):
+    """Require 0-based integer steps in [0, T); a long tensor, (n,) if ``n`` is given."""
+    if isinstance(t, int) and not isinstance(t, bool):
         t = torch.tensor(t, dtype=torch.long)
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be an int or a torch.long tensor, got {type(t).__name__}")
-    if t.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
-        raise TypeError(f"{name} must hold integer steps (torch.long), got dtype {t.dtype}")
+    if not isinstance(t, torch.Tensor) or t.dtype not in INT_DTYPES:
+        got = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
+        raise TypeError(f"{name} must hold integer steps (int or torch.long), got {got}")
     if t.ndim > 1:
-        raise ValueError(
-            f"{name} must be a scalar or 1-D tensor of steps, got shape {tuple(t.shape)}"
-        )
+        raise ValueError(f"{name} must be a scalar or 1-D tensor of steps, got {tuple(t.shape)}")
     if t.numel() and (int(t.min()) < 0 or int(t.max()) >= T):
-        raise ValueError(
-            f"{name} must be 0-based steps in [0, {T - 1}] (T={T}), got values in "
-            f"[{int(t.min())}, {int(t.max())}]"
-        )
-    t = t.long()
-    if n is not None:
-        if t.ndim == 0:
-            t = t.expand(n)
-        elif t.shape[0] != n:
-            raise ValueError(f"{name} has {t.shape[0]} steps but the batch has {n} points")
-    return t
+        raise ValueError(f"{name} must be 0-based steps in [0, {T - 1}] (T={T}), got values in "
+                         f"[{int(t.min())}, {int(t.max())}]")
+    if n is not None and t.ndim == 1 and len(t) != n:
+        raise ValueError(f"{name} has {len(t)} steps but the batch has {n} points")
+    return t.long() if n is None or t.ndim else t.long().expand(n)
 
 
 @contextmanager
-def torch_threads(n: int = DEFAULT_THREADS):
+def torch_threads(n: int = 1):
     """Run a block with ``n`` intra-op threads, restoring the previous setting afterwards."""
     before = torch.get_num_threads()
     torch.set_num_threads(n)
@@ -95,9 +71,22 @@ def torch_threads(n: int = DEFAULT_THREADS):
         torch.set_num_threads(before)
 
 
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def set_seed(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch; return a fresh ``torch.Generator`` seeded the same way (the
-    usual ``generator`` to pass to library functions that draw random numbers)."""
+    """Seed Python, NumPy and torch; return a ``torch.Generator`` seeded the same way (the usual
+    ``generator`` of library functions that draw random numbers)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds code that uses the legacy global RNG
     torch.manual_seed(seed)

@@ -131,3 +131,26 @@ class Visit:
 
     def close(self) -> None:
         self.context.close()
+
+
+# The explorer's time slider and Play button (diffusion2d.plotting.explorer.WIDGETS), read in the
+# page; shared by tests/site/test_site_explorer.py and tests/test_explorer.py.
+EXPLORER_TIME = "() => Bokeh.documents[0].get_model_by_name('explorer-time').value"
+EXPLORER_PLAY = "() => Bokeh.documents[0].get_model_by_name('explorer-play')"
+
+
+def play_then_pause(page, button, below: int, still_ms: int) -> int:
+    """Click Play on the explorer (``button``), wait until t < ``below`` with the button reading
+    Pause, click Pause: the label is Play again, the timer is cleared, 0 < t < ``below``, and t
+    stays put ``still_ms`` later (a few timer periods: stopped, not slow). Returns that t."""
+    time, play = EXPLORER_TIME, EXPLORER_PLAY
+    button.click()
+    page.wait_for_function(f"() => ({time})() < {below} && ({play})().label === 'Pause'",
+                           timeout=60_000)  # fmt: skip
+    button.click()  # Pause
+    page.wait_for_function(f"() => ({play})().label === 'Play'", timeout=30_000)
+    paused, timer = page.evaluate(f"() => [({time})(), ({play})().explorer_timer]")
+    assert timer is None and 0 < paused < below, (paused, timer)
+    page.evaluate(f"() => new Promise(r => setTimeout(r, {still_ms}))")
+    assert page.evaluate(time) == paused
+    return paused

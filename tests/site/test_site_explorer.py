@@ -24,7 +24,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from sitetools import HEIGHTS, LOCAL_HOSTS, SCREENSHOTS, Visit, toc_pages
+from sitetools import (
+    EXPLORER_TIME,
+    HEIGHTS,
+    LOCAL_HOSTS,
+    SCREENSHOTS,
+    Visit,
+    play_then_pause,
+    toc_pages,
+)
 
 from diffusion2d.plotting.explorer import PLOT_NAME, STEP_MS, WIDGETS
 
@@ -253,8 +261,7 @@ def test_every_control_is_on_screen_and_changes_the_plot(explorer_page, site_wid
 
 
 TIME_MODEL = f"() => Bokeh.documents[0].get_model_by_name('{WIDGETS['time']}')"
-TIME = f"() => ({TIME_MODEL})().value"
-PLAY = f"() => Bokeh.documents[0].get_model_by_name('{WIDGETS['play']}')"
+TIME = EXPLORER_TIME
 PLOT_TITLE = f"() => Bokeh.documents[0].get_model_by_name('{PLOT_NAME}').title.text"
 NOISE_ARROWS = "() => Bokeh.documents[0].get_model_by_name('noise_arrows').data.x_start.length"
 
@@ -264,16 +271,7 @@ def test_play_advances_t_and_pause_stops_it(explorer_page, site_width):
     button = page.locator(f".{WIDGETS['play']} button")
     _in_viewport(page, button, site_width, "Play")
     start = page.evaluate(TIME)
-    button.click()
-    page.wait_for_function(f"() => ({TIME})() <= {start - 2} && ({PLAY})().label === 'Pause'",
-                           timeout=60_000)  # fmt: skip
-    button.click()  # Pause
-    page.wait_for_function(f"() => ({PLAY})().label === 'Play'", timeout=30_000)
-    paused, timer = page.evaluate(f"() => [({TIME})(), ({PLAY})().explorer_timer]")
-    assert timer is None and 0 < paused <= start - 2
-    # stopped, not slow: three timer periods later t has not moved
-    page.evaluate(f"() => new Promise(r => setTimeout(r, {3 * STEP_MS}))")
-    assert page.evaluate(TIME) == paused
+    play_then_pause(page, button, below=start - 1, still_ms=3 * STEP_MS)  # t <= start - 2
     # the last DDPM step adds no noise: no arrow at t = 1, one per particle at t = 2
     page.locator(f".{WIDGETS['arrows']} label", has_text="added noise").click()
     counts = []

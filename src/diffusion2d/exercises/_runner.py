@@ -1,16 +1,13 @@
 """The one runner of the exercise checks, :func:`run`, the same for every catalogue.
 
-A catalogue is a module of this package with ``NAME``, ``SUMMARY`` (what a pass agrees on),
-``CASES`` (``(description, make)``; ``make()`` returns fresh ``(args, kwargs)``), ``reference``,
-``HINTS``, ``MISTAKES`` (``(key, buggy function)`` pairs), ``view(output, args)`` (the output's
-compared :class:`Part` list, or a :class:`Failure` naming what makes it unreadable: the
-structural slips) and ``explain(diff)`` (the hint key for a difference no mistake reproduces, or
-None to accept it after appending a note to ``diff.notes``; or it raises its own Failure). On a
-difference, :func:`run` replays every mistake on the same case and seed and names the first
-whose output agrees with the participant's up to the first differing part.
+A catalogue is a module with ``NAME``, ``SUMMARY`` (what a pass agrees on), ``CASES``
+(``(description, make)``, ``make()`` giving fresh ``(args, kwargs)``), ``reference``, ``HINTS``,
+``MISTAKES`` (``(key, buggy function)`` pairs), ``view(output, args)`` (the compared parts, or a
+:class:`Failure` naming the structural slip) and ``explain(i, ...)`` (for a first difference at
+part ``i`` that no mistake reproduces: the hint key, or None to accept it with a note in
+``notes``). On a difference, :func:`run` replays the mistakes on the same case and seed and names
+the first that agrees with the participant's output up to the first differing part.
 """
-
-from __future__ import annotations
 
 import html
 import traceback
@@ -25,10 +22,9 @@ import torch
 
 from ._model import ModelInputError
 
-SEED = 2020  # the seed of every generator the checks hand out
-GLOBAL_SEED = 4242  # the global torch seed while a function runs (differs from SEED)
+SEED, GLOBAL_SEED = 2020, 4242  # of every generator handed out; of torch while a function runs
 RTOL, ATOL = 1e-4, 1e-5
-STAT_PARTICLES = 4000  # particles of the draw-order-independent (statistical) checks
+STAT_PARTICLES = 4000  # points of the statistical (draw-order independent) checks
 STAT_TOL = 0.1  # their tolerance on mean, standard deviation - 1 and correlation
 PASS_MARK, FAIL_MARK = "\u2714", "\u2718"  # heavy check mark, heavy ballot x
 
@@ -52,10 +48,8 @@ def todo(hint: str = "") -> NoReturn:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """A verdict, printed and displayed as its ``message``; ``status`` "passed" or "failed",
-    ``mistake`` the key of the mistake recognised (or None), ``case`` the failing case."""
+    """A verdict, shown as its ``message``; ``mistake``: the slip's key, ``case``: where."""
 
-    exercise: str
     passed: bool
     message: str
     status: str = "passed"
@@ -78,103 +72,81 @@ class CheckResult:
 
 
 class Failure(Exception):
-    """A case failed: what happened, expected and got, the hint and the mistake's key."""
+    """A case failed: what happened, expected and got, the mistake's key and (if not its) hint."""
 
-    def __init__(self, what, *, expected=None, got=None, hint=None, mistake=None):
+    def __init__(self, what, expected=None, got=None, mistake=None, hint=None):
         super().__init__(what)
-        self.what, self.expected, self.got, self.hint = what, expected, got, hint
-        self.mistake, self.case = mistake, None
-
-
-class _Stub(Exception):
-    """The participant's function (or code it calls) is still a ``todo()`` stub."""
+        self.what, self.expected, self.got, self.mistake, self.hint = (
+            what, expected, got, mistake, hint)  # fmt: skip
 
 
 class Part(NamedTuple):
-    """A compared part of an output: the sentence if it differs, its value, and whether the
-    verdict shows the expected and got values."""
+    """A compared part of an output: the sentence if it differs, and its value."""
 
     what: str
     value: torch.Tensor
-    shown: bool = True
-
-
-class Diff(NamedTuple):
-    """What ``explain`` gets: the function and case, the parts got and expected (``i`` is the
-    first that differs), and the notes of the check."""
-
-    fn: Callable
-    make: Callable
-    args: tuple
-    kwargs: dict
-    got: list[Part]
-    expected: list[Part]
-    i: int
-    notes: list[str]
 
 
 def run(ex: ModuleType, fn: object) -> CheckResult:
     """Check ``fn`` against the catalogue ``ex``: one :class:`CheckResult` for all its cases."""
-    name = ex.NAME
+    name, notes = ex.NAME, []
     if not callable(fn):
-        return CheckResult(name, False, f"{FAIL_MARK} {name}: the check needs your function "
-                           f"itself, e.g. check_{name}({name}); it received a "
-                           f"{type(fn).__name__}.", "failed", "not_callable")  # fmt: skip
-    notes: list[str] = []
+        return CheckResult(False, f"{FAIL_MARK} {name}: the check needs your function itself, e.g."
+                           f" check_{name}({name}); it received a {type(fn).__name__}.", "failed",
+                           "not_callable")  # fmt: skip
     try:
-        for desc, make in ex.CASES:
-            try:
-                _run_case(ex, fn, make, notes)
-            except Failure as failure:
-                failure.case = desc
-                raise
-    except _Stub as err:  # stop here, as the workshop's todo() cells do ("Run all" halts)
+        for desc, make in ex.CASES:  # noqa: B007 - desc names the failing case
+            _run_case(ex, fn, make, notes)
+    except NotImplementedError as err:  # a todo() stub: stop here, as the workshop's cells do
         then = ("Then run that cell again, and this check." if "todo(" in str(err) else
                 f"Write your code in place of the todo(...) line in your {name}, run that cell "
                 "again, then this check.")  # fmt: skip
-        raise NotImplementedYet(f"{FAIL_MARK} {name}: {err}.\n{then}") from None
+        stub = str(err) or "not implemented yet"
+        raise NotImplementedYet(f"{FAIL_MARK} {name}: {stub}.\n{then}") from None
     except Failure as f:
-        lines = [f"{FAIL_MARK} {name}: failed on {f.case}.", f"  {f.what}"]
+        hint = f.hint or ex.HINTS.get(f.mistake) or RUNNER_HINTS.get(f.mistake)
+        lines = [f"{FAIL_MARK} {name}: failed on {desc}.", f"  {f.what}"]
         lines += [f"  expected: {f.expected}"] if f.expected is not None else []
         lines += [f"  got:      {f.got}"] if f.got is not None else []
-        lines += [f"Hint: {f.hint}"] if f.hint else []
-        return CheckResult(name, False, "\n".join(lines), "failed", f.mistake, f.case)
+        lines += [f"Hint: {hint}"] if hint else []
+        return CheckResult(False, "\n".join(lines), "failed", f.mistake, desc)
     except Exception as err:  # noqa: BLE001 - a safety net: never a traceback from a check
-        return CheckResult(name, False, f"{FAIL_MARK} {name}: the check could not evaluate your "
+        return CheckResult(False, f"{FAIL_MARK} {name}: the check could not evaluate your "
                            f"function's output ({type(err).__name__}: {err}). Compare its return"
                            " value with the exercise text.", "failed", "unreadable")  # fmt: skip
     message = f"{PASS_MARK} {name}: passed. It agrees with the reference on {ex.SUMMARY}."
-    return CheckResult(name, True, message + (f"\nNote: {notes[0]}" if notes else ""))
+    return CheckResult(True, message + (f"\nNote: {notes[0]}" if notes else ""))
 
 
 def _run_case(ex: ModuleType, fn: Callable, make: Callable, notes: list[str]) -> None:
-    """One case: compare part by part; name the first mistake that agrees up to the first
-    differing part, else ask the catalogue's ``explain``."""
+    """One case: at the first differing part, name the first mistake agreeing up to there."""
     args, kwargs = make()
     parts = ex.view(call(fn, *args, **kwargs), args)  # an unreadable output fails here
-    ref_args, ref_kwargs = make()
-    expected = ex.view(_seeded(ex.reference, *ref_args, **ref_kwargs), ref_args)
-    differs = [not close(p.value, q.value) for p, q in zip(parts, expected, strict=True)]
-    if not any(differs):
+    expected = _replay(ex, ex.reference, make)
+    i = _first_difference(parts, expected)
+    if i == len(parts):
         return
-    i = differs.index(True)
-    agreeing = (key for key, mistake in ex.MISTAKES if _agrees(ex, mistake, make, parts[: i + 1]))
-    diff = Diff(fn, make, args, kwargs, parts, expected, i, notes)
-    key = next(agreeing, None) or ex.explain(diff)
+    key = next((key for key, wrong in ex.MISTAKES
+                if _first_difference(parts, _replay(ex, wrong, make) or []) > i), None)
+    key = key or ex.explain(i=i, fn=fn, make=make, args=args, kwargs=kwargs, got=parts,
+                            expected=expected, notes=notes)  # fmt: skip
     if key is not None:
-        got, shown = parts[i], parts[i].shown
-        raise Failure(got.what, expected=fmt(expected[i].value) if shown else None,
-                      got=fmt(got.value) if shown else None, hint=ex.HINTS[key], mistake=key)
+        raise Failure(parts[i].what, fmt(expected[i].value), fmt(parts[i].value), key)
 
 
-def _agrees(ex: ModuleType, mistake: Callable, make: Callable, parts: list[Part]) -> bool:
-    """Does the mistake's output on the case (same seed) agree with these first parts?"""
+def _first_difference(parts: list[Part], others: list[Part]) -> int:
+    """The index of the first part that ``others`` does not match (``len(parts)`` if none)."""
+    pairs = enumerate(zip(parts, others, strict=False))
+    return next((j for j, (p, q) in pairs if not close(p.value, q.value)), len(others))
+
+
+def _replay(ex: ModuleType, fn: Callable, make: Callable) -> list[Part] | None:
+    """The parts of ``fn``'s output on a fresh case, or None if it fails (reproducing nothing)."""
     args, kwargs = make()
     try:
-        theirs = ex.view(_seeded(mistake, *args, **kwargs), args)
-    except Exception:  # noqa: BLE001 - a mistake that fails on this case reproduces nothing
-        return False
-    return all(close(theirs[j].value, part.value) for j, part in enumerate(parts))
+        return ex.view(_seeded(fn, *args, **kwargs), args)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _seeded(fn: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -184,27 +156,22 @@ def _seeded(fn: Callable, *args: Any, **kwargs: Any) -> Any:
 
 
 # frames in diffusion2d (this package is one folder below it) and torch are not "your code"
-_LIBRARY_DIRS = (Path(__file__).resolve().parents[1], Path(torch.__file__).resolve().parent)
+_NOT_YOURS = (str(Path(__file__).parents[1]), str(Path(torch.__file__).parent), "<frozen")
 
 
 def _your_line(err: BaseException) -> str:
     """' (in your code, line 7: `x = ...`)' for the deepest frame outside torch and diffusion2d."""
-    for frame in reversed(traceback.extract_tb(err.__traceback__)):
-        path = Path(frame.filename).resolve() if frame.filename else None
-        if path is None or any(d in path.parents for d in _LIBRARY_DIRS):
-            continue
-        if not frame.filename.startswith("<frozen"):
-            line = (frame.line or "").strip()
-            return f" (in your code, line {frame.lineno}: `{line}`)" if line else ""
-    return ""
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if f.line and not f.filename.startswith(_NOT_YOURS)]  # fmt: skip
+    return f" (in your code, line {frames[-1].lineno}: `{frames[-1].line}`)" if frames else ""
 
 
 def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """Run the participant's function under the fixed seed; its exceptions become Failures."""
     try:
         return _seeded(fn, *args, **kwargs)
-    except NotImplementedError as err:
-        raise _Stub(str(err) or "not implemented yet") from None
+    except NotImplementedError:
+        raise
     except ModelInputError as err:  # the stand-in model's own words are the hint
         raise Failure(f"the model was called wrongly{_your_line(err)}", mistake="model_input",
                       hint=str(err)[0].upper() + str(err)[1:] + ".") from None  # fmt: skip
@@ -215,7 +182,7 @@ def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
         elif "must match the size of tensor" in text or "expanded size" in text:
             key = "broadcast"
         raise Failure(f"your function raised {type(err).__name__}: {text}{_your_line(err)}",
-                      hint=RUNNER_HINTS.get(key), mistake=key) from None  # fmt: skip
+                      mistake=key) from None
 
 
 def generator(offset: int = 0) -> torch.Generator:
@@ -223,17 +190,17 @@ def generator(offset: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(SEED + offset)
 
 
-def as_tensor(name: str, value: object, shape: tuple[int, ...]) -> torch.Tensor:
-    """The value as a float64 tensor of the given shape, or a Failure saying what is wrong."""
+def as_tensor(name: str, value: object, shape: tuple[int, ...], slip="shape") -> torch.Tensor:
+    """The value as a float64 tensor of ``shape``, or a Failure (a wrong shape: ``slip``)."""
     value = torch.from_numpy(value) if isinstance(value, np.ndarray) else value
     if not isinstance(value, torch.Tensor):
         raise Failure(f"{name} is a {type(value).__name__}; expected a torch tensor of shape "
-                      f"{shape}", hint=RUNNER_HINTS["type"], mistake="type")  # fmt: skip
+                      f"{shape}", mistake="type")  # fmt: skip
     if value.is_complex() or not (torch.is_floating_point(value) or value.dtype.is_signed):
         raise Failure(f"{name} has dtype {value.dtype}; expected floating-point numbers")
     if tuple(value.shape) != shape:
-        raise Failure(f"{name} has shape {tuple(value.shape)}; expected {shape}", mistake="shape",
-                      expected=str(shape), got=str(tuple(value.shape)))  # fmt: skip
+        raise Failure(f"{name} has shape {tuple(value.shape)}; expected {shape}", str(shape),
+                      str(tuple(value.shape)), slip)  # fmt: skip
     return value.detach().double()
 
 
@@ -246,7 +213,7 @@ def close(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 def fmt(x: torch.Tensor | float) -> str:
     """A short rendering: a number, a 1-D tensor's ends, or the first rows of a tensor."""
-    x = x.detach().double() if isinstance(x, torch.Tensor) else torch.tensor(float(x))
+    x = torch.as_tensor(x).detach().double()
     if x.numel() == 1:
         return f"{x.item():.6g}"
     if x.ndim == 1:

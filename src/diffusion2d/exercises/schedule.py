@@ -1,16 +1,13 @@
 """Catalogue of exercise 1 (chapter 02): ``get_diffusion_parameters(beta_min, beta_max, T) ->
-(betas, alphas, alpha_bars)`` against :func:`diffusion2d.schedules.get_diffusion_parameters`,
-on three schedules (the runner and the catalogue format: :mod:`._runner`)."""
-
-from __future__ import annotations
+(betas, alphas, alpha_bars)`` against :func:`diffusion2d.schedules.get_diffusion_parameters`."""
 
 import torch
 
-from ..schedules import alpha_bars_prev
-from ..schedules import get_diffusion_parameters as reference
+from ..schedules import alpha_bars_prev, get_diffusion_parameters
 from ._runner import Failure, Part, as_tensor, close
 
 NAME, SUMMARY = "get_diffusion_parameters", "three schedules (betas, alphas and alpha_bars)"
+reference = get_diffusion_parameters
 CASES = [(desc, lambda a=args: (a, {})) for desc, args in [
     ("the workshop schedule (beta_min = 1e-4, beta_max = 0.05, T = 50)", (1e-4, 0.05, 50)),
     ("the gentler schedule (beta_min = 1e-4, beta_max = 0.02, T = 50)", (1e-4, 0.02, 50)),
@@ -41,55 +38,44 @@ HINTS = {
 }  # fmt: skip
 
 
-def _betas(change):
-    """A schedule whose betas are ``change(beta_min, beta_max, T)``, the rest computed right."""
-    def wrong(beta_min, beta_max, T):
-        betas = change(beta_min, beta_max, T)
-        return betas, 1 - betas, torch.cumprod(1 - betas, 0)
-    return wrong  # fmt: skip
-
-
-def _changing(change):
-    """A schedule that returns ``change(betas, alphas, alpha_bars)`` of the reference."""
-    return lambda beta_min, beta_max, T: change(*reference(beta_min, beta_max, T))
+def _wrong(betas=torch.linspace, change=lambda *schedule: schedule):
+    """A schedule from ``betas(beta_min, beta_max, T)`` returning ``change(betas, alphas, ...)``."""
+    def fn(beta_min, beta_max, T):
+        b = betas(beta_min, beta_max, T)
+        return change(b, 1 - b, torch.cumprod(1 - b, 0))
+    return fn  # fmt: skip
 
 
 MISTAKES = [
-    ("beta_max_excluded", _betas(lambda lo, hi, T: torch.linspace(lo, hi, T + 1)[:-1])),
-    ("beta_min_excluded", _betas(lambda lo, hi, T: torch.linspace(lo, hi, T + 1)[1:])),
-    ("length", _betas(lambda lo, hi, T: torch.linspace(lo, hi, T + 1))),
-    ("alphas_sqrt", _changing(lambda b, a, ab: (b, a.sqrt(), ab))),
-    ("alpha_bars_sum", _changing(lambda b, a, ab: (b, a, a.cumsum(0)))),
-    ("alpha_bars_total", _changing(lambda b, a, ab: (b, a, a.prod().expand(len(a))))),
-    ("alpha_bars_shifted", _changing(lambda b, a, ab: (b, a, alpha_bars_prev(ab)))),
-    ("alpha_bars_of_betas", _changing(lambda b, a, ab: (b, a, b.cumprod(0)))),
-    ("not_tuple", _changing(lambda b, a, ab: b)),
+    ("beta_max_excluded", _wrong(lambda lo, hi, T: torch.linspace(lo, hi, T + 1)[:-1])),
+    ("beta_min_excluded", _wrong(lambda lo, hi, T: torch.linspace(lo, hi, T + 1)[1:])),
+    ("length", _wrong(lambda lo, hi, T: torch.linspace(lo, hi, T + 1))),
+    ("alphas_sqrt", _wrong(change=lambda b, a, ab: (b, a.sqrt(), ab))),
+    ("alpha_bars_sum", _wrong(change=lambda b, a, ab: (b, a, a.cumsum(0)))),
+    ("alpha_bars_total", _wrong(change=lambda b, a, ab: (b, a, a.prod().expand(len(a))))),
+    ("alpha_bars_shifted", _wrong(change=lambda b, a, ab: (b, a, alpha_bars_prev(ab)))),
+    ("alpha_bars_of_betas", _wrong(change=lambda b, a, ab: (b, a, b.cumprod(0)))),
+    ("not_tuple", _wrong(change=lambda b, a, ab: b)),
 ]
 _NAMES = ("betas", "alphas", "alpha_bars")
 
 
 def view(out: object, args: tuple) -> list[Part]:
-    """The three tensors, each of shape (T,)."""
-    T = args[2]
+    """The three tensors, each of shape (T,) (another length is the mistake "length")."""
     if not isinstance(out, (tuple, list)) or len(out) != 3:
-        what = (f"it returned {len(out)} values" if isinstance(out, (tuple, list))
-                else f"it returned one {type(out).__name__}")  # fmt: skip
-        raise Failure(what + "; expected three: (betas, alphas, alpha_bars)",
-                      hint=HINTS["not_tuple"], mistake="not_tuple")  # fmt: skip
-    for name, value in zip(_NAMES, out, strict=True):
-        if isinstance(value, torch.Tensor) and value.ndim == 1 and value.shape[0] != T:
-            raise Failure(f"{name} has {value.shape[0]} values; expected T = {T}",
-                          expected=f"{T} values", got=f"{value.shape[0]} values",
-                          hint=HINTS["length"], mistake="length")  # fmt: skip
-    return [Part(f"{name} differ from the reference", as_tensor(name, value, (T,)))
-            for name, value in zip(_NAMES, out, strict=True)]  # fmt: skip
+        what = (f"{len(out)} values" if isinstance(out, (tuple, list))
+                else f"one {type(out).__name__}")  # fmt: skip
+        raise Failure(f"it returned {what}; expected three: (betas, alphas, alpha_bars)",
+                      mistake="not_tuple")  # fmt: skip
+    return [Part(f"{name} differ from the reference", as_tensor(name, x, (args[2],), "length"))
+            for name, x in zip(_NAMES, out, strict=True)]  # fmt: skip
 
 
-def explain(diff) -> str:
+def explain(i: int, got: list[Part], expected: list[Part], **_) -> str:
     """No listed mistake: the hint of the part; for betas, of the end that is wrong."""
-    if diff.i > 0:
-        return _NAMES[diff.i]
-    got, expected = diff.got[0].value, diff.expected[0].value
-    first, last = close(got[:1], expected[:1]), close(got[-1:], expected[-1:])
+    if i > 0:
+        return _NAMES[i]
+    got, expected = got[0].value, expected[0].value
+    ends = close(got[:1], expected[:1]), close(got[-1:], expected[-1:])
     return {(True, False): "beta_max_excluded", (False, True): "beta_min_excluded"}.get(
-        (first, last), "betas")  # fmt: skip
+        ends, "betas")  # fmt: skip

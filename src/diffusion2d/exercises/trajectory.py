@@ -1,14 +1,7 @@
 """Catalogue of exercise 4 (chapter 06): ``trajectory_step(model, xt, t, deterministic=False,
-generator=None)`` against :func:`diffusion2d.trajectories.trajectory_step` on DDPM and DDIM steps
-(the format: :mod:`._runner`). Compared in order: ``eps_pred``, ``drift``, ``added_noise`` and
-``x_prev = xt + drift + added_noise``.
-
-Rules: one ``z = torch.randn(xt.shape, generator=generator)`` for a DDPM step with t > 0,
-``added_noise = sqrt(beta_t) z``, else zeros; other draws are checked statistically (as for
-``sample``, on 4000 points) and pass with a note.
-"""
-
-from __future__ import annotations
+generator=None)`` against :func:`diffusion2d.trajectories.trajectory_step`. Rules: one ``z =
+torch.randn(xt.shape, generator=generator)`` for a DDPM step with t > 0, ``added_noise =
+sqrt(beta_t) z``, else zeros; other draws pass with a note if right on 4000 points."""
 
 from dataclasses import replace
 from functools import partial
@@ -16,24 +9,21 @@ from functools import partial
 import torch
 
 from ..trajectories import trajectory_step as reference
-from . import _ddpm
+from . import sampler
 from ._model import FakeModel
 from ._runner import STAT_PARTICLES, Failure, Part, as_tensor, call, close, fmt, generator
-from .sampler import HINTS as SAMPLE_HINTS
 
 NAME = "trajectory_step"
 SUMMARY = "DDPM and DDIM steps at t = T-1, 2 and 0 (x_prev, eps_pred, drift and added_noise)"
 
 
-def _case(k: int, desc: str, schedule: tuple, t: int, det: bool) -> tuple:
-    def make() -> tuple[tuple, dict]:
-        xt = torch.randn(5, 2, generator=generator(7 + k)) * 1.2
-        return (FakeModel(*schedule), xt, t), {"deterministic": det, "generator": generator()}
-    return desc, make  # fmt: skip
+def _make(schedule: tuple, t: int, det: bool, k: int) -> tuple[tuple, dict]:
+    xt = torch.randn(5, 2, generator=generator(7 + k)) * 1.2
+    return (FakeModel(*schedule), xt, t), {"deterministic": det, "generator": generator()}
 
 
 _T6, _T50 = (0.05, 0.4, 6), (1e-4, 0.05, 50)
-CASES = [_case(k, *case) for k, case in enumerate([
+CASES = [(desc, partial(_make, *case, k)) for k, (desc, *case) in enumerate([
     ("the DDPM step from t = 5 = T-1 (beta 0.05 to 0.4, T = 6)", _T6, 5, False),
     ("the DDPM step from t = 2 (T = 6)", _T6, 2, False),
     ("the last DDPM step, t = 0 (T = 6)", _T6, 0, False),
@@ -71,13 +61,12 @@ HINTS = {
         "eps_pred) / sqrt(alpha_bar_t); x_prev = sqrt(alpha_bar_prev) x0_pred + sqrt(1 - "
         "alpha_bar_prev) eps_pred with alpha_bar_prev = alpha_bars[t - 1], and 1 at t = 0; drift "
         "= x_prev - xt.",
-    **{key: SAMPLE_HINTS[key] for key in ("mean_alpha_bar", "mean_variance", "last_noise",
-                                          "sigma_beta", "sigma_tilde")},
+    **{key: sampler.HINTS[key] for key in ("mean_alpha_bar", "mean_variance", "last_noise",
+                                           "sigma_beta", "sigma_tilde")},
 }  # fmt: skip
 
-
 MISTAKES = [
-    *((key, partial(_ddpm.step, slip=key)) for key in (
+    *((key, partial(sampler.step, slip=key)) for key in (
         "mean_alpha_bar", "mean_variance", "drift_absolute", "drift_with_noise", "mode_swapped",
         "ddim_wraparound", "ddim_no_shift", "ddim_x0_alpha", "last_noise", "deterministic_noise",
         "sigma_beta", "sigma_tilde")),
@@ -94,10 +83,10 @@ def view(out: object, args: tuple) -> list[Part]:
         out = [getattr(out, name) for name in _NAMES]
     elif not isinstance(out, (tuple, list)) or len(out) != 4:
         raise Failure(f"it returned a {type(out).__name__}; expected a StepResult with x_prev, "
-                      "eps_pred, drift and added_noise", hint=HINTS["type"], mistake="type")
+                      "eps_pred, drift and added_noise", mistake="type")
     if not isinstance(out[3], torch.Tensor):
         raise Failure(f"added_noise is a {type(out[3]).__name__}; expected a tensor of shape "
-                      f"({n}, 2)", hint=HINTS["noise_shape"], mistake="noise_shape")
+                      f"({n}, 2)", mistake="noise_shape")
     x_prev, eps, drift, noise = (as_tensor(k, v, (n, 2)) for k, v in zip(_NAMES, out, strict=True))
     return [Part("eps_pred differs from the model's prediction", eps),
             Part("drift differs from the reference", drift),
@@ -105,42 +94,36 @@ def view(out: object, args: tuple) -> list[Part]:
             Part("x_prev is not xt + drift + added_noise", x_prev - drift - noise)]  # fmt: skip
 
 
-def explain(diff) -> str | None:
+def explain(i: int, fn, args: tuple, kwargs: dict, got: list[Part], expected: list[Part],
+            notes: list[str], **_) -> str | None:
     """The hint of the first differing part; for added_noise, the statistical check."""
-    (model, xt, t), det = diff.args, diff.kwargs["deterministic"]
-    _, drift, noise, rest = (part.value for part in diff.got)
-    if diff.i == 0:
-        return "eps_pred"
-    if diff.i == 1:
-        if not det and t > 0 and close(drift, diff.expected[1].value + noise):
-            return "drift_with_noise"
-        return "generic_ddim" if det else "generic_ddpm"
-    if diff.i == 2 and (det or t == 0):
+    (model, xt, t), det = args, kwargs["deterministic"]
+    _, drift, noise, rest = (part.value for part in got)
+    if i == 1 and not det and t > 0 and close(drift, expected[1].value + noise):
+        return "drift_with_noise"
+    if i < 2:
+        return ["eps_pred", "generic_ddim" if det else "generic_ddpm"][i]
+    if i == 2 and (det or t == 0):
         return "deterministic_noise" if det else "last_noise"
-    if diff.i == 2:
-        diff.notes.append(_statistical(diff.fn, model, t))
+    if i == 2:
+        notes.append(_statistical(fn, model, t))
     if not close(rest, xt):
-        raise Failure("x_prev is not xt + drift + added_noise", expected=fmt(xt + drift + noise),
-                      got=fmt(rest + drift + noise), hint=HINTS["sum"], mistake="sum")
+        raise Failure("x_prev is not xt + drift + added_noise", fmt(xt + drift + noise),
+                      fmt(rest + drift + noise), "sum")  # fmt: skip
     return None
 
 
 def _statistical(fn, model: FakeModel, t: int) -> str:
-    """Draw-independent check of added_noise for a DDPM step t > 0, on many points."""
+    """Draw-independent check of a DDPM step t > 0, on many points."""
     n, xt = STAT_PARTICLES, torch.randn(STAT_PARTICLES, 2, generator=generator(11)) * 1.2
-    expected = view(reference(model, xt, t, False, generator()), (model, xt, t))
     got = view(call(fn, model, xt.clone(), t, deterministic=False, generator=generator()),
                (model, xt, t))  # fmt: skip
-    if not all(close(got[k].value, expected[k].value) for k in (0, 1)):
-        raise Failure(f"on {n} points, eps_pred or drift differs from the reference",
-                      hint=HINTS["generic_ddpm"], mistake="generic_ddpm")
-    xs = [xt.double(), xt.double() + got[1].value + got[2].value]  # x_t and the new mean + noise
-    found = _ddpm.fits(model, xs, steps=[t])
+    xs = [xt.double(), xt.double() + got[1].value + got[2].value]  # x_t and the mean + noise
+    found = sampler.fits(model, xs, steps=[t])
     if found is not None:
         slips = ("sigma_beta", "sigma_tilde")
-        key = next((k for k in slips if _ddpm.fits(model, xs, k, [t]) is None), "generic_ddpm")
-        raise Failure(f"on {n} points, the step from t = {t}: {found[1]}", hint=HINTS[key],
-                      mistake=key)
+        key = next((k for k in slips if sampler.fits(model, xs, k, [t]) is None), "generic_ddpm")
+        raise Failure(f"on {n} points, the step from t = {t}: {found[1]}", mistake=key)
     return ("your noise is not drawn as torch.randn(xt.shape, generator=generator) (maybe "
             "torch.randn_like, which ignores the generator), so the same seed does not reproduce "
             f"the reference's step. The step itself is right (its noise checked on {n} points).")

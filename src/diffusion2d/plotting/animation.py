@@ -1,19 +1,16 @@
 """The book's animations: point clouds frame by frame, drift fields over t, as pausable videos.
 
-Scope: drawing only (:mod:`plotting.video` encodes WebM and MP4 and makes the ``<video>``).
-:func:`render` is the one frame loop of every animation, also of
-:func:`particles.sampling_video`: what all frames share is drawn once, each frame
-adds its own artists, on an Agg figure pyplot never sees, in the book's style at
-``plotting.SAVE_DPI`` (a frame w inches wide is shown w * 100 CSS px wide at 2 device px per CSS
-px). :class:`Timing` holds the first and last frames and can slow the last steps down.
-:func:`points_video` animates (N, 2) clouds (over the data, with arrows by meaning and tails);
-:func:`samples_video` a sampler's run x_T ... x_0; :func:`forward_noising_video` the noised data;
-:func:`drift_field_video` the fields of ``exact.drift_grids``. :func:`show` is the notebook
-output; on the site the video is a file of the built HTML (:func:`video.setup`).
+Scope: drawing and the ``<video>`` element (:mod:`plotting.video` encodes). :func:`render` is the
+one frame loop of every animation (also of :func:`particles.sampling_video`); :class:`Timing`
+says how long each frame stays. :func:`show` is the notebook output, a ``<video controls muted
+loop playsinline>`` (WCAG 2.2.2: the reader can pause any motion) with both encodings inlined as
+``data:`` URIs, which ``book/_ext/videos.py`` moves into files ``_videos/<sha256>.mp4|webm``.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,8 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from . import video
-from .points import LIMITS, arrows, as_points, draw_data, draw_field, point_axes, point_size
-from .style import COLORS, CUES, SAVE_DPI, style
+from .points import Range, arrows, as_points, draw_data, draw_field, point_axes, point_size
+from .style import COLORS, SAVE_DPI, style
 from .video import Video
 
 SIZE = (5.0, 5.0)  # inches of a one-panel animation: 500 x 500 CSS px, 1000 x 1000 device px
@@ -58,26 +55,14 @@ class Timing:
         return out
 
 
-def _pixels(size: tuple[float, float]) -> tuple[int, int]:
-    """(W, H) device pixels of a figure ``size`` inches; even and whole, as the encoders need."""
-    if len(size) != 2:
-        raise ValueError(f"size must be (width, height) in inches, got {size!r}")
-    px = tuple(round(s * SAVE_DPI) for s in size)
-    if any(p < 100 or p % 2 or abs(p - s * SAVE_DPI) > 1e-6 for p, s in zip(px, size, strict=True)):
-        raise ValueError(f"size (inches) must give even whole pixels at {SAVE_DPI} dpi: {size}")
-    return px
-
-
 def render(setup: Setup, n: int, size: tuple[float, float] = SIZE) -> list[np.ndarray]:
-    """The one frame loop: n RGB frames (H, W, 3) uint8 of ``size`` inches at ``SAVE_DPI``.
-
-    ``setup(fig)`` draws what every frame shares (axes, limits, data, legend) and returns
-    ``draw(i)``, which adds frame i's artists to those axes and sets their titles. The shared
-    part is drawn once (a layout engine, e.g. constrained, runs once; titles set by ``setup``
-    only reserve room and are then cleared); each frame is that background plus frame i's
-    artists and titles (in z-order), which are removed again afterwards.
-    """
-    _pixels(size)  # even and whole: the encoders check that every frame has this shape
+    """The one frame loop: n RGB frames (H, W, 3) uint8 of ``size`` inches at ``SAVE_DPI``, on
+    an Agg figure pyplot never sees. ``setup(fig)`` draws what every frame shares, once (a layout
+    engine runs once; titles it sets only reserve room), and returns ``draw(i)``, which adds
+    frame i's artists and titles; they are drawn over that background, then removed."""
+    half = [s * SAVE_DPI / 2 for s in size]  # the encoders need even whole pixels
+    if len(size) != 2 or any(h < 50 or abs(h - round(h)) > 1e-6 for h in half):
+        raise ValueError(f"size (inches) must give even whole pixels >= 100 at {SAVE_DPI} dpi")
     if n < 2:
         raise ValueError(f"n: an animation needs at least 2 frames, got {n}")
     frames = []
@@ -86,8 +71,7 @@ def render(setup: Setup, n: int, size: tuple[float, float] = SIZE) -> list[np.nd
         canvas = FigureCanvasAgg(fig)
         draw = setup(fig)
         canvas.draw()  # lays the figure out, with room for the titles setup set
-        if fig.get_layout_engine() is not None:
-            fig.set_layout_engine("none")  # keep that layout for every frame
+        fig.set_layout_engine("none")  # keep that layout for every frame
         for ax in fig.axes:
             ax.set_title("")
         canvas.draw()
@@ -101,21 +85,13 @@ def render(setup: Setup, n: int, size: tuple[float, float] = SIZE) -> list[np.nd
                 for artist in sorted(new + [ax.title], key=lambda a: a.get_zorder()):
                     ax.draw_artist(artist)
             frames.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
-            for new in added.values():
-                for artist in new:
-                    artist.remove()
+            for artist in (a for new in added.values() for a in new):
+                artist.remove()
     return frames
 
 
-def marker(kind: str, label: str) -> Line2D:
-    """A legend entry for points of one meaning (its colour and marker)."""
-    return Line2D([], [], ls="", ms=6, color=COLORS[kind], label=label,
-                  **{"marker": "o", **CUES.get(kind, {})})  # fmt: skip
-
-
 def pick(n: int, every: int, dense_last: int = 0) -> list[int]:
-    """Frame indices: every ``every``-th, then each of the last ``dense_last`` + 1 (so always
-    ending with the last one)."""
+    """Frame indices: every ``every``-th, then each of the last ``dense_last`` + 1 (the last)."""
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every}")
     if not 0 <= dense_last < n:
@@ -123,80 +99,51 @@ def pick(n: int, every: int, dense_last: int = 0) -> list[int]:
     return list(range(0, n - 1 - dense_last, every)) + list(range(n - 1 - dense_last, n))
 
 
-def _arrow_frames(arrows_by_kind, clouds: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
-    n, vecs = len(clouds), {}
-    for k, seq in (arrows_by_kind or {}).items():
-        if k not in COLORS:
-            raise ValueError(f"arrows_by_kind: unknown kind {k!r}; choose from {list(COLORS)}")
-        if len(seq) != n:
-            raise ValueError(f"arrows_by_kind[{k!r}] has {len(seq)} entries for {n} frames")
-        vecs[k] = [as_points(f"arrows_by_kind[{k!r}][{i}]", v) for i, v in enumerate(seq)]
-        for i, (v, c) in enumerate(zip(vecs[k], clouds, strict=True)):
-            if v.shape != c.shape:
-                raise ValueError(f"arrows_by_kind[{k!r}][{i}] has shape {v.shape}, frame {c.shape}")
-    return vecs
-
-
-def points_video(
-    frames: Sequence[object],
-    titles: Sequence[str] | None = None,
-    arrows_by_kind: Mapping[str, Sequence[object]] | None = None,
-    arrow_scale: float = 1.0,
-    data: object = None,
-    kind: str = "samples",
-    labels: tuple[str, str] | None = None,
-    tail: int = 0,
-    every: int = 1,
-    timing: Timing = Timing(),  # noqa: B008 - frozen dataclass
-    dot: float | None = None,
-    lim: tuple[float, float] = LIMITS,
-    size: tuple[float, float] = SIZE,
-) -> Video:
+def points_video(frames: Sequence[object], titles: Sequence[str] | None = None,
+                 arrows_by_kind: Mapping[str, Sequence[object]] | None = None, data: object = None,
+                 labels: tuple[str, str] | None = None, tail: int = 0, every: int = 1,
+                 timing: Timing = Timing(), size: tuple[float, float] = SIZE,  # noqa: B008
+                 ) -> Video:  # fmt: skip
     """Animate point clouds: ``frames`` is a sequence (or (F, N, 2) array) of (N, 2) clouds.
-
-    ``arrows_by_kind`` maps a meaning of :data:`plotting.COLORS` (e.g. ``"noise"``,
-    ``"pred_noise"``) to one (N, 2) array of vectors per frame, drawn from that frame's points
-    times ``arrow_scale``. ``data`` is drawn beneath (grey dots); ``labels`` = (points, data)
-    adds a legend; ``tail`` > 0 draws each point's path over that many previous frames (needs
-    the same N in every frame); ``every`` keeps every k-th frame (and the last); ``dot`` is the
-    marker area in pt² (default: the book's size for samples in a panel this large).
-    """
+    ``arrows_by_kind`` maps a meaning of :data:`plotting.COLORS` to one (N, 2) array of vectors
+    per frame, drawn from its points; ``data`` is drawn beneath; ``labels`` = (points, data) adds
+    a legend; ``tail`` > 0 draws each point's path over that many previous frames. Frames shown:
+    every ``every``-th, then each of the last ``timing.slow_last`` + 1 (:func:`pick`)."""
     clouds = [as_points(f"frames[{i}]", f) for i, f in enumerate(frames)]
     n = len(clouds)
     if n < 2:
         raise ValueError(f"frames: an animation needs at least 2 frames, got {n}")
     if titles is not None and len(titles) != n:
         raise ValueError(f"titles: need one per frame: {n} frames, {len(titles)} titles")
-    if kind not in COLORS:
-        raise ValueError(f"kind {kind!r} unknown; choose one of {', '.join(COLORS)}")
-    vecs = _arrow_frames(arrows_by_kind, clouds)
+    vecs = {k: [as_points(f"arrows_by_kind[{k!r}][{i}]", v) for i, v in enumerate(seq)]
+            for k, seq in (arrows_by_kind or {}).items()}  # fmt: skip
+    for k, seq in vecs.items():
+        if k not in COLORS or [v.shape for v in seq] != [c.shape for c in clouds]:
+            raise ValueError(f"arrows_by_kind[{k!r}]: a kind of COLORS, one frame's shape each")
     if tail and len({c.shape for c in clouds}) != 1:
         raise ValueError("tail needs the same number of points in every frame")
-    back = None if data is None else as_points("data", data)
-    picks = pick(n, every)
-    side = min(size)
-    dot = point_size("samples", side) if dot is None else float(dot)
+    picks = pick(n, every, timing.slow_last)
+    dot = point_size("samples", min(size))
 
     def setup(fig: Figure) -> Callable[[int], None]:
         ax = fig.add_axes(AXES_RECT)
-        point_axes(ax, lim)
-        if back is not None:
-            draw_data(ax, back, side)
+        point_axes(ax)
+        draw_data(ax, data, min(size))
         if labels is not None:
-            handles = [marker(kind, labels[0])] + ([marker("data", labels[1])] if back is not None
-                                                   else [])  # fmt: skip
+            kinds = ("samples", "data")[: 1 + (data is not None)]
+            handles = [Line2D([], [], ls="", marker="o", ms=6, color=COLORS[k], label=label)
+                       for k, label in zip(kinds, labels, strict=False)]  # fmt: skip
             ax.legend(handles=handles, loc="upper right", handletextpad=0.2)
 
         def draw(j: int) -> None:
             i = picks[j]
             if tail:
                 path_pts = np.stack(clouds[max(0, i - tail) : i + 1], axis=1)  # (N, L, 2)
-                ax.add_collection(LineCollection(path_pts, colors=COLORS[kind], alpha=0.3,
+                ax.add_collection(LineCollection(path_pts, colors=COLORS["samples"], alpha=0.3,
                                                  linewidths=0.7, zorder=2))  # fmt: skip
-            c = clouds[i]
-            ax.scatter(*c.T, s=dot, color=COLORS[kind], zorder=3)
+            ax.scatter(*clouds[i].T, s=dot, color=COLORS["samples"], zorder=3)
             for k, seq in vecs.items():
-                arrows(ax, c, seq[i] * arrow_scale, k)
+                arrows(ax, clouds[i], seq[i], k)
             if titles is not None:
                 ax.set_title(titles[i])
 
@@ -205,61 +152,41 @@ def points_video(
     return video.encode(render(setup, len(picks), size), timing.durations(len(picks)))
 
 
-# A sampler's run: early steps two at a time (0.1 s per step), the last 12, where the dino forms,
-# one at a time and slower (0.3 s per step), x_0 held.
+# A sampler's run: 2 steps a frame (0.1 s a step), the last 12, where the dino forms, 1 (0.3 s)
 SAMPLING = Timing(step=0.2, hold_first=1.0, hold_last=3.0, slow_last=12, slow_step=0.3)
 
 
 def samples_video(xs: Sequence[object], timing: Timing = SAMPLING, every: int = 2, **kw) -> Video:
-    """A sampler's run x_T, ..., x_0 (e.g. ``protocol.samples``) as points titled t = T, ..., 0:
-    every ``every``-th step at first, then each of the last ``timing.slow_last`` steps (where
-    the dino forms), slower, and x_0 held (:data:`SAMPLING`). Extra arguments go to
-    :func:`points_video`."""
-    T = len(xs) - 1
-    picks = pick(T + 1, every, timing.slow_last)
-    titles = [f"t = {T - k}" for k in picks]
-    return points_video([xs[k] for k in picks], titles=titles, timing=timing, **kw)
+    """A sampler's run x_T, ..., x_0 (e.g. ``protocol.samples``) titled t = T, ..., 0, timed by
+    :data:`SAMPLING`; other arguments as for :func:`points_video`."""
+    titles = [f"t = {len(xs) - 1 - k}" for k in range(len(xs))]
+    return points_video(xs, titles=titles, every=every, timing=timing, **kw)
 
 
-def forward_noising_video(
-    xs: Sequence[object],
-    alpha_bars: object = None,
-    timing: Timing = Timing(hold_first=2.0),  # noqa: B008 - frozen dataclass
-    **kw,
-) -> Video:
-    """The data noised step by step: ``xs`` is the list of T+1 clouds of
-    ``forward.forward_noise_dataset`` (element k after k steps), drawn as blue points over the
-    clean data (grey); the first frame, the clean dino, is held. Extra arguments go to
-    :func:`points_video`."""
-    ab = None if alpha_bars is None else np.asarray(alpha_bars, dtype=float)
+def forward_noising_video(xs: Sequence[object], alpha_bars: object = None, **kw) -> Video:
+    """The data noised step by step: ``xs`` holds the T+1 clouds of
+    ``forward.forward_noise_dataset`` (element k after k steps), drawn over the clean data, which
+    the first frame holds; other arguments as for :func:`points_video`."""
     T = len(xs) - 1
-    if ab is not None and ab.shape != (T,):
-        raise ValueError(f"alpha_bars must have shape ({T},) for {T + 1} clouds, got {ab.shape}")
-    titles = [
-        f"t = {k} / {T}" + ("" if ab is None else f",  ᾱ = {1.0 if k == 0 else ab[k - 1]:.2f}")
-        for k in range(T + 1)
-    ]
+    titles = [f"t = {k} / {T}" for k in range(T + 1)]
+    if alpha_bars is not None:
+        ab = np.asarray(alpha_bars, dtype=float)
+        if ab.shape != (T,):
+            raise ValueError(f"alpha_bars must have shape ({T},) for {T + 1} clouds: {ab.shape}")
+        titles = [f"{s},  ᾱ = {a:.2f}" for s, a in zip(titles, [1.0, *ab], strict=True)]
     kw.setdefault("data", xs[0])
     kw.setdefault("labels", ("noised points $x_t$", "data $x_0$"))
-    return points_video(xs, titles=titles, timing=timing, **kw)
+    kw.setdefault("timing", Timing(hold_first=2.0))
+    return points_video(xs, titles=titles, **kw)
 
 
-def drift_field_video(
-    grids: Sequence[np.ndarray],
-    data: object = None,
-    steps: Sequence[int] | None = None,
-    xrange: tuple[float, float, float] = (-2, 2, 0.15),
-    yrange: tuple[float, float, float] = (-2, 2, 0.15),
-    timing: Timing = Timing(step=0.2),  # noqa: B008 - frozen dataclass
-    size: tuple[float, float] = SIZE,
-) -> Video:
-    """The drift fields of ``exact.drift_grids`` (same ranges) at ``steps`` (default T, ..., 1:
-    the order in which sampling visits them). Arrows are rescaled per frame, as in
+def drift_field_video(grids: Sequence[np.ndarray], xrange: Range, yrange: Range,
+                      data: object = None, timing: Timing = Timing(step=0.2),  # noqa: B008
+                      size: tuple[float, float] = SIZE) -> Video:  # fmt: skip
+    """The drift fields of ``exact.drift_grids`` (same ranges) at t = T, ..., 1, the order in
+    which sampling visits them. Arrows are rescaled per frame, as in
     :func:`plotting.drift_quiver`; the title gives the factor."""
-    steps = list(range(len(grids) - 1, 0, -1)) if steps is None else list(steps)
-    for k in steps:
-        if not 0 < k < len(grids):
-            raise ValueError(f"steps: step {k} outside 1..{len(grids) - 1}")
+    steps = list(range(len(grids) - 1, 0, -1))
 
     def setup(fig: Figure) -> Callable[[int], None]:
         ax = fig.add_axes(AXES_RECT)
@@ -267,14 +194,11 @@ def drift_field_video(
         lims = ax.get_xlim(), ax.get_ylim()
         for artist in list(ax.collections):
             artist.remove()  # the field is drawn per frame, over the data drawn once
-        if data is not None:
-            draw_data(ax, data, min(size))
+        draw_data(ax, data, min(size))
 
         def draw(i: int) -> None:
             factor = draw_field(ax, grids[steps[i]], xrange, yrange)
-            ax.set_xlim(*lims[0])
-            ax.set_ylim(*lims[1])
-            ax.set_title(f"t = {steps[i]}  (arrows ×{factor:.2g})")
+            ax.set(xlim=lims[0], ylim=lims[1], title=f"t = {steps[i]}  (arrows ×{factor:.2g})")
 
         return draw
 
@@ -282,8 +206,23 @@ def drift_field_video(
 
 
 def show(clip: Video, alt: str, autoplay: bool = False):
-    """The video as a notebook output (the last line of a cell): ``<video controls>`` with both
-    encodings; ``alt`` describes it for screen readers. See :func:`video.html`."""
+    """The video as a notebook output (``IPython.display.HTML``, the last line of a cell): with
+    controls, muted, looping, inline on phones, at most its CSS size and never wider than the
+    column; ``alt`` names what it shows (the accessible name, and the fallback text)."""
     from IPython.display import HTML
 
-    return HTML(video.html(clip, alt, autoplay=autoplay))
+    if not isinstance(clip, Video):
+        raise ValueError(f"clip must be a Video, got {type(clip).__name__}")
+    if not alt or not alt.strip():
+        raise ValueError("alt must describe the animation")
+    w, h = clip.css_size
+    label = html.escape(" ".join(alt.split()))
+    sources = "".join(f'<source src="data:{video.MIME[ext].split(";")[0]};base64,'
+                      f'{base64.b64encode(getattr(clip, ext)).decode()}" type="{video.MIME[ext]}">'
+                      for ext in video.ENCODERS)  # fmt: skip
+    return HTML(
+        f'<video class="d2d-video" width="{w}" height="{h}" controls muted loop playsinline'
+        f'{" autoplay" if autoplay else ""} preload="metadata" aria-label="{label}" '
+        f'style="max-width: 100%; height: auto; display: block; margin: 0 auto">'
+        f"{sources}<p>{label}</p></video>"
+    )

@@ -1,4 +1,5 @@
-"""Line plots: the noise schedule, loss curves, and the model's two embeddings.
+"""Line plots: the noise schedule, loss curves, the model's two embeddings, and the loss per
+step of a model against the exact denoiser's.
 
 Scope: matplotlib only, no mathematics. Quantities keep their colour and line style from
 :data:`style.COLORS`/:data:`style.CUES` (train loss solid, held-out loss dashed); several runs on
@@ -16,7 +17,7 @@ from matplotlib import ticker
 from matplotlib.lines import Line2D
 
 from ..schedules import signal_to_noise
-from .points import _numpy, as_1d
+from .points import as_1d, as_array
 from .style import COLORS, COLUMN_WIDTH, CUES, RUNS, style
 
 
@@ -29,50 +30,43 @@ class PlainLogFormatter(ticker.LogFormatter):
         return np.format_float_positional(x, precision=3, unique=False, fractional=False, trim="-")
 
 
-def plain_log(axis) -> None:
-    """Put ``axis`` (``ax.yaxis``/``ax.xaxis``) on a log scale with plain tick labels; minor
-    ticks are labelled too when the axis spans less than about two decades."""
-    axis.axes.set_yscale("log") if axis is axis.axes.yaxis else axis.axes.set_xscale("log")
-    axis.set_major_formatter(PlainLogFormatter(labelOnlyBase=False))
-    axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
-
-
-def _as_schedules(schedules: object) -> dict[str, list[np.ndarray]]:
-    """One triple (betas, alphas, alpha_bars) or a mapping label -> triple, checked."""
-    items = dict(schedules) if isinstance(schedules, Mapping) else {"": schedules}
-    for label, sched in items.items():
-        if len(sched) != 3:
-            raise ValueError("a schedule is the triple (betas, alphas, alpha_bars)")
-        names = ("betas", "alphas", "alpha_bars")
-        items[label] = [as_1d(n, a) for n, a in zip(names, sched, strict=True)]
-        if len({a.size for a in items[label]}) != 1:
-            raise ValueError("betas, alphas and alpha_bars must have the same length T")
-    return items
+def plain_log(ax: plt.Axes) -> None:
+    """Put the y axis of ``ax`` on a log scale with plain tick labels; minor ticks are labelled
+    too when the axis spans less than about two decades."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(PlainLogFormatter(labelOnlyBase=False))
+    ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
 def schedule_plot(schedules: object) -> plt.Figure:
     """beta_t; alpha_t and alpha_bar_t; SNR(t) on a log scale, against the paper's step t = 1..T.
     ``schedules``: one triple ``(betas, alphas, alpha_bars)`` or a mapping label -> triple;
     several schedules are told apart by line style, named in a legend under the panels."""
-    scheds = _as_schedules(schedules)
-    dashes = ["-", "--", ":", "-."]
+    scheds = dict(schedules) if isinstance(schedules, Mapping) else {"": schedules}
+    for label, sched in scheds.items():
+        if len(sched) != 3:
+            raise ValueError("a schedule is the triple (betas, alphas, alpha_bars)")
+        names = ("betas", "alphas", "alpha_bars")
+        scheds[label] = [as_1d(n, a) for n, a in zip(names, sched, strict=True)]
+        if len({a.size for a in scheds[label]}) != 1:
+            raise ValueError("betas, alphas and alpha_bars must have the same length T")
+    dashes = ["-", "--", ":", "-."]  # one per schedule when there are several
     with style():
         fig, axes = plt.subplots(1, 3, figsize=(COLUMN_WIDTH, 2.7), layout="constrained")
         for i, (betas, alphas, abars) in enumerate(scheds.values()):
             t = np.arange(1, betas.size + 1)
-            ls = dashes[i % 4] if len(scheds) > 1 else None
             snr = signal_to_noise(abars.astype(np.float64))
-            axes[0].plot(t, betas, ls or CUES["beta"]["linestyle"], color=COLORS["beta"])
-            axes[1].plot(t, alphas, ls or CUES["alpha"]["linestyle"], color=COLORS["alpha"],
-                         label=r"$\alpha_t$")  # fmt: skip
-            axes[1].plot(t, abars, ls or CUES["alpha_bar"]["linestyle"],
-                         color=COLORS["alpha_bar"], label=r"$\bar\alpha_t$")  # fmt: skip
-            axes[2].plot(t, snr, ls or CUES["snr"]["linestyle"], color=COLORS["snr"])
+            for ax, y, key, label in ((axes[0], betas, "beta", None),
+                                      (axes[1], alphas, "alpha", r"$\alpha_t$"),
+                                      (axes[1], abars, "alpha_bar", r"$\bar\alpha_t$"),
+                                      (axes[2], snr, "snr", None)):  # fmt: skip
+                ls = dashes[i % 4] if len(scheds) > 1 else CUES[key]["linestyle"]
+                ax.plot(t, y, ls, color=COLORS[key], label=label)
         axes[0].set_title(r"noise per step $\beta_t$")
         axes[1].set_title(r"signal kept")
         axes[2].set_title(r"SNR $\bar\alpha_t/(1-\bar\alpha_t)$")
         axes[1].set_ylim(0, 1.02)
-        plain_log(axes[2].yaxis)
+        plain_log(axes[2])
         for ax in axes:
             ax.set_xlabel("step $t$")
         handles, labels = axes[1].get_legend_handles_labels()
@@ -84,13 +78,14 @@ def schedule_plot(schedules: object) -> plt.Figure:
     return fig
 
 
-def loss_curve(
-    epochs,
-    train_loss,
-    test_loss=None,
-    title: str | None = None,
-    logy: bool = True,
-) -> plt.Figure:
+def _loss_axes(ax: plt.Axes, title: str | None) -> None:
+    plain_log(ax)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(r"loss $L_\mathrm{simple}$")
+    ax.set_title(title or "")
+
+
+def loss_curve(epochs, train_loss, test_loss=None, title: str | None = None) -> plt.Figure:
     """Training loss (and held-out loss, if given) per epoch; e.g. ``loss_curve(h.epochs,
     h.train_loss, h.test_loss)`` for a training history ``h``."""
     ep = as_1d("epochs", epochs)
@@ -101,82 +96,57 @@ def loss_curve(
         ax.plot(ep, tr, CUES["train"]["linestyle"], color=COLORS["train"], label="train")
         if te is not None:
             ax.plot(ep, te, CUES["test"]["linestyle"], color=COLORS["test"], label="held-out")
-        _loss_axes(ax, title, logy)
+        _loss_axes(ax, title)
         ax.legend()
     return fig
 
 
-def _loss_axes(ax: plt.Axes, title: str | None, logy: bool) -> None:
-    """The axes of a loss plot: log scale with plain labels (``logy``), labels, title."""
-    if logy:
-        plain_log(ax.yaxis)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(r"loss $L_\mathrm{simple}$")
-    ax.set_title(title or "")
-
-
-def _histories(histories: Mapping[str, object]) -> dict[str, tuple[np.ndarray, ...]]:
-    """``{name: (epochs, train_loss, test_loss)}`` from a mapping of ``TrainHistory``s, checked."""
-    if not histories:
-        raise ValueError("histories must name at least one training history")
-    if len(histories) > len(RUNS):
-        raise ValueError(f"histories: at most {len(RUNS)} runs, got {len(histories)}")
-    out = {}
-    for name, h in histories.items():
-        for attr in ("epochs", "train_loss", "test_loss"):
-            if not hasattr(h, attr):
-                raise ValueError(f"histories[{name!r}] has no {attr!r}: pass a TrainHistory")
+def _runs(histories: Mapping[str, object]):
+    """``(name, epochs, train_loss, test_loss, line style of the run)`` per ``TrainHistory``."""
+    if not 0 < len(histories) <= len(RUNS):
+        raise ValueError(f"histories must name 1 to {len(RUNS)} runs, got {len(histories)}")
+    runs = []
+    for (name, h), run in zip(histories.items(), RUNS, strict=False):
+        if not all(hasattr(h, a) for a in ("epochs", "train_loss", "test_loss")):
+            raise ValueError(f"histories[{name!r}] is not a TrainHistory")
         ep = as_1d(f"histories[{name!r}].epochs", h.epochs)
         tr = as_1d(f"histories[{name!r}].train_loss", h.train_loss, ep.size)
         te = as_1d(f"histories[{name!r}].test_loss", h.test_loss, ep.size)
-        out[name] = (ep, tr, te)
-    return out
+        kw = {"color": run["color"], "marker": run["marker"], "markersize": 5,
+              "markevery": max(1, ep.size // 6)}  # fmt: skip
+        runs.append((name, ep, tr, te, kw))
+    return runs
 
 
-def _run_kw(i: int, n_points: int) -> dict:
-    run = RUNS[i]
-    return {"color": run["color"], "marker": run["marker"], "markevery": max(1, n_points // 6),
-            "markersize": 5}  # fmt: skip
-
-
-def loss_curves(
-    histories: Mapping[str, object], title: str | None = None, logy: bool = True
-) -> plt.Figure:
+def loss_curves(histories: Mapping[str, object], title: str | None = None) -> plt.Figure:
     """Several training histories on one axis: per run one colour and marker, the training loss
-    solid and the held-out loss dashed, e.g. ``loss_curves({"2000 epochs": h1, "4000": h2})``.
-
-    Each history needs ``epochs``, ``train_loss`` and ``test_loss`` (a ``TrainHistory``).
-    """
-    runs = _histories(histories)
+    solid and the held-out loss dashed, e.g. ``loss_curves({"2000 epochs": h1, "4000": h2})``."""
     with style():
         fig, ax = plt.subplots(figsize=(5.2, 3.2), layout="constrained")
-        for i, (name, (ep, tr, te)) in enumerate(runs.items()):
-            kw = _run_kw(i, ep.size)
+        for name, ep, tr, te, kw in _runs(histories):
             ax.plot(ep, tr, CUES["train"]["linestyle"], label=f"{name}: train", **kw)
             ax.plot(ep, te, CUES["test"]["linestyle"], label=f"{name}: held-out", **kw)
-        _loss_axes(ax, title, logy)
-        ax.legend(ncols=1 if len(runs) < 3 else 2)
+        _loss_axes(ax, title)
+        ax.legend(ncols=1 if len(histories) < 3 else 2)
     return fig
 
 
-def loss_comparison(histories: Mapping[str, object], logy: bool = True) -> plt.Figure:
+def loss_comparison(histories: Mapping[str, object]) -> plt.Figure:
     """Several runs compared: the loss on the training points (left) and on the held-out points
     (right) on one shared axis range, one line per run (a colour and a marker each), the runs
     named in one legend under the panels."""
-    runs = _histories(histories)
     with style():
         fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.3), sharey=True,
                                  layout="constrained")  # fmt: skip
-        for i, (name, (ep, tr, te)) in enumerate(runs.items()):
-            kw = _run_kw(i, ep.size)
+        handles = []
+        for name, ep, tr, te, kw in _runs(histories):
             axes[0].plot(ep, tr, CUES["train"]["linestyle"], label=name, **kw)
             axes[1].plot(ep, te, CUES["test"]["linestyle"], label=name, **kw)
+            handles.append(Line2D([], [], color=kw["color"], marker=kw["marker"], label=name))
         for ax, split in zip(axes, ("training points", "held-out points"), strict=True):
-            _loss_axes(ax, f"loss on the {split}", logy)
+            _loss_axes(ax, f"loss on the {split}")
         axes[1].set_ylabel("")
-        handles = [Line2D([], [], color=r["color"], marker=r["marker"], label=name)
-                   for r, name in zip(RUNS, runs, strict=False)]  # fmt: skip
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(runs)))
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)))
     return fig
 
 
@@ -186,12 +156,12 @@ def embeddings_figure(x1, position_features, freqs, time_features) -> plt.Figure
     column per frequency ``freqs`` (K,), in cycles per unit); right: the time embedding (T, D) as
     an image, one column per 0-based step."""
     x = as_1d("x1", x1)
-    feats = _numpy(position_features)
+    feats = as_array(position_features)
     f = as_1d("freqs", freqs)
     if feats.shape != (x.size, f.size):
         raise ValueError(f"position_features must have shape {(x.size, f.size)}, got "
                          f"{feats.shape}")  # fmt: skip
-    temb = _numpy(time_features)
+    temb = as_array(time_features)
     if temb.ndim != 2:
         raise ValueError(f"time_features must have shape (T, D), got {temb.shape}")
     with style():
@@ -207,4 +177,24 @@ def embeddings_figure(x1, position_features, freqs, time_features) -> plt.Figure
         ax2.set(xlabel="step $t$ (0-based)", ylabel="feature", title="time embedding")
         ax2.grid(False)
         fig.colorbar(im, ax=ax2, fraction=0.08)
+    return fig
+
+
+def loss_by_step_figure(losses: Mapping[str, Mapping[str, np.ndarray]]) -> plt.Figure:
+    """One panel per point set (e.g. training, held-out), one line per model: L_simple per t
+    (:func:`evaluation.loss_by_step`); the first model, the learned one, in the predicted noise's
+    colour (solid), the others as the exact denoiser (black, dotted)."""
+    with style():
+        fig, axes = plt.subplots(1, len(losses), figsize=(COLUMN_WIDTH, 3.0), sharey=True,
+                                 squeeze=False, layout="constrained")  # fmt: skip
+        for ax, (title, per_model) in zip(axes.flat, losses.items(), strict=True):
+            for i, (name, values) in enumerate(per_model.items()):
+                t = np.arange(1, len(values) + 1)
+                ax.plot(t, values, ("-", ":", "--")[i % 3], lw=2.0 if i else 1.6, label=name,
+                        color=COLORS["exact" if i else "pred_noise"])
+            plain_log(ax)
+            ax.set_xlabel("time $t$")
+            ax.set_title(title)
+        axes.flat[0].set_ylabel(r"$L_\mathrm{simple}$ at $t$")
+        axes.flat[0].legend()
     return fig

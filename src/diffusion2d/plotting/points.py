@@ -15,29 +15,17 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 
 from ..utils import grid as grid_points
-from .style import (
-    COLORS,
-    COLUMN_WIDTH,
-    CUES,
-    FULL_WIDTH,
-    PANEL,
-    QUIVER,
-    SIZES,
-    fit,
-    grid_shape,
-    style,
-)
+from .style import COLORS, COLUMN_WIDTH, CUES, PANEL, QUIVER, SIZES, fit, grid_shape, style
 
 LIMITS = (-3.0, 3.0)  # axis limits for z-normalised point clouds
-Lim = tuple[float, float]
-Range = tuple[float, float, float]  # (start, stop, step) as for np.arange
-GRID: Range = (-2, 2, 0.15)  # the default grid of exact.drift_grids
-TITLE_ROOM = 0.32  # inches above a panel for its title
+Range = tuple[float, float, float]  # (start, stop, step) of a grid axis, as for np.arange
 
 
-def _numpy(x: object) -> np.ndarray:
+def as_array(x: object) -> np.ndarray:
+    """A tensor (detached, on the CPU) or array-like as a float NumPy array."""
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
     return np.asarray(x, dtype=float)
@@ -45,7 +33,7 @@ def _numpy(x: object) -> np.ndarray:
 
 def as_points(name: str, x: object) -> np.ndarray:
     """Convert a tensor/array to a float NumPy array of shape (N, 2), or raise ``ValueError``."""
-    arr = _numpy(x)
+    arr = as_array(x)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"{name} must have shape (N, 2), got {arr.shape}")
     return arr
@@ -53,18 +41,12 @@ def as_points(name: str, x: object) -> np.ndarray:
 
 def as_1d(name: str, x: object, n: int | None = None) -> np.ndarray:
     """A non-empty 1-D float array (of length ``n`` if given), or ``ValueError`` naming it."""
-    arr = _numpy(x)
+    arr = as_array(x)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {arr.shape}")
     if n is not None and arr.size != n:
         raise ValueError(f"{name} has length {arr.size}, expected {n} (one per epoch)")
     return arr
-
-
-def _check_width(width: float) -> float:
-    if not 0 < width <= FULL_WIDTH:
-        raise ValueError(f"width must lie in (0, {FULL_WIDTH}] inches, got {width!r}")
-    return float(width)
 
 
 def point_size(kind: str, side: float = 3.4) -> float:
@@ -74,10 +56,18 @@ def point_size(kind: str, side: float = 3.4) -> float:
 
 
 def draw_data(ax: plt.Axes, data: object, side: float = 3.4, name: str = "data") -> None:
-    """The dino (or any data set) as the book always draws it: grey dots beneath the rest."""
+    """The dino (or any data set) as the book always draws it: grey dots beneath the rest; no
+    dots for ``data=None``."""
+    if data is None:
+        return
     d = as_points(name, data)
     ax.scatter(d[:, 0], d[:, 1], s=point_size("data", side), color=COLORS["data"], zorder=1,
                label="data", linewidths=0)  # fmt: skip
+
+
+def legend_dot(label: str, color: str, marker: str = "o", ms: float = 4, **kw) -> Line2D:
+    """A legend entry for points: a ``marker`` of ``color``, no line."""
+    return Line2D([], [], ls="", marker=marker, ms=ms, color=color, label=label, **kw)
 
 
 def arrows(ax: plt.Axes, points: np.ndarray, vectors: np.ndarray, kind: str,
@@ -107,7 +97,7 @@ def arrows(ax: plt.Axes, points: np.ndarray, vectors: np.ndarray, kind: str,
     ax.add_collection(LineCollection(chevrons, linestyles="solid", joinstyle="miter", **look))
 
 
-def point_axes(ax: plt.Axes, lim: Lim = LIMITS, ylim: Lim | None = None) -> None:
+def point_axes(ax: plt.Axes, lim: tuple = LIMITS, ylim: tuple | None = None) -> None:
     """Fixed limits (``ylim`` defaults to ``lim``), equal aspect, ticks at whole (or, on a wide
     range, even) numbers strictly inside the limits, so neighbouring panels' end labels never
     touch, and labelled coordinates."""
@@ -123,52 +113,47 @@ def point_axes(ax: plt.Axes, lim: Lim = LIMITS, ylim: Lim | None = None) -> None
     ax.set_ylabel("$x_2$", labelpad=1)
 
 
-def outer_labels(axes: np.ndarray, n: int) -> None:
-    """``label_outer`` for a grid whose first ``n`` panels are used (the rest are hidden)."""
-    ncols = axes.shape[1]
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.set_visible(False)
-            continue
-        if i % ncols:
+def outer_labels(axes: np.ndarray, n: int | None = None) -> None:
+    """``label_outer`` for a grid (rows, cols) of panels that share their limits: panels from
+    the ``n``-th on are hidden, then tick labels stay on the left column and on the lowest
+    visible panel of each column."""
+    if n is not None:
+        for i, ax in enumerate(axes.flat):
+            ax.set_visible(i < n)
+    nrows = axes.shape[0]
+    for (r, c), ax in np.ndenumerate(axes):
+        if c:
             ax.tick_params(labelleft=False)
             ax.set_ylabel("")
-        if i + ncols < n:
+        if r + 1 < nrows and axes[r + 1, c].get_visible():
             ax.tick_params(labelbottom=False)
             ax.set_xlabel("")
 
 
 def panel_grid(n: int, ncols: int | None, width: float, panel: float = PANEL, **kw):
     """A constrained-layout figure of ``n`` square panels at most ``width`` wide (see
-    :func:`style.grid_shape`): returns ``(fig, axes (rows, cols), side)``; call inside
-    :func:`style.style`."""
-    nrows, ncols, side = grid_shape(n, ncols, _check_width(width), panel)
-    size = (min(width, 0.55 + ncols * side), nrows * (side + TITLE_ROOM) + 0.45)
+    :func:`style.grid_shape`), 0.32 inches above each for its title: returns ``(fig, axes
+    (rows, cols), side)``; call inside :func:`style.style`."""
+    nrows, ncols, side = grid_shape(n, ncols, width, panel)
+    size = (min(width, 0.55 + ncols * side), nrows * (side + 0.32) + 0.45)
     fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, layout="constrained", **kw)
     return fig, axes, side
 
 
-def scatter(points: object, title: str | None = None, kind: str = "data", lim: Lim = LIMITS):
+def scatter(points: object, title: str | None = None, kind: str = "data") -> plt.Figure:
     """One point cloud (N, 2); ``kind`` picks the colour from :data:`COLORS`."""
     pts = as_points("points", points)
     with style():
         fig, ax = plt.subplots(figsize=(3.4, 3.4), layout="constrained")
         ax.scatter(pts[:, 0], pts[:, 1], s=point_size(kind), color=COLORS[kind])
-        point_axes(ax, lim)
+        point_axes(ax)
         ax.set_title(title or "")
     return fig
 
 
-def scatter_grid(
-    clouds: Sequence[object],
-    titles: Sequence[str],
-    ncols: int | None = None,
-    kind: str = "data",
-    lim: Lim = LIMITS,
-    panel: float = PANEL,
-    width: float = COLUMN_WIDTH,
-    data: object = None,
-) -> plt.Figure:
+def scatter_grid(clouds: Sequence[object], titles: Sequence[str], ncols: int | None = None,
+                 kind: str = "data", panel: float = PANEL, width: float = COLUMN_WIDTH,
+                 data: object = None) -> plt.Figure:  # fmt: skip
     """Small multiples: one panel per (N, 2) cloud, titled, with shared limits, over ``data``
     (grey dots) if given. At most ``width`` inches wide: ``ncols`` columns (default: as many as
     fit) of panels as large as fit, at most ``panel``; wider than the column marks it full-width."""
@@ -178,38 +163,28 @@ def scatter_grid(
     with style():
         fig, axes, side = panel_grid(len(pts), ncols, width, panel)
         for ax, p, title in zip(axes.flat, pts, titles, strict=False):
-            if data is not None:
-                draw_data(ax, data, side)
+            draw_data(ax, data, side)
             ax.scatter(p[:, 0], p[:, 1], s=point_size(kind, side), color=COLORS[kind], zorder=2,
                        alpha=1.0 if data is None else 0.6)  # the data shows through
             ax.set_title(title)
-            point_axes(ax, lim)
-        outer_labels(axes, len(pts))  # shared limits: tick labels on the outer panels suffice
+            point_axes(ax)
+        outer_labels(axes, len(pts))
     return fit(fig)
 
 
-def noised_grid(
-    xs: Sequence[object],
-    steps: Sequence[int],
-    alpha_bars: object = None,
-    ncols: int | None = None,
-    width: float = COLUMN_WIDTH,
-) -> plt.Figure:
-    """The noised data ``xs[k]`` (from ``forward_noise_dataset``) at the given steps k in 0..T.
-
-    With ``alpha_bars`` (the 0-based schedule) each title also shows alpha_bar after k steps.
-    """
+def noised_grid(xs: Sequence[object], steps: Sequence[int], alpha_bars: object = None,
+                width: float = COLUMN_WIDTH) -> plt.Figure:  # fmt: skip
+    """The noised data ``xs[k]`` (from ``forward_noise_dataset``) at the given steps k in 0..T;
+    with ``alpha_bars`` (the 0-based schedule) each title also shows alpha_bar after k steps."""
     ab = None if alpha_bars is None else np.r_[1.0, as_1d("alpha_bars", alpha_bars)]
     if any(not 0 <= k < len(xs) for k in steps):
         raise ValueError(f"steps {list(steps)} must lie in 0..{len(xs) - 1}")
     fmt = "t = {k}" if ab is None else r"t = {k}, $\bar\alpha_t$ = {a:.2f}"
     titles = [fmt.format(k=k, a=1.0 if ab is None else ab[k]) for k in steps]
-    return scatter_grid([xs[k] for k in steps], titles, ncols=ncols, width=width)
+    return scatter_grid([xs[k] for k in steps], titles, width=width)
 
 
-def samples_over_data(
-    samples: object, data: object, title: str | None = None, lim: Lim = LIMITS
-) -> plt.Figure:
+def samples_over_data(samples: object, data: object, title: str | None = None) -> plt.Figure:
     """Generated samples (blue dots) over the training data (grey dots, beneath)."""
     s, d = as_points("samples", samples), as_points("data", data)
     with style():
@@ -217,7 +192,7 @@ def samples_over_data(
         draw_data(ax, d)
         ax.scatter(s[:, 0], s[:, 1], s=point_size("samples"), color=COLORS["samples"],
                    alpha=0.7, zorder=2, label="samples")  # fmt: skip
-        point_axes(ax, lim)
+        point_axes(ax)
         ax.legend(loc="upper right", markerscale=2, handletextpad=0.2)
         ax.set_title(title or "")
     return fig
@@ -237,7 +212,8 @@ def scaled_arrows(
     return vectors * factor * clip, factor
 
 
-def draw_field(ax: plt.Axes, grid: np.ndarray, xrange, yrange, data: object = None) -> float:
+def draw_field(ax: plt.Axes, grid: np.ndarray, xrange: Range, yrange: Range | None,
+               data: object = None) -> float:  # fmt: skip
     """Quiver of one (ny, nx, 2) field on ``ax`` (arrows rescaled and clipped per panel by
     :func:`scaled_arrows`), over ``data`` (grey dots) if given; returns the scale factor."""
     gx, gy, pts = grid_points(xrange, yrange)  # as in exact.drift_grids
@@ -247,9 +223,8 @@ def draw_field(ax: plt.Axes, grid: np.ndarray, xrange, yrange, data: object = No
     vec, factor = scaled_arrows(grid, xrange[2])
     pts = pts.numpy()  # limits cover the grid and the data
     if data is not None:
-        d = as_points("data", data)
-        draw_data(ax, d, side=2.5)
-        pts = np.concatenate([pts, d])
+        draw_data(ax, data, side=2.5)
+        pts = np.concatenate([pts, as_points("data", data)])
     ax.quiver(gx, gy, *np.moveaxis(vec, -1, 0), color=COLORS["field"], width=0.006, zorder=2,
               **QUIVER)  # fmt: skip
     lo, hi = pts.min(axis=0) - xrange[2], pts.max(axis=0) + xrange[2]
@@ -257,22 +232,15 @@ def draw_field(ax: plt.Axes, grid: np.ndarray, xrange, yrange, data: object = No
     return factor
 
 
-def drift_quiver(
-    grids: Sequence[np.ndarray],
-    steps: Sequence[int],
-    data: object = None,
-    xrange: Range = GRID,
-    yrange: Range = GRID,
-    ncols: int = 3,
-    width: float = COLUMN_WIDTH,
-) -> plt.Figure:
+def drift_quiver(grids: Sequence[np.ndarray], steps: Sequence[int], data: object = None, *,
+                 xrange: Range, yrange: Range | None = None) -> plt.Figure:  # fmt: skip
     """Drift fields ``grids[k]`` (from ``exact.drift_grids``, same ranges) at steps k, one panel
     each, arrows rescaled per panel (factor in the title) and clipped by :func:`scaled_arrows`."""
     for k in steps:
         if not 0 < k < len(grids):
             raise ValueError(f"step {k} outside 1..{len(grids) - 1}")
     with style():
-        fig, axes, _ = panel_grid(len(steps), ncols, width, panel=2.6)
+        fig, axes, _ = panel_grid(len(steps), 3, COLUMN_WIDTH, panel=2.6)
         for ax, k in zip(axes.flat, steps, strict=False):
             factor = draw_field(ax, grids[k], xrange, yrange, data)
             ax.set_title(f"t = {k} (arrows ×{factor:.2g})")

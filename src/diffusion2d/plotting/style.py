@@ -1,17 +1,11 @@
-"""The book's one figure style, in one place: palette by meaning, fonts, sizes, output format.
+"""The book's one figure style: palette by meaning, fonts, sizes, output format.
 
-Scope: constants and rcParams only, no drawing. Every figure helper of the book draws inside
-:func:`style`; every chapter calls :func:`use_style` once, which also makes the notebook show
-figures as PNG at two device pixels per CSS pixel.
-
-Sizes are in inches at a *logical* 100 px per inch (:data:`DPI`): a figure ``w`` inches wide is
-shown ``(w + 2 PAD) * 100`` CSS px wide (the notebook saves it with a tight bounding box and
-:data:`PAD` of margin) and saved at :data:`SAVE_DPI` (twice that), so it stays sharp on
-high-density screens. :data:`COLUMN_WIDTH` is the widest figure the text column shows unshrunk at
-a 1280 px window (672 CSS px for images); :data:`FULL_WIDTH` is the widest for a cell tagged
-``full-width`` (the theme's full-width layout, 136 % of the column). With no text below
-:data:`MIN_FONT` points (12.5 CSS px at logical size), text stays at least 11 CSS px on screen
-even where a figure is shrunk to 88 % of its logical width.
+Scope: constants and rcParams, no drawing. Every helper draws inside :func:`style`; every chapter
+calls :func:`use_style` once. Sizes are in inches at a *logical* :data:`DPI` of 100 CSS px per
+inch, saved at :data:`SAVE_DPI` (twice that) so figures stay sharp on high-density screens, with
+:data:`PAD` of margin. :data:`COLUMN_WIDTH` is the widest figure the text column shows unshrunk
+at a 1280 px window, :data:`FULL_WIDTH` the widest for a cell tagged ``full-width``. With no text
+below :data:`MIN_FONT` points, text stays at least 11 CSS px even in a figure shrunk to 88 %.
 """
 
 from __future__ import annotations
@@ -35,10 +29,8 @@ PNG_COLORS = 256  # colours of a figure's PNG on the page (compress_png)
 MIN_FONT = 9.0  # points: the smallest text in any figure (ticks, legends, annotations)
 LABEL_FONT = 10.0  # points: axis labels and panel titles
 PAD = 0.1  # inches of white margin the notebook adds on each side (savefig's tight bbox)
-COLUMN_WIDTH = 6.5  # inches: widest figure for the text column at 1280 px (6.7 in = 670 CSS px
-# with the margins, inside the column's 672 px)
-FULL_WIDTH = 8.8  # inches: widest figure for a cell tagged full-width (9.0 in = 900 CSS px with
-# the margins, inside the full-width cell's 915 px at 1280 px)
+COLUMN_WIDTH = 6.5  # inches: + margins 670 CSS px, inside the column's 672 px at 1280 px
+FULL_WIDTH = 8.8  # inches: + margins 900 CSS px, inside the full-width cell's 915 px
 PANEL = 2.2  # inches: the default (largest) side of one point-cloud panel
 MIN_PANEL = 1.6  # inches: the smallest side of a panel when the number of columns is chosen
 
@@ -84,7 +76,7 @@ SAMPLERS = {
 }
 # Colours of the frame around the data (axes, grid, text), also allowed in any figure.
 NEUTRALS = {"text": "#000000", "axes": "#555555", "grid": "#e6e6e6", "background": "#ffffff"}
-SIZES = {"data": 9.0, "samples": 5.0, "grid_data": 6.0, "grid_samples": 3.0}  # scatter s=, pt^2
+SIZES = {"data": 9.0, "samples": 5.0}  # scatter s= (pt^2) in a 3.4-inch panel
 STYLE = {
     "figure.dpi": DPI, "savefig.dpi": SAVE_DPI, "font.size": LABEL_FONT,
     "axes.titlesize": LABEL_FONT, "axes.labelsize": LABEL_FONT, "figure.titlesize": LABEL_FONT,
@@ -103,9 +95,8 @@ QUIVER = {"angles": "xy", "scale_units": "xy", "scale": 1}  # arrows in data uni
 
 
 def compress_png(data: bytes, colors: int = PNG_COLORS) -> bytes:
-    """The PNG ``data`` with at most ``colors`` colours (an adaptive palette, no dithering),
-    saved optimised: a figure of flat colours and anti-aliased edges looks the same at about a
-    quarter of the bytes."""
+    """The PNG ``data`` with at most ``colors`` colours (adaptive palette, no dithering),
+    optimised: flat colours and anti-aliased edges look the same at a quarter of the bytes."""
     with Image.open(io.BytesIO(data)) as im:
         small = im.convert("RGB").quantize(colors, method=Image.Quantize.FASTOCTREE,
                                            dither=Image.Dither.NONE)  # fmt: skip
@@ -116,11 +107,9 @@ def compress_png(data: bytes, colors: int = PNG_COLORS) -> bytes:
 
 def use_style() -> None:
     """Apply :data:`STYLE` globally and, in IPython, show figures as PNG at
-    :data:`RASTER_SCALE` device px per CSS px (IPython's "retina" format: the PNG is saved at
-    twice the figure's dpi, with the logical width as metadata, which myst-nb writes onto the
-    page's ``<img>``). Only the width is kept: a fixed height would distort a figure that a
-    narrow screen shrinks to its column. The PNG is reduced to :data:`PNG_COLORS` colours
-    (:func:`compress_png`), a quarter of the bytes. Outside IPython only the rcParams change."""
+    :data:`RASTER_SCALE` device px per CSS px (IPython's "retina" format, whose width metadata
+    myst-nb writes onto the ``<img>``; no height, which would distort a figure a narrow screen
+    shrinks), reduced by :func:`compress_png`. Outside IPython only the rcParams change."""
     mpl.rcParams.update(STYLE)
     try:
         from IPython import get_ipython
@@ -149,10 +138,9 @@ def use_style() -> None:
 
 @contextmanager
 def style() -> Iterator[None]:
-    """Context manager applying :data:`STYLE` temporarily (every helper draws inside it).
-
-    The interactive flag survives: a notebook backend first loaded inside the context switches
-    it on, and restoring it would stop the notebook from showing later figures."""
+    """Apply :data:`STYLE` temporarily (every helper draws inside it). The interactive flag
+    survives: a notebook backend first loaded inside switches it on, and restoring it would stop
+    the notebook from showing later figures."""
     with mpl.rc_context(STYLE):
         yield
         interactive = mpl.is_interactive()
@@ -165,38 +153,31 @@ def full_width(fig: Figure) -> Figure:
     return fig
 
 
-def max_width(fig: Figure) -> float:
-    """The widest ``fig`` may be, in inches: :data:`FULL_WIDTH` if marked by :func:`full_width`,
-    else :data:`COLUMN_WIDTH`."""
-    return FULL_WIDTH if getattr(fig, "full_width", False) else COLUMN_WIDTH
-
-
 def fit(fig: Figure) -> Figure:
     """Mark ``fig`` for a ``full-width`` cell if it is wider than :data:`COLUMN_WIDTH`."""
     return full_width(fig) if fig.get_size_inches()[0] > COLUMN_WIDTH + 1e-9 else fig
 
 
-def grid_shape(n: int, ncols: int | None, width: float, panel: float = PANEL,
-               extra: float = 0.55) -> tuple[int, int, float]:  # fmt: skip
-    """Rows, columns and panel side (inches) for ``n`` square panels in a figure at most
-    ``width`` wide: ``ncols`` columns (default: as many as fit at :data:`MIN_PANEL`), each panel
-    as large as fits (at most ``panel``) beside ``extra`` inches for the tick labels on the left."""
+def grid_shape(n: int, ncols: int | None, width: float, panel: float = PANEL):
+    """``(rows, columns, side)`` for ``n`` square panels at most ``width`` inches wide with
+    0.55 inches for the tick labels: ``ncols`` columns (default: as many as fit at
+    :data:`MIN_PANEL`), each as large as fits, at most ``panel``."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
+    if not 0 < width <= FULL_WIDTH:
+        raise ValueError(f"width must lie in (0, {FULL_WIDTH}] inches, got {width!r}")
     if ncols is None:
-        ncols = max(1, min(n, int((width - extra) // MIN_PANEL)))
+        ncols = max(1, min(n, int((width - 0.55) // MIN_PANEL)))
     ncols = min(ncols, n)
-    side = min(panel, (width - extra) / ncols)
-    return -(-n // ncols), ncols, side
+    return -(-n // ncols), ncols, min(panel, (width - 0.55) / ncols)
 
 
 def audit(fig: Figure) -> dict:
     """Check ``fig`` against the style, as the book shows it (tight bounding box plus
-    :data:`PAD`): ``min_font`` (points, over every visible text: titles, labels, tick labels,
-    legends, annotations), ``width`` and ``max_width`` (inches, :func:`max_width`), and
-    ``foreign_colors``, the colours of lines, markers, arrows and patches (alpha ignored) that are
-    neither in :data:`OKABE_ITO` nor :data:`NEUTRALS` (colour-mapped images and meshes are not
-    counted)."""
+    :data:`PAD`): ``min_font`` (points, over every visible text), ``width`` and ``max_width``
+    (inches; :data:`FULL_WIDTH` if marked by :func:`full_width`, else :data:`COLUMN_WIDTH`), and
+    ``foreign_colors``, the colours of lines, markers, arrows, patches and text (alpha ignored)
+    in neither :data:`OKABE_ITO` nor :data:`NEUTRALS` (colour-mapped images and meshes aside)."""
     from matplotlib.collections import Collection
     from matplotlib.colors import to_hex
     from matplotlib.lines import Line2D
@@ -211,30 +192,24 @@ def audit(fig: Figure) -> dict:
     frames |= {id(leg.legendPatch) for leg in fig.legends + [ax.get_legend() for ax in fig.axes]
                if leg is not None}  # fmt: skip
     colors = []
-    for artist in fig.findobj(lambda a: isinstance(a, Line2D | Collection | Patch | Text)):
-        if not artist.get_visible() or id(artist) in frames or isinstance(artist, Spine):
+    for a in fig.findobj(lambda a: isinstance(a, Line2D | Collection | Patch | Text)):
+        if not a.get_visible() or id(a) in frames or isinstance(a, Spine):
             continue
-        if isinstance(artist, Line2D):
-            a = artist
+        if isinstance(a, Line2D):
             colors += [a.get_color(), a.get_markerfacecolor(), a.get_markeredgecolor()]
-        elif isinstance(artist, Collection):
-            if artist.get_array() is None:  # not colour-mapped
-                colors += list(artist.get_facecolor())
-                if np.any(np.asarray(artist.get_linewidth()) > 0):
-                    colors += list(artist.get_edgecolor())
-        elif isinstance(artist, Patch):
-            colors.append(artist.get_facecolor())
-            if artist.get_linewidth() > 0:
-                colors.append(artist.get_edgecolor())
-        else:
-            colors.append(artist.get_color())
+        elif isinstance(a, Text):
+            colors.append(a.get_color())
+        elif isinstance(a, Patch) or a.get_array() is None:  # a collection not colour-mapped
+            colors += list(np.atleast_2d(a.get_facecolor()))
+            if np.any(np.asarray(a.get_linewidth()) > 0):
+                colors += list(np.atleast_2d(a.get_edgecolor()))
     allowed = {c.lower() for c in (*OKABE_ITO.values(), *NEUTRALS.values())}
     seen = {to_hex(c, keep_alpha=False) for c in colors
             if not (isinstance(c, str) and c == "none") and to_rgba(c)[3] > 0}  # fmt: skip
-    renderer = fig.canvas.get_renderer()
+    widest = FULL_WIDTH if getattr(fig, "full_width", False) else COLUMN_WIDTH
     return {
         "min_font": min(float(t.get_fontsize()) for t in texts),
-        "width": fig.get_tightbbox(renderer).width + 2 * PAD,
-        "max_width": max_width(fig) + 2 * PAD,
+        "width": fig.get_tightbbox(fig.canvas.get_renderer()).width + 2 * PAD,
+        "max_width": widest + 2 * PAD,
         "foreign_colors": seen - allowed,
     }

@@ -1,0 +1,133 @@
+"""Figures of the evaluation (chapters 06, 08, 09): sample quality against the step t and
+against the number of sampling steps, with the protocol's intervals and baselines, and how close
+samples come to the training points (:class:`evaluation.MemorisationStats`).
+
+Scope: matplotlib only; the numbers come from :mod:`diffusion2d.protocol` and
+:mod:`diffusion2d.evaluation`. Both samplers keep a colour, a marker and a line style each
+(:data:`style.SAMPLERS`); reference rows (e.g. the baselines) are dotted grey lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from ..evaluation import MemorisationStats, chamfer_by_step
+from ..protocol import METRICS, interval
+from .curves import plain_log
+from .points import draw_data, legend_dot, outer_labels, point_axes
+from .style import COLORS, COLUMN_WIDTH, FULL_WIDTH, MIN_FONT, NEUTRALS, SAMPLERS, fit, style
+
+
+def _reference_lines(ax: plt.Axes, reference: Mapping[str, pd.DataFrame] | None, metric: str):
+    """The mean of ``metric`` in each of the ``reference`` protocol rows as a named dotted line."""
+    for name, df in (reference or {}).items():
+        mean = interval(df, metric)[0]
+        ax.axhline(mean, ls=":", lw=1.2, color=NEUTRALS["axes"])
+        ax.annotate(name, (0.99, mean), xycoords=("axes fraction", "data"), ha="right",
+                    va="bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"])  # fmt: skip
+
+
+def chamfer_by_step_plot(
+    results: Mapping[str, pd.DataFrame], reference: Mapping[str, pd.DataFrame] | None = None
+) -> plt.Figure:
+    """The Chamfer distance of x_t against the paper time t (T on the left, 0 on the right), one
+    line per sampler (keys ``"ddpm"``/``"ddim"``, :func:`evaluation.chamfer_by_step`) with its
+    interval as a band; ``reference`` protocol rows (e.g. the baselines) as dotted lines."""
+    with style():
+        fig, ax = plt.subplots(figsize=(5.6, 3.2), layout="constrained")
+        for name, df in results.items():
+            c = chamfer_by_step(df)
+            st = SAMPLERS[name]
+            ax.plot(c.index, c["mean"], lw=1.6, label=name.upper(), markevery=5, ms=4, **st)
+            ax.fill_between(c.index, c["lo"], c["hi"], color=st["color"], alpha=0.3, lw=0)
+        _reference_lines(ax, reference, "chamfer")
+        ax.set_xlim(c.index.max(), 0)
+        plain_log(ax)
+        ax.set_xlabel("t (sampling runs from left to right)")
+        ax.set_ylabel("Chamfer distance of xₜ")
+        ax.legend(loc="lower left")
+    return fig
+
+
+def sweep_plot(
+    sweep: Mapping[tuple[str, int], pd.DataFrame],
+    reference: Mapping[str, pd.DataFrame] | None = None,
+    columns: Sequence[str] = ("chamfer", "mmd2"),
+) -> plt.Figure:
+    """One panel per metric: the protocol mean against the number of steps, a line per sampler,
+    with the interval of every point as an error bar; ``reference`` rows as dotted lines."""
+    samplers = [s for s in SAMPLERS if s in {s2 for s2, _ in sweep}]  # in the book's order
+    ks_all = sorted({k for _, k in sweep})
+    with style():
+        fig, axes = plt.subplots(1, len(columns), figsize=(COLUMN_WIDTH, 3.2), squeeze=False,
+                                 layout="constrained")  # fmt: skip
+        for ax, col in zip(axes[0], columns, strict=True):
+            for s in samplers:
+                ks = sorted(k for s2, k in sweep if s2 == s)
+                iv = np.array([interval(sweep[s, k], col) for k in ks])  # (K, 3)
+                st = SAMPLERS[s]
+                ax.errorbar(ks, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]],
+                            marker=st["marker"], ls=st["linestyle"], ms=4, capsize=3,
+                            color=st["color"], label=s.upper())  # fmt: skip
+            _reference_lines(ax, reference, col)
+            ax.set_xscale("log")
+            ax.set_xticks(ks_all, [str(k) for k in ks_all])
+            ax.minorticks_off()
+            ax.set_xlabel("number of sampling steps")
+            ax.set_title(METRICS[col][0] + " (lower is better)")
+            ax.legend(loc="best")
+    return fig
+
+
+def distance_histograms(stats: Mapping[str, MemorisationStats], floor: float = 1e-6) -> plt.Figure:
+    """Histograms (log distance axis) of sample-to-nearest-training-point distances, one panel per
+    sampler, over the training data's own spacing (grey); distances below ``floor`` are drawn at
+    ``floor``."""
+    bins = np.logspace(np.log10(floor), 0.5, 40)
+    with style():
+        fig, axes = plt.subplots(1, len(stats), figsize=(min(FULL_WIDTH, 3.0 * len(stats)), 3.0),
+                                 squeeze=False, sharey=True, layout="constrained")  # fmt: skip
+        for ax, (name, st) in zip(axes[0], stats.items(), strict=True):
+            w = np.full(st.train_spacing.size, 1.0 / st.train_spacing.size)
+            ax.hist(st.train_spacing, bins, weights=w, color=COLORS["data"], alpha=0.35,
+                    label="data spacing")  # fmt: skip
+            d = np.maximum(st.sample_to_train, floor)
+            ax.hist(d, bins, weights=np.full(d.size, 1.0 / d.size), histtype="step", lw=1.6,
+                    color=COLORS["samples"], label="sample → nearest train")  # fmt: skip
+            ax.axvline(st.spacing, ls="--", lw=1.0, color=COLORS["data"], label="median spacing")
+            ax.axvline(st.copy_radius, ls=":", lw=1.0, color=COLORS["data"], label="copy radius")
+            ax.set_xscale("log")
+            ax.set_xlabel("distance")
+            ax.set_title(name)
+        axes[0, 0].set_ylabel("fraction")
+        axes[0, 0].legend(loc="upper left")
+    return fit(fig)
+
+
+def coverage_figure(stats: Mapping[str, MemorisationStats], train: torch.Tensor,
+                    heldout: torch.Tensor) -> plt.Figure:  # fmt: skip
+    """One panel per sampler: its samples (blue dots) over the training points (grey dots
+    beneath, as the book draws data) and the held-out points (open diamonds on top), to see
+    which of them the samples cover; one legend under the panels."""
+    ho = heldout.double().numpy()
+    with style():
+        fig, axes = plt.subplots(1, len(stats), figsize=(min(FULL_WIDTH, 2.9 * len(stats)), 3.5),
+                                 squeeze=False, layout="constrained")  # fmt: skip
+        for ax, (name, st) in zip(axes[0], stats.items(), strict=True):
+            draw_data(ax, train.double().numpy(), name="train")
+            ax.scatter(*st.samples.T, s=3, color=COLORS["samples"], alpha=0.5, zorder=2)
+            ax.scatter(ho[:, 0], ho[:, 1], s=26, marker="D", facecolors="none", linewidths=1.2,
+                       edgecolors=NEUTRALS["text"], zorder=3)  # fmt: skip
+            point_axes(ax)
+            ax.set_title(name)
+        outer_labels(axes)
+        handles = [legend_dot("samples", COLORS["samples"]),
+                   legend_dot("training points", COLORS["data"]),
+                   legend_dot("held-out points", NEUTRALS["text"], marker="D", ms=5, mfc="none")]
+        fig.legend(handles=handles, loc="outside lower center", ncols=3)
+    return fit(fig)
