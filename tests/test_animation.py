@@ -24,9 +24,12 @@ from docutils.frontend import get_default_settings  # noqa: E402
 from docutils.parsers.rst import Parser  # noqa: E402
 from docutils.utils import new_document  # noqa: E402
 
-from diffusion2d import plotting as sp  # noqa: E402
 from diffusion2d.exact import ExactDenoiser  # noqa: E402
-from diffusion2d.plotting import animation, video  # noqa: E402
+from diffusion2d.plotting import (  # noqa: E402
+    animation,
+    particles,  # noqa: E402
+    video,
+)
 from diffusion2d.schedules import get_diffusion_parameters  # noqa: E402
 from diffusion2d.trajectories import record_pair  # noqa: E402
 
@@ -292,10 +295,10 @@ def runs():
 
 def test_sampling_video_shows_both_runs_side_by_side_and_ends_on_x0(runs, tmp_path):
     timing = animation.Timing(step=0.1, hold_first=0.3, hold_last=0.5, slow_last=1, slow_step=0.2)
-    clip = sp.sampling_video(runs, num=5, every=2, timing=timing, width=2.4)
+    clip = particles.sampling_video(runs, num=5, every=2, timing=timing, width=2.4)
     assert clip.durations == (0.3, 0.1, 0.1, 0.2, 0.5)  # t = 6, 4, 2, then 1 (slow) and 0
     assert clip.width == 480 and clip.width > clip.height  # two panels beside each other
-    clip = sp.sampling_video(runs, num=5, every=4, timing=FAST, width=2.4)
+    clip = particles.sampling_video(runs, num=5, every=4, timing=FAST, width=2.4)
     assert len(clip.durations) == 3  # frames 0, 4 and the last one, 6
     with pytest.raises(ValueError, match="runs must be recordings with the same number"):
-        sp.sampling_video({}, width=2.4)
+        particles.sampling_video({}, width=2.4)

@@ -18,6 +18,7 @@ from diffusion2d import plotting  # noqa: E402
 from diffusion2d.data import train_test_split  # noqa: E402
 from diffusion2d.exact import ExactDenoiser  # noqa: E402
 from diffusion2d.model import DenoisingMLP  # noqa: E402
+from diffusion2d.plotting import quality  # noqa: E402
 from diffusion2d.training import TrainConfig, split_for  # noqa: E402
 
 SCHEDULE = (1e-4, 0.05, 50)  # the workshop schedule
@@ -113,9 +114,9 @@ def test_memorisation_exact_copies_untrained_does_not(circle, untrained):
     su = ev.memorisation_of(P.samples(untrained, 0, protocol=small)[-1], train, heldout)
     assert su.frac_copies < 0.2 and su.heldout_to_train == st.heldout_to_train
     assert st.samples.shape == (300, 2)
-    fig = plotting.distance_histograms({"exact": st, "untrained": su})
+    fig = quality.distance_histograms({"exact": st, "untrained": su})
     assert len(fig.axes) == 2
-    fig = plotting.coverage_figure({"exact": st, "untrained": su}, train, heldout)
+    fig = quality.coverage_figure({"exact": st, "untrained": su}, train, heldout)
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="samples"):
         ev.memorisation_of(torch.zeros(3), train, heldout)
@@ -187,11 +188,11 @@ def test_chamfer_by_step_and_protocol_figures(circle, exact, _protocol_cache):
     assert c.loc[0, "mean"] == pytest.approx(P.interval(runs["ddpm"], "chamfer")[0])
     with pytest.raises(ValueError, match="chamfer_by_step"):
         ev.chamfer_by_step(P.baseline("gaussian", ref, small))
-    fig = plotting.chamfer_by_step_plot(runs, {"noise": P.baseline("gaussian", ref, small)})
+    fig = quality.chamfer_by_step_plot(runs, {"noise": P.baseline("gaussian", ref, small)})
     assert len(fig.axes[0].collections) == 2  # one band per sampler
     sweep = {(s, k): P.evaluate(exact, ref, s, num_steps=k, protocol=small)
              for s in ("ddpm", "ddim") for k in (2, 5)}  # fmt: skip
-    fig = plotting.sweep_plot(sweep, {"noise": P.baseline("gaussian", ref, small)})
+    fig = quality.sweep_plot(sweep, {"noise": P.baseline("gaussian", ref, small)})
     assert len(fig.axes) == 2
 
 
@@ -220,7 +221,7 @@ def test_display_table_plain_labels_and_no_wrap():
     assert ">0.558<" in ev.display_table(pd.DataFrame({"L": [0.558]})).to_html()
 
 
-def test_evaluation_figures_keep_the_book_style(circle, exact, untrained, _protocol_cache):
+def test_quality_keep_the_book_style(circle, exact, untrained, _protocol_cache):
     """Every text at least plotting.MIN_FONT points, each figure within the column or the
     full-width layout it declares, every colour from the palette; both samplers told apart by a
     second cue (marker and line style), not by colour alone."""
@@ -236,10 +237,10 @@ def test_evaluation_figures_keep_the_book_style(circle, exact, untrained, _proto
     stats = {name: ev.memorisation_of(P.samples(m, 0, protocol=small)[-1], train, heldout)
              for name, m in (("exact", exact), ("untrained", untrained), ("again", exact))}
     figures = {
-        "chamfer_by_step_plot": plotting.chamfer_by_step_plot(runs, noise),
-        "sweep_plot": plotting.sweep_plot(sweep, noise),
-        "distance_histograms": plotting.distance_histograms(stats),
-        "coverage_figure": plotting.coverage_figure(stats, train, heldout),
+        "chamfer_by_step_plot": quality.chamfer_by_step_plot(runs, noise),
+        "sweep_plot": quality.sweep_plot(sweep, noise),
+        "distance_histograms": quality.distance_histograms(stats),
+        "coverage_figure": quality.coverage_figure(stats, train, heldout),
     }
     for name, fig in figures.items():
         report = plotting.audit(fig)

@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from diffusion2d import plotting as sp
 from diffusion2d.exact import ExactDenoiser
-from diffusion2d.plotting import COLORS, LIMITS, explorer, explorer_js
+from diffusion2d.plotting import COLORS, LIMITS, explorer, explorer_js, particles
 from diffusion2d.trajectories import record_pair
 
 sys.path.insert(0, str(Path(__file__).parent / "site"))  # the site tests' helpers
@@ -86,7 +85,8 @@ def test_data_layout(stored, runs):
     q = 1 / explorer.QUANT
     for s, name in enumerate(explorer.SAMPLERS):  # block 0 is DDPM, block 1 DDIM
         np.testing.assert_allclose(stored.positions[s] * q, runs[name].positions, atol=q)
-        np.testing.assert_allclose(stored.eps[s] * q, runs[name].eps_pred * sp.EPS_SCALE, atol=q)
+        eps = runs[name].eps_pred * particles.EPS_SCALE
+        np.testing.assert_allclose(stored.eps[s] * q, eps, atol=q)
     np.testing.assert_allclose(stored.noise * q, runs["DDPM"].added_noise, atol=q)
     # the grid is np.meshgrid order, flattened row by row
     np.testing.assert_allclose(stored.grid[:, 0], runs["DDPM"].grid_x.ravel())

@@ -18,10 +18,10 @@ import torch  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
 from diffusion2d import evaluation as ev  # noqa: E402
-from diffusion2d import plotting as sp  # noqa: E402
+from diffusion2d import plotting  # noqa: E402
 from diffusion2d import trajectories as tr  # noqa: E402
 from diffusion2d.exact import ExactDenoiser  # noqa: E402
-from diffusion2d.plotting import particles  # noqa: E402
+from diffusion2d.plotting import fields, particles  # noqa: E402
 
 T = 6
 GRID = (-2.0, 2.01, 1.0)  # 5 x 5
@@ -151,10 +151,10 @@ def test_draw_state_arrows_and_field(runs, data):
 
 
 def test_figures_have_one_panel_per_run_and_time(runs, data):
-    fig = sp.step_figure(runs, 2, data, num=5)
+    fig = particles.step_figure(runs, 2, data, num=5)
     assert [ax.get_title().split(",")[0] for ax in fig.axes] == ["DDPM", "DDIM"]
-    assert len(sp.paths_figure(runs, data, num=5).axes) == 2
-    fig = sp.snapshot_grid(runs, [T, 3, 0], data, num=5)
+    assert len(particles.paths_figure(runs, data, num=5).axes) == 2
+    fig = particles.snapshot_grid(runs, [T, 3, 0], data, num=5)
     assert len(fig.axes) == 6
     assert fig.axes[5].get_title() == "DDIM, t = 0"
 
@@ -210,11 +210,11 @@ def test_loss_by_step_the_exact_denoiser_wins_on_its_own_points(model, data):
 
 def test_field_figures_draw(model):
     comp = ev.compare_fields(model, model, [1, T], grid=GRID)
-    fig = sp.field_comparison_figure(comp)
+    fig = fields.field_comparison_figure(comp)
     assert len([ax for ax in fig.axes if _quivers(ax)]) == 4
-    assert len(sp.error_map_figure(comp).axes) == 3  # two maps and a colour bar
-    assert len(sp.error_heatmap_figure(comp, [0.0, 1.0, 10.0]).axes) == 2
-    fig = sp.loss_by_step_figure({"a": {"m": np.ones(T)}, "b": {"m": np.ones(T)}})
+    assert len(fields.error_map_figure(comp).axes) == 3  # two maps and a colour bar
+    assert len(fields.error_heatmap_figure(comp, [0.0, 1.0, 10.0]).axes) == 2
+    fig = plotting.loss_by_step_figure({"a": {"m": np.ones(T)}, "b": {"m": np.ones(T)}})
     assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
 
 
@@ -223,13 +223,13 @@ def _sampling_figures(runs, data, model):
     losses = {split: {"model": np.linspace(1, end, T), "exact": np.ones(T)}
               for split, end in (("training points", 0.5), ("held-out points", 0.6))}
     return {
-        "step_figure": lambda: sp.step_figure(runs, 3, data, num=10),
-        "paths_figure": lambda: sp.paths_figure(runs, data, num=10),
-        "snapshot_grid": lambda: sp.snapshot_grid(runs, [T, 5, 4, 3, 1, 0], data, num=10),
-        "field_comparison_figure": lambda: sp.field_comparison_figure(comp),
-        "error_map_figure": lambda: sp.error_map_figure(comp),
-        "error_heatmap_figure": lambda: sp.error_heatmap_figure(comp, [0.0, 0.5, 1.0, 10.0]),
-        "loss_by_step_figure": lambda: sp.loss_by_step_figure(losses),
+        "step_figure": lambda: particles.step_figure(runs, 3, data, num=10),
+        "paths_figure": lambda: particles.paths_figure(runs, data, num=10),
+        "snapshot_grid": lambda: particles.snapshot_grid(runs, [T, 5, 4, 3, 1, 0], data, num=10),
+        "field_comparison_figure": lambda: fields.field_comparison_figure(comp),
+        "error_map_figure": lambda: fields.error_map_figure(comp),
+        "error_heatmap_figure": lambda: fields.error_heatmap_figure(comp, [0.0, 0.5, 1.0, 10.0]),
+        "loss_by_step_figure": lambda: plotting.loss_by_step_figure(losses),
     }
 
 
@@ -254,7 +254,7 @@ def test_snapshot_grid_rows_per_run_and_visible_tails(runs, data):
     column allows; the last moves are drawn as lines, thick and opaque enough to see."""
     from matplotlib.collections import LineCollection
 
-    fig = sp.snapshot_grid(runs, [T, 5, 4, 3, 1, 0], data, num=10, tail=3)
+    fig = particles.snapshot_grid(runs, [T, 5, 4, 3, 1, 0], data, num=10, tail=3)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[:3] == [f"DDPM, t = {t}" for t in (T, 5, 4)]
     assert titles[6:9] == [f"DDIM, t = {t}" for t in (T, 5, 4)]
@@ -264,12 +264,13 @@ def test_snapshot_grid_rows_per_run_and_visible_tails(runs, data):
     assert side > 1.5  # inches; the old grid's 1.9-inch panels were shown shrunk to 1.1
     tails = [c for ax in fig.axes for c in ax.collections if isinstance(c, LineCollection)]
     assert tails and all(c.get_linewidth()[0] >= 1.0 and c.get_alpha() >= 0.5 for c in tails)
-    fig = sp.snapshot_grid(runs, [T, 3], data, num=5)  # fewer times than a row: one row per run
+    # fewer times than a row: one row per run
+    fig = particles.snapshot_grid(runs, [T, 3], data, num=5)
     assert len(fig.axes) == 4
 
 
 def test_step_figure_legend_names_meanings_with_a_second_cue(runs, data):
-    fig = sp.step_figure(runs, 3, data, num=5)
+    fig = particles.step_figure(runs, 3, data, num=5)
     (legend,) = fig.legends
     entries = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles,
                                                strict=True)}  # fmt: skip

@@ -4,9 +4,11 @@
 ``style`` (palette by meaning, fonts, sizes, :func:`use_style`, :func:`audit`); ``points``
 (point clouds, drift fields); ``curves`` (schedule, losses, embeddings); ``fields`` (learned
 against exact noise field); ``particles`` (sampling as particles, figures and video);
-``evaluation_figures`` (quality, memorisation); ``animation`` and ``video``; ``explorer`` (+
-``explorer_js``). The figures chapters call are re-exported here (``plotting.scatter``);
-helpers are imported from their module; ``animation`` and ``explorer`` are used as modules.
+``quality`` (sample quality, memorisation); ``animation`` and ``video``; ``explorer`` (+
+``explorer_js``). The general figures (style, points, curves) are re-exported here
+(``plotting.scatter``); the figures of one chapter's subject are used from their module
+(``fields.error_map_figure``, ``particles.step_figure``, ``quality.sweep_plot``, ``animation``,
+``explorer``), so that a chapter depends on, and re-runs after an edit of, what it draws.
 """
 
 from .curves import (
@@ -17,22 +19,11 @@ from .curves import (
     loss_curves,
     schedule_plot,
 )
-from .evaluation_figures import (
-    chamfer_by_step_plot,
-    coverage_figure,
-    distance_histograms,
-    sweep_plot,
-)
-from .fields import error_heatmap_figure, error_map_figure, field_comparison_figure
-from .particles import EPS_SCALE, paths_figure, sampling_video, snapshot_grid, step_figure
 from .points import LIMITS, drift_quiver, noised_grid, samples_over_data, scatter, scatter_grid
 from .style import COLORS, COLUMN_WIDTH, CUES, FULL_WIDTH, MIN_FONT, audit, use_style
 
 __all__ = [
-    "COLORS", "COLUMN_WIDTH", "CUES", "EPS_SCALE", "FULL_WIDTH", "LIMITS", "MIN_FONT", "audit",
-    "chamfer_by_step_plot", "coverage_figure", "distance_histograms", "drift_quiver",
-    "embeddings_figure", "error_heatmap_figure", "error_map_figure", "field_comparison_figure",
-    "loss_by_step_figure", "loss_comparison", "loss_curve", "loss_curves", "noised_grid",
-    "paths_figure", "samples_over_data", "sampling_video", "scatter", "scatter_grid",
-    "schedule_plot", "snapshot_grid", "step_figure", "sweep_plot", "use_style",
+    "COLORS", "COLUMN_WIDTH", "CUES", "FULL_WIDTH", "LIMITS", "MIN_FONT", "audit", "drift_quiver",
+    "embeddings_figure", "loss_by_step_figure", "loss_comparison", "loss_curve", "loss_curves",
+    "noised_grid", "samples_over_data", "scatter", "scatter_grid", "schedule_plot", "use_style",
 ]  # fmt: skip
