@@ -24,6 +24,7 @@ KEPT = [
     "mathjax/ui/menu.js",
     "scripts/bootstrap.js",
     "vendor/fontawesome/webfonts/fa-solid-900.woff2",
+    "vendor/fontawesome/webfonts/fa-solid-900.ttf",  # named by the theme's stylesheet
 ]
 DROPPED = [
     "mathjax/tex-svg.js",
@@ -37,7 +38,6 @@ DROPPED = [
     "scripts/fontawesome.js",
     "scripts/fontawesome.js.map",
     "styles/theme.css.map",
-    "vendor/fontawesome/webfonts/fa-solid-900.ttf",
     "locales/de/LC_MESSAGES/booktheme.mo",
 ]
 

@@ -17,9 +17,9 @@ be fetched if a reader chose another speech language in MathJax's menu.
 
 The theme's icons need no script either: pydata-sphinx-theme's stylesheet already draws them
 with the Font Awesome web fonts (woff2), so `scripts/fontawesome.js` (1.5 MB, which would turn
-every icon into inline SVG) is dropped from every page and from the site, as are the fonts'
-TrueType fallbacks (every browser takes the woff2 first) and `_static/locales` (the theme's
-gettext catalogs, used while building, never by a page).
+every icon into inline SVG) is dropped from every page and from the site, as is
+`_static/locales` (the theme's gettext catalogs, used while building, never by a page). The
+fonts' TrueType fallbacks stay: browsers take the woff2, but the stylesheet names both.
 
 Assets from a CDN are NOT silently removed here: the site tests (tests/site/) report them, and
 the fix belongs in the configuration (e.g. myst-nb `nb_ipywidgets_js: {}`) or in the page
@@ -113,7 +113,7 @@ def prune_static(static: Path, mathjax_entry: str) -> int:
                 drop(path)
     for name in UNUSED:
         drop(static / name)
-    for path in [*static.rglob("*.map"), *static.glob("vendor/fontawesome/webfonts/*.ttf")]:
+    for path in static.rglob("*.map"):
         drop(path)
     return freed
 
