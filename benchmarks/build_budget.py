@@ -186,8 +186,8 @@ def ratio(value: float, budget: float) -> str:
 def report_pages(site: Path) -> int:
     print(f"\nPage weight (HTML + local images, scripts, stylesheets, frames), site {site}:")
     print("  (total: bytes on disk; gzip: what a reader downloads from GitHub Pages, which gzips")
-    print("   text: judged against the budget. The theme's fontawesome.js, 1.5 MB, and MathJax,")
-    print("   1.1 MB on pages with math, are in every total)")
+    print("   text: judged against the budget. MathJax's bundle, 1.1 MB on pages with math, is")
+    print("   in their totals; its fonts and the icon font load later and are not counted)")
     head = f"{'html':>8} {'images':>8} {'js+css':>8} {'frames':>8} {'total':>9} {'gzip':>9}"
     print(f"  {'page':<38} {head}")
     pages = [p for p in toc_pages()] + ["search.html", "genindex.html"]

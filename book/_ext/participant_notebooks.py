@@ -56,7 +56,7 @@ download="{name}">download the participant notebook <code>{name}</code></a> or o
 <a class="reference external" href="https://colab.research.google.com/github/{repo}/blob/notebooks/{name}"
 >Google Colab</a> or <a class="reference external"
 href="https://mybinder.org/v2/gh/{repo}/notebooks?labpath={name}">Binder</a>. Each exercise cell
-raises <em>not implemented yet</em> until you write your code in place of its
+stops with the message <em>not implemented yet</em> until you write your code in place of its
 <code>todo(...)</code> line; {checks}</p>"""
 CHECKS = (  # the box's last words, for a chapter without and with check_* functions
     "compare your result with the solution on this page (other exercises: pen and paper).",

@@ -136,7 +136,7 @@ def record_trajectories(
 FIELD_GRID = (-2.8, 2.81, 0.4)  # 15 x 15 arrows over the plotted square
 STAT_LABELS = {
     "path_length": "distance travelled (mean path length)",
-    "net_move": "net displacement ‖x₀ − x_T‖",
+    "net_move": "net displacement ‖x_0 − x_T‖",
     "drift_total": "summed length of the deterministic moves",
     "noise_total": "summed length of the added noise",
     "noise_net": "length of the summed added noise",
