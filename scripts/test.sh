@@ -3,16 +3,15 @@
 #   bash scripts/test.sh
 # 1. ruff check .                     lint (configuration: [tool.ruff] in pyproject.toml)
 #    zizmor --offline .github/...     security audit of the workflows and Dependabot (0 findings)
-# 2. pytest tests --ignore=tests/site unit tests of the library
-# 3. jupyter-book build book/ -W -n --keep-going   strict build of the whole book (the execution
+# 2. jupyter-book build book/ -W -n --keep-going   strict build of the whole book (the execution
 #    cache in _build/.jupyter_cache and the model cache make a rebuild fast)
-# 4. scripts/check_links.py           linkchecker on the built HTML: internal links and anchors only,
+# 3. scripts/check_links.py           linkchecker on the built HTML: internal links and anchors only,
 #                                     served from 127.0.0.1; nothing external is fetched
-# 5. pytest                           every test in one process, as a contributor runs it: the
-#                                     unit tests again and tests/site, the built site (static
-#                                     checks, every page in Chromium at 1280 and 390 px,
+# 4. pytest                           every test in one process, as a contributor runs it: the
+#                                     unit tests of the library, then tests/site, the built site
+#                                     (static checks, every page in Chromium at 1280 and 390 px,
 #                                     screenshots in test-output/screenshots/, the workflows)
-# 6. pytest -m build/notebooks        the workshop edition: notebooks served by the built site;
+# 5. pytest -m build/notebooks        the workshop edition: notebooks served by the built site;
 #    tests/test_notebooks.py          participant notebooks stop at their first todo(), solution
 #                                     notebooks run top to bottom in a kernel and pass their checks
 # Run `bash scripts/setup.sh` once before. pytest exit status 5 (no tests collected) is a failure.
@@ -45,7 +44,6 @@ step() {  # step NAME COMMAND... : run, time, and stop on failure
 
 step ruff ruff check .
 step zizmor zizmor --offline .github/workflows/ .github/dependabot.yml
-step unit pytest -q tests --ignore=tests/site -p no:cacheprovider -o faulthandler_timeout=600
 step build jupyter-book build book/ -W -n --keep-going
 step links python scripts/check_links.py _build/html
 # a hung browser must not hang CI: cap the site tests, and dump tracebacks of a stuck test
