@@ -18,10 +18,18 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from . import video
-from .points import Range, arrows, as_points, draw_data, draw_field, point_axes, point_size
+from .points import (
+    Range,
+    arrows,
+    as_points,
+    draw_data,
+    draw_field,
+    legend_dot,
+    point_axes,
+    point_size,
+)
 from .style import COLORS, SAVE_DPI, style
 from .video import Video
 
@@ -131,8 +139,8 @@ def points_video(frames: Sequence[object], titles: Sequence[str] | None = None,
         draw_data(ax, data, min(size))
         if labels is not None:
             kinds = ("samples", "data")[: 1 + (data is not None)]
-            handles = [Line2D([], [], ls="", marker="o", ms=6, color=COLORS[k], label=label)
-                       for k, label in zip(kinds, labels, strict=False)]  # fmt: skip
+            handles = [legend_dot(label, COLORS[k], ms=6)
+                       for k, label in zip(kinds, labels, strict=False)]
             ax.legend(handles=handles, loc="upper right", handletextpad=0.2)
 
         def draw(j: int) -> None:
