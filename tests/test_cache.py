@@ -15,6 +15,7 @@ CHANGES = {
     "epochs": 4, "batch_size": 128, "lr": 1e-3, "lr_schedule": "constant",
     "lr_final_fraction": 0.1, "weight_decay": 0.01, "repeats": 2, "holdout_fraction": 0.2,
     "eval_every": 2, "eval_repeats": 3, "seed": 1, "threads": 2,
+    "schedule": "cosine", "prediction": "v", "objective": "flow_matching",
 }  # fmt: skip
 
 

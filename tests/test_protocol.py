@@ -169,7 +169,7 @@ def test_exact_denoiser_beats_the_network_on_the_training_batch(dino):
 
 def test_bad_input_names_the_argument(ref):
     with pytest.raises(ValueError, match="sampler"):
-        P.evaluate(ExactDenoiser(ref.train, 1e-4, 0.05, 10), ref, "euler", protocol=SMALL)
+        P.evaluate(ExactDenoiser(ref.train, 1e-4, 0.05, 10), ref, "rk4", protocol=SMALL)
     with pytest.raises(ValueError, match="seeds"):
         P.Protocol(seeds=(0,))
     with pytest.raises(ValueError, match="num_samples"):

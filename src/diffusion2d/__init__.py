@@ -4,7 +4,8 @@ The library behind the tutorial site, one concept per module, in the order of th
 ``data`` (the Datasaurus dino, checksummed; the held-out split), ``schedules`` (DDPM Sec. 2, 4),
 ``forward`` (q, eqs. 2 and 4), ``exact`` (the exact denoiser of a finite data set, eq. 7),
 ``model`` (eps_theta), ``loss`` (L_simple, eq. 14), ``training`` (Algorithm 1, ``TrainConfig``),
-``samplers`` (DDPM eq. 11 / Algorithm 2, DDIM eq. 12), ``trajectories`` (sampling recorded step
+``samplers`` (DDPM eq. 11 / Algorithm 2, DDIM eq. 12), ``flow`` (flow matching),
+``likelihood`` (NLL through the probability-flow ODE), ``trajectories`` (sampling recorded step
 by step), ``metrics``, ``protocol`` (the one evaluation protocol), ``experiments`` (the workshop's
 four), ``cache`` (trained models shared between chapters), ``evaluation`` and ``plotting``
 (figures and videos), ``exercises`` (the workshop's checks) and ``utils``.
@@ -24,6 +25,19 @@ Gretton et al. 2012         A Kernel Two-Sample Test (MMD), JMLR 13             
 Tancik et al. 2020          Fourier Features Let Networks Learn High Frequency
                             Functions in Low Dimensional Domains                       2006.10739
 Vaswani et al. 2017         Attention Is All You Need (sinusoidal embedding)           1706.03762
+Nichol & Dhariwal 2021      Improved Denoising Diffusion Probabilistic Models          2102.09672
+Lin et al. 2023             Common Diffusion Noise Schedules and Sample Steps Are
+                            Flawed (zero terminal SNR)                                 2305.08891
+Salimans & Ho 2022          Progressive Distillation for Fast Sampling of Diffusion
+                            Models (v-prediction)                                      2202.00512
+EDM, Karras et al. 2022     Elucidating the Design Space of Diffusion-Based
+                            Generative Models                                          2206.00364
+Song et al. 2021            Score-Based Generative Modeling through Stochastic
+                            Differential Equations                                     2011.13456
+Lipman et al. 2023          Flow Matching for Generative Modeling                      2210.02747
+Liu et al. 2023             Flow Straight and Fast: Learning to Generate and Transfer
+                            Data with Rectified Flow                                   2209.03003
+Chen et al. 2018            Neural Ordinary Differential Equations                     1806.07366
 ==========================  =========================================================  ==========
 
 Modules cite an equation as "DDPM eq. 4"; its arXiv id is the one above.
@@ -32,11 +46,28 @@ Modules cite an equation as "DDPM eq. 4"; its arXiv id is the one above.
 from .cache import load_or_train
 from .data import load_datasaurus
 from .exact import ExactDenoiser, drift_grids
+from .flow import VelocityMLP, exact_velocity, flow_loss, flow_sample, path_length_ratio
 from .forward import forward_noise_dataset, q_sample
+from .likelihood import flow_nll, nll
 from .loss import get_loss
 from .model import DenoisingMLP
-from .samplers import ddim_step, ddpm_step, sample
-from .schedules import get_diffusion_parameters
+from .parameterisation import (
+    eps_from_v,
+    eps_from_x0,
+    score_from_eps,
+    v_from,
+    x0_from_eps,
+    x0_from_v,
+)
+from .samplers import ddim_step, ddpm_step, evaluations, sample
+from .schedules import (
+    cosine_schedule,
+    get_diffusion_parameters,
+    log_snr,
+    make_schedule,
+    posterior_variance,
+    rescale_zero_terminal_snr,
+)
 from .training import TrainConfig, train
 from .trajectories import record_trajectories, trajectory_step
 
@@ -44,4 +75,9 @@ __all__ = [
     "DenoisingMLP", "ExactDenoiser", "TrainConfig", "ddim_step", "ddpm_step", "drift_grids",
     "forward_noise_dataset", "get_diffusion_parameters", "get_loss", "load_datasaurus",
     "load_or_train", "q_sample", "record_trajectories", "sample", "train", "trajectory_step",
+    "cosine_schedule", "eps_from_v", "eps_from_x0", "evaluations", "log_snr", "make_schedule",
+    "posterior_variance", "rescale_zero_terminal_snr", "score_from_eps", "v_from", "x0_from_eps",
+    "x0_from_v",
+    "VelocityMLP", "exact_velocity", "flow_loss", "flow_nll", "flow_sample", "nll",
+    "path_length_ratio",
 ]

@@ -28,7 +28,8 @@ from .utils import atomic_write
 ENV_VAR = "DIFFUSION2D_CACHE"
 # The package's modules that determine a trained model (training imports nothing else of ours).
 TRAINING_MODULES = (
-    "data.py", "forward.py", "loss.py", "model.py", "schedules.py", "training.py", "utils.py",
+    "data.py", "flow.py", "forward.py", "loss.py", "model.py", "parameterisation.py",
+    "schedules.py", "training.py", "utils.py",
 )
 
 

@@ -3,6 +3,8 @@
 ``L_simple = E_{t, x_0, eps} || eps - eps_theta(x_t, t) ||^2`` with
 ``x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps`` (eq. 4),
 averaged over the batch and the two coordinates (as the reference implementation's ``mean_flat``).
+A model that predicts x_0 or v (``model.prediction``, Salimans & Ho 2022) regresses that target
+instead, with its ``model.native(xt, t)`` read-out: the same unweighted mean of squares.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from .forward import q_sample
+from .parameterisation import target
 from .utils import check_points
 
 
@@ -21,12 +24,13 @@ def get_loss(
     ts: torch.Tensor,
 ) -> torch.Tensor:
     """L_simple on one batch: noise ``x0s`` to step ``ts`` with ``eps``
-    (eq. 4), regress ``eps``.
+    (eq. 4), regress ``eps`` (or the model's native target).
 
     Shapes: x0s, eps (B, 2); ts (B,) 0-based long steps; returns a scalar.
     """
     check_points("x0s", x0s)
     check_points("eps", eps, ("x0s", x0s))
     xt = q_sample(x0s, ts, eps, alpha_bars)  # (B, 2)
-    eps_pred = model(xt, ts)  # (B, 2)
-    return ((eps - eps_pred) ** 2).mean()
+    prediction = getattr(model, "prediction", "eps")
+    pred = model(xt, ts) if prediction == "eps" else model.native(xt, ts)  # (B, 2)
+    return ((target(prediction, x0s, eps, alpha_bars[ts]) - pred) ** 2).mean()

@@ -5,6 +5,11 @@
 time embedding ``zero`` (blind to t), ``linear`` (t/T) or ``fourier`` (the sinusoids of Vaswani
 et al. 2017, as in DDPM Sec. 4 / App. B); residual blocks ``h + W2 GELU(W1 LayerNorm(h))``, then
 a linear read-out to R^2. Steps ``t`` are 0-based long tensors (0 .. T-1).
+
+The read-out predicts eps, x_0 or v (``prediction``, Salimans & Ho 2022); ``model(xt, t)`` is always
+the predicted eps, so every sampler works unchanged, and ``model.predict(xt, t)`` is ``(eps, x_0)``
+from the identities of ``parameterisation`` (for v and x_0 also at alpha_bar = 0, where an
+eps-model cannot give x_0). The schedule is one of ``schedules.SCHEDULES``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import math
 import torch
 from torch import nn
 
+from .parameterisation import PREDICTIONS, eps_and_x0
 from .schedules import register_schedule
 from .utils import check_points, check_steps
 
@@ -68,17 +74,22 @@ class ResidualBlock(nn.Module):
 
 
 class DenoisingMLP(nn.Module):
-    """eps_theta(x_t, t): predicts the noise that was added to reach x_t (DDPM eq. 11). Holds its
-    own schedule (``betas, alphas, alpha_bars, T``) so that samplers need nothing else."""
+    """eps_theta(x_t, t): predicts the noise that was added to reach x_t (DDPM eq. 11), natively or
+    from an x_0 or v read-out. Holds its own schedule (``betas, alphas, alpha_bars, T``) so that
+    samplers need nothing else."""
 
     def __init__(self, beta_min: float, beta_max: float, T: int, input_embedding: str = "fourier",
-                 time_embedding: str = "fourier", hidden: int = 64, num_blocks: int = 3):
+                 time_embedding: str = "fourier", hidden: int = 64, num_blocks: int = 3,
+                 prediction: str = "eps", schedule: str = "linear"):
         super().__init__()
         if input_embedding not in ("identity", "fourier"):
             raise ValueError(f"input_embedding must be one of identity, fourier, got "
                              f"{input_embedding!r}")
-        register_schedule(self, beta_min, beta_max, T)
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
+        register_schedule(self, beta_min, beta_max, T, schedule)
         self.input_embedding, self.time_embedding = input_embedding, time_embedding
+        self.prediction = prediction
         self.pos = FourierFeatures() if input_embedding == "fourier" else nn.Identity()
         pos_dim = self.pos.out_dim if input_embedding == "fourier" else 2
         self.time = TimeEmbedding(time_embedding, T)
@@ -86,8 +97,19 @@ class DenoisingMLP(nn.Module):
         self.blocks = nn.Sequential(*(ResidualBlock(hidden) for _ in range(num_blocks)))
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Linear(hidden, 2))
 
-    def forward(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def native(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The read-out (N, 2) in the model's own parameterisation: eps, x_0 or v."""
         check_points("xt", xt)
         t = check_steps("t", t, self.T, n=xt.shape[0])
         h = torch.cat([self.pos(xt), self.time(t)], dim=1)  # (N, pos_dim + time_dim)
         return self.out(self.blocks(self.inp(h)))  # (N, 2)
+
+    def predict(self, xt: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(eps, x_0)``, each (N, 2), converted from the native read-out."""
+        out = self.native(xt, t)  # (N, 2), checks xt and t
+        t = check_steps("t", t, self.T, n=xt.shape[0])
+        return eps_and_x0(self.prediction, out, xt, self.alpha_bars[t])
+
+    def forward(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The predicted eps (N, 2), whatever the model predicts natively."""
+        return self.native(xt, t) if self.prediction == "eps" else self.predict(xt, t)[0]

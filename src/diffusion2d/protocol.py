@@ -248,10 +248,11 @@ def table(results: dict[str, pd.DataFrame], columns: tuple[str, ...] = ("chamfer
 
 
 def split_losses(denoiser, config: TrainConfig, data: torch.Tensor | None = None) -> dict:
-    """``{"train": L, "held-out": L}``: L_simple of any denoiser on the fixed batches of
+    """``{"train": L, "held-out": L}``: the training loss of any denoiser (L_simple; the
+    flow-matching loss for a flow config's velocity model) on the fixed batches of
     :func:`training.loss_batches` (for a trained model: the last point of its history)."""
     with torch_threads(1):
-        return batch_losses(denoiser, loss_batches(config, data), denoiser.alpha_bars)
+        return batch_losses(denoiser, loss_batches(config, data))
 
 
 def glue_result(prefix: str, df: pd.DataFrame, columns: tuple[str, ...] | None = None) -> None:

@@ -1,75 +1,122 @@
-"""Reverse-process samplers: DDPM (Ho et al. 2020) and deterministic DDIM (Song et al. 2020).
+"""Reverse-process samplers: DDPM (Ho et al. 2020), DDIM (Song et al. 2020) and the probability-flow
+ODE solved with Euler or Heun steps (Karras et al. 2022, Sec. 3 and Algorithm 1).
 
-- DDPM, eq. 11 / Algorithm 2, with sigma_t^2 = beta_t (Sec. 3.2):
+- DDPM, eq. 11 / Algorithm 2:
   ``x_{t-1} = 1/sqrt(alpha_t) (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_theta) + sigma_t z``,
-  with z = 0 at the last step (Algorithm 2: "z = 0 if t = 1").
-- DDIM, eq. 12 with sigma_t = 0 (eta = 0):
+  with z = 0 at the last step (Algorithm 2: "z = 0 if t = 1") and sigma_t^2 = beta_t or
+  beta_tilde_t (Sec. 3.2: both give similar results; eq. 7). A model that predicts x_0 itself
+  (x_0- or v-prediction) takes the mean of eq. 7, mu_tilde(x_t, x0_pred), instead of eq. 11.
+- DDIM, eq. 12 with sigma_t(eta) of eq. 16 (eta = 0 deterministic, eta = 1 DDPM's beta_tilde):
   ``x0_pred = (x_t - sqrt(1 - alpha_bar_t) eps_theta) / sqrt(alpha_bar_t)``,
-  ``x_{t-1} = sqrt(alpha_bar_{t-1}) x0_pred + sqrt(1 - alpha_bar_{t-1}) eps_theta``,
-  with alpha_bar_{t-1} = 1 at the last step (not ``alpha_bar[-1]``, the workshop's wrap-around).
+  ``x_{t-1} = sqrt(alpha_bar_{t-1}) x0_pred + sqrt(1 - alpha_bar_{t-1} - sigma_t^2) eps_theta
+  + sigma_t z``, with alpha_bar_{t-1} = 1 at the last step (not ``alpha_bar[-1]``, the workshop's
+  wrap-around).
+- Euler and Heun (EDM Algorithm 1) on the probability-flow ODE of DDIM (Sec. 4.3):
+  ``dy/dsigma = eps_theta`` in ``sigma = sqrt((1 - alpha_bar) / alpha_bar)`` and
+  ``y = x / sqrt(alpha_bar)``, on the visited steps' sigmas and then sigma = 0; Heun corrects
+  every step but the last (to sigma = 0). One Euler step is one deterministic DDIM step.
 
 Steps are 0-based (t = T-1 .. 0). ``sample`` can also take fewer steps (a sub-sequence tau of the
 steps, DDIM Sec. 4.2): DDIM then jumps directly with eq. 12, DDPM takes eq. 11 with the respaced
-schedule of :func:`respace`.
+schedule of :func:`respace`. Zero terminal SNR (alpha_bar_{T-1} = 0, Lin et al. 2023): eq. 11 and
+the x_0 of eq. 12 divide 0 by 0 at the first step, so an eps-model gives non-finite values there;
+:func:`sample` refuses it (ValueError) and samples x_0- and v-models, which offer
+``model.predict(xt, t) -> (eps, x0)`` (see ``model.py``); sigma is infinite there, so Euler and
+Heun refuse every model on such a schedule.
 """
 
 from __future__ import annotations
 
 import torch
 
+from .parameterisation import x0_from_eps
+from .schedules import alpha_bars_prev, posterior_variance, signal_to_noise
 from .utils import check_points, check_positive_int, check_schedule, check_steps, torch_threads
 
-SAMPLERS = ("ddpm", "ddim")
+SAMPLERS = ("ddpm", "ddim", "euler", "heun")
+VARIANCES = ("beta", "beta_tilde")
 
 
 def _coef(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return values.to(like.dtype)[t].reshape(-1, 1)  # values[t] as (N or 1, 1)
 
 
-def ddpm_step(xt: torch.Tensor, t: int | torch.Tensor,
-              eps_pred: torch.Tensor, betas: torch.Tensor,
-              alphas: torch.Tensor, alpha_bars: torch.Tensor,
-              noise: torch.Tensor | None) -> torch.Tensor:
-    """One DDPM reverse step from 0-based step ``t`` (eq. 11 and
-    Algorithm 2, sigma_t^2 = beta_t).
+def ddpm_step(xt: torch.Tensor, t: int | torch.Tensor, eps_pred: torch.Tensor,
+              betas: torch.Tensor, alphas: torch.Tensor, alpha_bars: torch.Tensor,
+              noise: torch.Tensor | None, variance: str = "beta",
+              x0_pred: torch.Tensor | None = None) -> torch.Tensor:
+    """One DDPM reverse step from 0-based step ``t`` (eq. 11 and Algorithm 2).
 
-    ``noise`` is the standard normal z (shape of xt), ignored where t == 0;
-    None means z = 0.
+    ``noise`` is the standard normal z (shape of xt), ignored where t == 0; None means z = 0.
+    ``variance``: sigma_t^2 = beta_t or beta_tilde_t (:func:`~.schedules.posterior_variance`).
+    ``x0_pred``: a model's own x_0 (then eq. 7's mean, finite also where alpha_t = 0).
     """
     check_points("xt", xt)
     check_points("eps_pred", eps_pred, ("xt", xt))
     check_schedule(betas=betas, alphas=alphas, alpha_bars=alpha_bars)
+    if variance not in VARIANCES:
+        raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
     t = check_steps("t", t, len(alpha_bars), n=xt.shape[0])
     beta, alpha, ab = (_coef(v, t, xt) for v in (betas, alphas, alpha_bars))
-    # Step 1 (eq. 11): the mean mu_theta(x_t, t).
-    mean = (xt - beta / (1.0 - ab).sqrt() * eps_pred) / alpha.sqrt()
+    if x0_pred is None:
+        # Step 1 (eq. 11): the mean mu_theta(x_t, t).
+        mean = (xt - beta / (1.0 - ab).sqrt() * eps_pred) / alpha.sqrt()
+    else:
+        # Step 1 (eq. 7): the mean mu_tilde(x_t, x0_pred), with alpha_t = alpha_bar_t /
+        # alpha_bar_{t-1} taken from the alpha_bars (at t = 0 the mean is x0_pred, to rounding).
+        check_points("x0_pred", x0_pred, ("xt", xt))
+        ab_prev = _coef(alpha_bars_prev(alpha_bars), t, xt)
+        alpha = ab / ab_prev
+        mean = ((1.0 - alpha) * ab_prev.sqrt() * x0_pred + alpha.sqrt() * (1.0 - ab_prev) * xt) \
+            / (1.0 - ab)
     if noise is None:
         return mean
     check_points("noise", noise, ("xt", xt))
-    # Step 2 (Algorithm 2, lines 3-4): add sigma_t z, sigma_t = sqrt(beta_t);
-    # z = 0 at t == 0.
-    sigma = beta.sqrt() * (t > 0).reshape(-1, 1).to(xt.dtype)
+    # Step 2 (Algorithm 2, lines 3-4): add sigma_t z; z = 0 at t == 0.
+    var = beta if variance == "beta" else _coef(posterior_variance(betas, alpha_bars), t, xt)
+    sigma = var.sqrt() * (t > 0).reshape(-1, 1).to(xt.dtype)
     return mean + sigma * noise
 
 
 def ddim_step(xt: torch.Tensor, t: int | torch.Tensor, eps_pred: torch.Tensor,
-              alpha_bars: torch.Tensor, t_prev: int | None = None) -> torch.Tensor:
-    """One deterministic DDIM step (eq. 12, eta = 0) from 0-based step ``t`` to ``t_prev``
-    (None: t - 1; -1, also reached from t = 0: the clean end, alpha_bar = 1)."""
+              alpha_bars: torch.Tensor, eta: float = 0.0, noise: torch.Tensor | None = None, *,
+              t_prev: int | None = None, x0_pred: torch.Tensor | None = None) -> torch.Tensor:
+    """One DDIM step (eq. 12, sigma_t(eta) of eq. 16) from 0-based step ``t`` to ``t_prev``
+    (None: t - 1; -1, also reached from t = 0: the clean end, alpha_bar = 1, sigma = 0).
+    ``eta > 0`` needs ``noise`` (z, shape of xt); ``x0_pred``: a model's own x_0."""
     check_points("xt", xt)
     check_points("eps_pred", eps_pred, ("xt", xt))
     check_schedule(alpha_bars=alpha_bars)
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta >= 0:
+        raise ValueError(f"eta must be a non-negative number, got {eta!r}")
     t = check_steps("t", t, len(alpha_bars), n=xt.shape[0])
     ab = _coef(alpha_bars, t, xt)
     prev = t - 1 if t_prev is None else torch.full_like(t, t_prev)
+    if t_prev is not None and not -1 <= t_prev < len(alpha_bars):
+        raise ValueError(f"t_prev must be a step in [0, {len(alpha_bars) - 1}] or -1 (the clean "
+                         f"end), got {t_prev}")
     ab_all = torch.cat([alpha_bars.new_ones(1), alpha_bars])  # index s+1 holds alpha_bar_s
     ab_prev = _coef(ab_all, prev + 1, xt)  # alpha_bar_{-1} := 1
-    x0_pred = (xt - (1.0 - ab).sqrt() * eps_pred) / ab.sqrt()  # eq. 12, "predicted x_0"
-    # eq. 12, "direction pointing to x_t"; no random noise since sigma_t = 0
-    return ab_prev.sqrt() * x0_pred + (1.0 - ab_prev).sqrt() * eps_pred
+    if x0_pred is None:
+        x0_pred = x0_from_eps(xt, eps_pred, ab)  # eq. 12, "predicted x_0"
+    else:
+        check_points("x0_pred", x0_pred, ("xt", xt))
+    if eta == 0:  # eq. 12 with sigma_t = 0: "direction pointing to x_t", no random noise
+        return ab_prev.sqrt() * x0_pred + (1.0 - ab_prev).sqrt() * eps_pred
+    if noise is None:
+        raise ValueError(f"noise is needed for eta > 0 (got eta={eta})")
+    check_points("noise", noise, ("xt", xt))
+    # eq. 16: sigma_t(eta) = eta sqrt((1 - alpha_bar_{t-1}) / (1 - alpha_bar_t)) sqrt(1 - alpha_t)
+    sigma = eta * ((1.0 - ab_prev) / (1.0 - ab) * (1.0 - ab / ab_prev)).sqrt()
+    direction = (1.0 - ab_prev - sigma**2).clamp(min=0.0).sqrt() * eps_pred
+    return ab_prev.sqrt() * x0_pred + direction + sigma * noise
 
 
-ddim_jump = ddim_step  # the name for a jump over skipped steps (DDIM Sec. 4.2)
+def ddim_jump(xt: torch.Tensor, t: int | torch.Tensor, eps_pred: torch.Tensor,
+              alpha_bars: torch.Tensor, t_prev: int | None = None, eta: float = 0.0,
+              noise: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`ddim_step` over skipped steps (DDIM Sec. 4.2), with ``t_prev`` fifth, as before."""
+    return ddim_step(xt, t, eps_pred, alpha_bars, eta, noise, t_prev=t_prev)
 
 
 def respace(alpha_bars: torch.Tensor, steps: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,47 +141,100 @@ def timesteps(T: int, num_steps: int | None = None) -> list[int]:
     return sorted(set(steps), reverse=True)
 
 
+def evaluations(sampler: str, num_steps: int | None, T: int) -> int:
+    """Network evaluations :func:`sample` makes: one per visited step, and for Heun one more per
+    step but the last (EDM Algorithm 1: 2N - 1)."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    n = len(timesteps(T, num_steps))
+    return 2 * n - 1 if sampler == "heun" else n
+
+
+def _predict(model, xt: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(eps, x0)`` of ``model`` at (xt, t): ``model.predict(xt, t)`` for a model whose
+    ``prediction`` is ``"x0"`` or ``"v"``, else ``(model(xt, t), None)`` (x0 from eps later)."""
+    if getattr(model, "prediction", "eps") == "eps":
+        return model(xt, t), None
+    return model.predict(xt, t)
+
+
 @torch.no_grad()
 def sample(num_samples: int, model, sampler: str = "ddpm", generator: torch.Generator | None = None,
-           num_steps: int | None = None) -> list[torch.Tensor]:
+           num_steps: int | None = None, eta: float = 0.0,
+           variance: str = "beta") -> list[torch.Tensor]:
     """Draw ``num_samples`` points: a list of (num_samples, 2) tensors, x_T first and x_0 last
-    (num_steps + 1 of them for ``num_steps`` < T). Uses only ``model(xt, t)`` and the
-    schedule ``model.betas, model.alphas, model.alpha_bars, model.T``."""
+    (num_steps + 1 of them for ``num_steps`` < T). Uses only ``model(xt, t)`` (or its
+    ``model.predict``) and the schedule ``model.betas, model.alphas, model.alpha_bars, model.T``.
+    ``eta`` is DDIM's, ``variance`` DDPM's; random draws: x_T, then one z per step but the last
+    (DDPM, and DDIM with eta > 0)."""
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     check_positive_int("num_samples", num_samples)
+    if variance not in VARIANCES:
+        raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta >= 0:
+        raise ValueError(f"eta must be a non-negative number, got {eta!r}")
+    if float(model.alpha_bars[-1]) == 0.0:
+        if sampler in ("euler", "heun"):
+            raise ValueError(f"sampler {sampler!r} needs a finite sigma; alpha_bar_{{T-1}} = 0 "
+                             f"(zero terminal SNR) makes it infinite: use 'ddpm' or 'ddim'")
+        if getattr(model, "prediction", "eps") == "eps":
+            raise ValueError("an eps-prediction model cannot give x_0 where alpha_bar = 0 (zero "
+                             "terminal SNR: 0/0); sample a model with prediction 'v' or 'x0'")
     was_training = getattr(model, "training", False)
     if was_training:
         model.eval()
     try:
         with torch_threads():
-            return _sample_loop(num_samples, model, sampler, generator, num_steps)
+            steps = timesteps(model.T, num_steps)
+            x = torch.randn(num_samples, 2, generator=generator)  # (N, 2): x_T ~ N(0, I)
+            if sampler in ("euler", "heun"):
+                return _ode_loop(x, model, steps, heun=sampler == "heun")
+            return _sample_loop(x, model, sampler, generator, steps, eta, variance)
     finally:
         if was_training:
             model.train()
 
 
-def _sample_loop(
-    num_samples, model, sampler, generator, num_steps
-) -> list[torch.Tensor]:
-    steps = timesteps(model.T, num_steps)
-    betas, alphas = model.betas, model.alphas
-    if len(steps) < model.T:  # a sub-sequence of the steps
-        betas, alphas = respace(model.alpha_bars, steps)
-    # (N, 2): x_T ~ N(0, I)
-    x = torch.randn(num_samples, 2, generator=generator)
+def _sample_loop(x, model, sampler, generator, steps, eta, variance) -> list[torch.Tensor]:
+    betas, alphas, alpha_bars = model.betas, model.alphas, model.alpha_bars
+    k = steps  # the index of each visited step in the schedule DDPM steps on
+    if len(steps) < model.T:  # a sub-sequence of the steps: the respaced schedule, ascending
+        order = steps[::-1]
+        betas, alphas = (v[order] for v in respace(model.alpha_bars, steps))
+        alpha_bars, k = model.alpha_bars[order], list(range(len(steps) - 1, -1, -1))
     xs = [x]
     for i, t in enumerate(steps):
         # the next step; -1: the clean end
         t_prev = steps[i + 1] if i + 1 < len(steps) else -1
-        t_batch = torch.full((num_samples,), t, dtype=torch.long)
-        eps = model(x, t_batch)  # (N, 2)
+        t_batch = torch.full((len(x),), t, dtype=torch.long)
+        eps, x0 = _predict(model, x, t_batch)  # (N, 2), (N, 2) or None
+        z = None
+        if t_prev >= 0 and (sampler == "ddpm" or eta > 0):
+            z = torch.randn(x.shape, generator=generator)
         if sampler == "ddim":
-            x = ddim_step(x, t, eps, model.alpha_bars, t_prev)
+            z = torch.zeros_like(x) if z is None and eta > 0 else z  # sigma = 0 at the clean end
+            x = ddim_step(x, t, eps, model.alpha_bars, eta, z, t_prev=t_prev, x0_pred=x0)
         else:
-            z = None
-            if t_prev >= 0:
-                z = torch.randn(num_samples, 2, generator=generator)
-            x = ddpm_step(x, t, eps, betas, alphas, model.alpha_bars, z)
+            x = ddpm_step(x, k[i], eps, betas, alphas, alpha_bars, z, variance, x0)
+        xs.append(x)
+    return xs
+
+
+def _ode_loop(x, model, steps, heun: bool) -> list[torch.Tensor]:
+    alpha_bars = torch.cat([model.alpha_bars[steps], model.alpha_bars.new_ones(1)])  # then 1
+    sigmas = signal_to_noise(alpha_bars).rsqrt()  # sqrt((1 - ab) / ab), 0 at the end
+    y = x / alpha_bars[0].sqrt()  # (N, 2)
+    xs = [x]
+    for i, t in enumerate(steps):
+        t_batch = torch.full((len(x),), t, dtype=torch.long)
+        d = _predict(model, x, t_batch)[0]  # dy/dsigma = eps_theta (EDM Alg. 1, line 4)
+        y_next = y + (sigmas[i + 1] - sigmas[i]) * d  # Euler step (line 5)
+        if heun and i + 1 < len(steps):  # second-order correction (lines 7-8), not to sigma = 0
+            t_next = torch.full((len(x),), steps[i + 1], dtype=torch.long)
+            d_next = _predict(model, y_next * alpha_bars[i + 1].sqrt(), t_next)[0]
+            y_next = y + (sigmas[i + 1] - sigmas[i]) * 0.5 * (d + d_next)
+        y = y_next
+        x = y * alpha_bars[i + 1].sqrt()  # back to the scale of x
         xs.append(x)
     return xs

@@ -71,6 +71,20 @@ def torch_threads(n: int = 1):
         torch.set_num_threads(before)
 
 
+@contextmanager
+def evaluating(model):
+    """Run a block with ``model`` in eval mode (if it has one) on one thread, then restore it."""
+    was_training = getattr(model, "training", False)
+    if was_training:
+        model.eval()
+    try:
+        with torch_threads():
+            yield
+    finally:
+        if was_training:
+            model.train()
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
