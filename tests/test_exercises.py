@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -385,6 +386,43 @@ def test_not_a_function():
     assert not result.passed and "your function itself" in result.message
 
 
+def test_an_unreadable_output_is_a_verdict_not_a_traceback():
+    def objects(beta_min, beta_max, T):
+        return (np.array([None] * T),) * 3  # torch cannot read an object array
+
+    result = ex.check_get_diffusion_parameters(objects)
+    assert not result.passed and result.mistake == "unreadable", result.message
+    assert "could not evaluate your function's output (TypeError" in result.message
+
+
+@pytest.mark.parametrize(
+    ("out", "words", "key"),
+    [
+        (lambda T: ([0.1] * T,) * 3, "betas is a list; expected a torch tensor of shape (50,)",
+         "type"),
+        (lambda T: (torch.ones(T, dtype=torch.bool),) * 3,
+         "betas has dtype torch.bool; expected floating-point numbers", None),
+    ],
+)  # fmt: skip
+def test_outputs_that_are_not_float_tensors_are_named(out, words, key):
+    result = ex.check_get_diffusion_parameters(lambda beta_min, beta_max, T: out(T))
+    assert not result.passed and result.mistake == key and words in result.message, result.message
+    assert ("Hint: Return torch tensors" in result.message) == (key == "type")
+
+
+def test_loss_fallback_when_a_second_run_fails():
+    runs = []
+
+    def fails_when_run_again(model, x0s, eps, alpha_bars, ts):
+        runs.append(ts)
+        if len(runs) > 1:
+            raise RuntimeError("only once")
+        return loss.get_loss(model, x0s, eps, alpha_bars, ts) * 1.5
+
+    result = ex.check_get_loss(fails_when_run_again)
+    assert result.mistake == "generic" and len(runs) == 2, result.message
+
+
 def test_a_check_leaves_the_global_random_state_alone():
     torch.manual_seed(123)
     before = torch.get_rng_state()
@@ -418,3 +456,11 @@ def test_fake_model_behaves_like_the_real_one():
         model(torch.full((4,), 3), x)
     with pytest.raises(ex.ModelInputError, match="negative"):
         model(x, -1)
+    with pytest.raises(ex.ModelInputError, match="of type ndarray"):
+        model(x.numpy(), 3)
+    with pytest.raises(ex.ModelInputError, match="dtype torch.int64; points must be floating"):
+        model(x.long(), 3)
+    with pytest.raises(ex.ModelInputError, match=r"shape \(4, 3\); expected \(N, 2\)"):
+        model(torch.randn(4, 3), 3)
+    with pytest.raises(ex.ModelInputError, match=r"steps of shape \(3,\) for 4 points"):
+        model(x, torch.full((3,), 3))

@@ -1,4 +1,5 @@
-"""Checks of the trajectory explorer: stored data layout, sizes, the Bokeh document, the JS glue.
+"""Checks of the trajectory explorer: stored data layout, sizes, the Bokeh document, the JS glue,
+and its client side (JavaScript, CSS, HTML) as package data that a wheel ships.
 
 Two browser tests (marked ``browser``) load a standalone page in the session's shared Chromium
 (the ``browser`` fixture of tests/conftest.py): the CustomJS callback draws exactly what
@@ -11,7 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
+import subprocess
 import sys
+import zipfile
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +24,7 @@ import pytest
 import torch
 
 from diffusion2d.exact import ExactDenoiser
-from diffusion2d.plotting import COLORS, LIMITS, explorer, explorer_js, particles
+from diffusion2d.plotting import COLORS, LIMITS, explorer, particles
 from diffusion2d.trajectories import record_pair
 
 sys.path.insert(0, str(Path(__file__).parent / "site"))  # the site tests' helpers
@@ -156,7 +161,7 @@ def test_widgets_have_stable_names_classes_and_callbacks(layout):
         assert isinstance(w, kinds[key]) and name in w.css_classes, key
         if key == "play":
             (cb,) = w.js_event_callbacks["button_click"]
-            assert isinstance(cb, CustomJS) and cb.code == explorer_js.PLAY_JS
+            assert isinstance(cb, CustomJS) and cb.code == explorer.PLAY_JS
             assert cb.args["time"] is select(layout, "explorer-time")
             assert not w.js_property_callbacks
             continue
@@ -215,13 +220,38 @@ def test_colours_and_cues_by_meaning(layout):
 
 
 def test_labels_name_meanings_not_colours(html):
-    legend = re.search(r"<p class='explorer-legend'>.*?</p>", html).group(0)
-    text = re.sub(r"<[^>]+>", " ", explorer_js.HELP + legend) + " ".join(explorer.ARROWS.values())
+    legend = re.search(r"<p class='explorer-legend'>.*?</p>", html, re.S).group(0)
+    help_ = re.search(r"<p class='explorer-help'>.*?</p>", html, re.S).group(0)
+    text = re.sub(r"<[^>]+>", " ", help_ + legend) + " ".join(explorer.ARROWS.values())
     assert not re.search(r"\b(red|blue|purple|green|orange|vermillion|grey|gray)\b", text, re.I)
     for meaning in ("particles", "training data", "learned field", "predicted noise",
                     "added noise"):  # fmt: skip
         assert meaning in text
     assert legend.count('stroke-dasharray="4 2"') == 1  # the predicted noise's dashed swatch
+
+
+def test_client_side_ships_as_package_data(tmp_path):
+    """The explorer's JavaScript, CSS and HTML are files of the package that importlib.resources
+    finds, and a wheel built from pyproject.toml (a non-editable install) ships every one."""
+    pytest.importorskip("setuptools")
+    assets = files("diffusion2d.plotting.explorer_assets")
+    texts = {"update.js": explorer.CALLBACK_JS, "play.js": explorer.PLAY_JS,
+             "explorer.css": explorer.CSS, "page.html": explorer.PAGE}  # fmt: skip
+    for name, text in texts.items():
+        assert text.strip() and (assets / name).read_text("utf-8") == text, name
+    on_disk = {p.name for p in assets.iterdir() if p.name.endswith((".js", ".css", ".html"))}
+    assert on_disk == set(texts)
+    root, project = Path(__file__).resolve().parents[1], tmp_path / "project"
+    shutil.copytree(root / "src", project / "src",
+                    ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))  # fmt: skip
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, project)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index",
+                    "--no-build-isolation", "-w", str(tmp_path / "dist"), str(project)],
+                   check=True)  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"diffusion2d/plotting/explorer_assets/{name}" for name in texts} <= shipped
 
 
 def test_book_defaults():

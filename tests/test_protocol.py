@@ -110,8 +110,7 @@ def test_the_key_sees_model_sampler_steps_protocol_and_reference(ref, dino):
     other, _ = train(TINY.replace(seed=1), data=dino)
 
     def key(m=model, sampler="ddpm", steps=None, protocol=SMALL, r=ref):
-        what = {"model": P._state_digest(m), "sampler": sampler, "num_steps": steps}
-        return P._key(what, r, protocol)
+        return P._key(m, sampler, steps, r, protocol)
 
     keys = [key(), key(m=other), key(sampler="ddim"), key(steps=5),
             key(protocol=P.Protocol(num_samples=300, seeds=(0, 1, 2), mmd_samples=100)),

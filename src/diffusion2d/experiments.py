@@ -83,25 +83,24 @@ def _resolve(value, argument: str) -> tuple[TrainConfig, str]:
         return BASE, "BASE (the defaults)"
     if isinstance(value, str) and value in POOL:
         return POOL[value], f"experiment {value[1:]}" if value in EXPERIMENTS else TITLES[value]
-    raise ValueError(
-        f"{argument} must be a TrainConfig, 'BASE' or one of {', '.join(POOL)}, got {value!r}"
-    )
+    names = ", ".join(POOL)
+    raise ValueError(f"{argument} must be a TrainConfig, 'BASE' or one of {names}, got {value!r}")
 
 
+@dataclasses.dataclass
 class ConfigView:
-    """A config shown one field per line: ``lines`` of ``(text, changed)``; ``changed`` names the
-    fields that differ from the baseline (marked ``*``, with its value in a comment; bold in
-    HTML)."""
+    """A config shown one field per line; ``changed`` names the fields that differ from the
+    baseline, marked ``*`` (with the old value in a comment) and bold in HTML."""
 
-    def __init__(self, lines: list[tuple[str, bool]], changed: tuple[str, ...]):
-        self.lines, self.changed = lines, changed
+    lines: list[str]
+    changed: tuple[str, ...]
 
     def __repr__(self) -> str:
-        return "\n".join(text for text, _ in self.lines)
+        return "\n".join(self.lines)
 
     def _repr_html_(self) -> str:
-        rows = (f"<strong>{html.escape(t)}</strong>" if bold else html.escape(t)
-                for t, bold in self.lines)
+        rows = (f"<strong>{t}</strong>" if t.startswith("  *") else t
+                for t in map(html.escape, self.lines))
         return '<pre class="config-view">' + "\n".join(rows) + "</pre>"
 
 
@@ -114,13 +113,9 @@ def show_config(config: TrainConfig | str, baseline: TrainConfig | str | None = 
     changed = tuple(n for n in names if base and getattr(cfg, n) != getattr(base, n))
     if base:
         title += f"; * = changed from {base_title}" if changed else f", the same as {base_title}"
-    lines = [(f"# {title}", False), ("TrainConfig(", False)]
-    for n in names:
-        if n in changed:
-            lines.append((f"  * {n}={getattr(cfg, n)!r},  # was {getattr(base, n)!r}", True))
-        else:
-            lines.append((f"    {n}={getattr(cfg, n)!r},", False))
-    return ConfigView(lines + [(")", False)], changed)
+    fields = [f"  * {n}={getattr(cfg, n)!r},  # was {getattr(base, n)!r}" if n in changed
+              else f"    {n}={getattr(cfg, n)!r}," for n in names]  # fmt: skip
+    return ConfigView([f"# {title}", "TrainConfig(", *fields, ")"], changed)
 
 
 def _lr(x: float) -> str:
@@ -178,12 +173,10 @@ def signal_scale(config: TrainConfig, t: int, workshop_bug: bool = False) -> flo
 
 def prior_terms(config: TrainConfig, data=None, num_samples: int = 200_000) -> dict:
     """Where the forward process of ``config`` ends, against the sampler's start N(0, I):
-    ``alpha_bar_T``; ``prior_kl``, KL(q(x_T) || N(0, I)) in nats (:func:`metrics.
-    prior_mismatch_kl`, with enough Monte Carlo samples to resolve values near 1e-3);
-    ``matched_kl``, the KL of the Gaussian N(m, S) with the moments of q(x_T) (closed form:
-    m = sqrt(ab) mean(x_0), S = ab Cov(x_0) + (1 - ab) I)."""
-    if data is None:
-        data = load_datasaurus(config.dataset)
+    ``alpha_bar_T``; ``prior_kl``, KL(q(x_T) || N(0, I)) in nats (Monte Carlo samples enough to
+    resolve 1e-3); ``matched_kl``, the KL of the Gaussian N(m, S) with the moments of q(x_T):
+    m = sqrt(ab) mean(x_0), S = ab Cov(x_0) + (1 - ab) I."""
+    data = load_datasaurus(config.dataset) if data is None else data
     ab = float(get_diffusion_parameters(config.beta_min, config.beta_max, config.T)[2][-1])
     x0 = data.double()
     cov = ab * torch.cov(x0.T, correction=0) + (1 - ab) * torch.eye(x0.shape[1], dtype=x0.dtype)
@@ -221,9 +214,8 @@ def fused_adamw() -> bool:
 
 
 def load_experiment(name: str):
-    """``(model, history)`` of one model of ``POOL`` from the model cache. The first call trains
-    everything in ``POOL`` at once (:func:`diffusion2d.cache.load_or_train_many`, one process per
-    core); later calls, in any kernel, only load."""
+    """``(model, history)`` of one model of ``POOL``: the first call trains all of ``POOL`` at once
+    (:func:`cache.load_or_train_many`, one process per core); later calls only load."""
     if name not in POOL:
         raise ValueError(f"unknown experiment {name!r}; choose one of {', '.join(POOL)}")
     return load_or_train_many(POOL)[name]

@@ -43,17 +43,14 @@ def mmd_rbf(a: torch.Tensor, b: torch.Tensor,
     check_points("b", b)
     if len(a) < 2 or len(b) < 2:
         raise ValueError("mmd_rbf needs at least two points in each set")
-    a, b = a.double(), b.double()
 
     def kernel(x, y):
-        d2 = torch.cdist(x, y) ** 2
+        d2 = torch.cdist(x.double(), y.double()) ** 2
         return sum(torch.exp(-d2 / (2.0 * s * s)) for s in bandwidths)
 
-    kaa, kbb, kab = kernel(a, a), kernel(b, b), kernel(a, b)
-    n, m = len(a), len(b)
-    term_a = (kaa.sum() - kaa.diagonal().sum()) / (n * (n - 1))
-    term_b = (kbb.sum() - kbb.diagonal().sum()) / (m * (m - 1))
-    return float(term_a + term_b - 2.0 * kab.mean())
+    kaa, kbb = kernel(a, a), kernel(b, b)
+    within = [(k.sum() - k.diagonal().sum()) / (len(k) * (len(k) - 1)) for k in (kaa, kbb)]
+    return float(within[0] + within[1] - 2.0 * kernel(a, b).mean())
 
 
 def gaussian_kl(mean: torch.Tensor, cov: torch.Tensor) -> float:
@@ -67,8 +64,7 @@ def prior_mismatch_kl(data: torch.Tensor, alpha_bar_T: float, num_samples: int =
     (1 - ab) I) of eq. 4 at t = T: no closed form, so a seeded Monte Carlo estimate of
     E_q[log q(x) - log N(x; 0, I)] with exact log-densities (it sees the shape of the data left
     in x_T, not just its mean and covariance)."""
-    check_points("data", data)
-    x0 = data.double()
+    x0 = check_points("data", data).double()
     ab = float(alpha_bar_T)
     if not 0.0 < ab < 1.0:
         raise ValueError(f"alpha_bar_T must lie in (0, 1), got {alpha_bar_T}")

@@ -1,15 +1,13 @@
 """Sampling seen as particles: one reverse step with its parts, and whole recorded trajectories.
 
 Each reverse step moves a particle by a deterministic part (the learned field: the DDPM mean of
-eq. 11 minus x_t, or the DDIM update of eq. 12 minus x_t) plus, for DDPM only, added noise
-sigma_t z with sigma_t^2 = beta_t (none at the last step, Algorithm 2). The recorder keeps, for
-every step, the particle positions, the predicted noise eps_theta, the deterministic displacement,
-the added noise, and the learned field on a grid, so that a page can replay sampling without a
-kernel. Indexing: frame k (k = 0..T) is the state after k reverse steps, i.e. x_{T-k} in the
-paper's notation; step k (k = 0..T-1) goes from frame k to frame k+1 using 0-based step T-1-k.
-
-:func:`record_pair` records DDPM and DDIM from the same x_T; :func:`trajectory_stats`,
-:func:`noise_walk` and :func:`endpoint_distance` are the numbers chapter 06 reads off them.
+eq. 11, or the DDIM update of eq. 12, minus x_t) plus, for DDPM only, noise sigma_t z with
+sigma_t^2 = beta_t (none at the last step, Algorithm 2). The recorder keeps each step's positions,
+eps_theta, deterministic move, added noise and the field on a grid, so that a page can replay
+sampling without a kernel. Frame k (k = 0..T) is the state after k reverse steps, x_{T-k}; step
+k (k = 0..T-1) leads from frame k to k+1 with 0-based step T-1-k. :func:`record_pair` records
+DDPM and DDIM from one x_T; chapter 06 reads :func:`trajectory_stats`, :func:`noise_walk` and
+:func:`endpoint_distance` off them.
 """
 
 from __future__ import annotations
@@ -38,13 +36,9 @@ class StepResult:
 
 
 @torch.no_grad()
-def learned_drift(
-    model, xt: torch.Tensor, t: int, deterministic: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(eps_pred, drift)`` at 0-based step t: the noise prediction and the deterministic move.
-
-    DDPM: drift = mu_theta(x_t, t) - x_t (eq. 11). DDIM: drift = (eq. 12 update) - x_t.
-    """
+def learned_drift(model, xt: torch.Tensor, t: int, deterministic: bool = False):
+    """``(eps_pred, drift)`` at 0-based step t: the noise prediction and the deterministic move,
+    mu_theta(x_t, t) - x_t for DDPM (eq. 11), the eq. 12 update minus x_t for DDIM."""
     check_points("xt", xt)
     ts = check_steps("t", t, model.T, n=xt.shape[0])
     eps = model(xt, ts)  # (N, 2)
@@ -54,18 +48,11 @@ def learned_drift(
 
 
 @torch.no_grad()
-def trajectory_step(
-    model,
-    xt: torch.Tensor,
-    t: int,
-    deterministic: bool = False,
-    generator: torch.Generator | None = None,
-) -> StepResult:
-    """One reverse step from 0-based step ``t`` that also returns its parts.
-
-    DDPM (``deterministic=False``): x_{t-1} = x_t + drift + sqrt(beta_t) z with z ~ N(0, I) and
-    no noise at t == 0 (Algorithm 2). DDIM: x_{t-1} = x_t + drift, no noise (eq. 12, eta = 0).
-    """
+def trajectory_step(model, xt: torch.Tensor, t: int, deterministic: bool = False,
+                    generator: torch.Generator | None = None) -> StepResult:
+    """One reverse step from 0-based step ``t`` that also returns its parts. DDPM: x_{t-1} =
+    x_t + drift + sqrt(beta_t) z with z ~ N(0, I) and no noise at t == 0 (Algorithm 2). DDIM
+    (``deterministic``): x_{t-1} = x_t + drift, no noise (eq. 12, eta = 0)."""
     eps, drift = learned_drift(model, xt, t, deterministic)
     if deterministic or t == 0:
         noise = torch.zeros_like(xt)
@@ -77,35 +64,24 @@ def trajectory_step(
 
 @dataclass
 class Trajectories:
-    """A recorded sampling run; arrays are numpy float32.
+    """A recorded sampling run (numpy float32): frame k is x_{T-k}, step k leads to frame k+1."""
 
-    positions (T+1, N, 2): frame k is x_{T-k}; eps_pred, drift, added_noise (T, N, 2): step k;
-    field (T, ny, nx, 2): the deterministic displacement on the grid at step k;
-    grid_x, grid_y (ny, nx); paper_t (T+1,): the paper's time index T-k of frame k.
-    """
-
-    positions: np.ndarray
-    eps_pred: np.ndarray
+    positions: np.ndarray  # (T+1, N, 2), frame k
+    eps_pred: np.ndarray  # (T, N, 2), step k; so are drift and added_noise
     drift: np.ndarray
     added_noise: np.ndarray
-    field: np.ndarray
-    grid_x: np.ndarray
+    field: np.ndarray  # (T, ny, nx, 2): the deterministic displacement on the grid at step k
+    grid_x: np.ndarray  # (ny, nx), and grid_y
     grid_y: np.ndarray
-    paper_t: np.ndarray
+    paper_t: np.ndarray  # (T+1,): the paper's time index T-k of frame k
     deterministic: bool
 
 
 @torch.no_grad()
-def record_trajectories(
-    model,
-    num_particles: int = 200,
-    deterministic: bool = False,
-    generator: torch.Generator | None = None,
-    x_T: torch.Tensor | None = None,
-    grid: tuple = ((-2.5, 2.5, 0.25), None),
-) -> Trajectories:
-    """Run the sampler from x_T ~ N(0, I) (or the given ``x_T``) and record every step, the
-    field on ``utils.grid(*grid)``."""
+def record_trajectories(model, num_particles: int = 200, deterministic: bool = False,
+                        generator: torch.Generator | None = None, x_T: torch.Tensor | None = None,
+                        grid: tuple = ((-2.5, 2.5, 0.25), None)) -> Trajectories:
+    """Run the sampler from x_T ~ N(0, I) (or ``x_T``), recording every step (field on ``grid``)."""
     if hasattr(model, "eval"):
         model.eval()
     x = torch.randn(num_particles, 2, generator=generator) if x_T is None else x_T.clone()
@@ -120,16 +96,12 @@ def record_trajectories(
     def stack(xs: list[torch.Tensor]) -> np.ndarray:
         return torch.stack(xs).numpy().astype(np.float32)
 
+    parts = {k: stack([getattr(s, k) for s in steps]) for k in ("eps_pred", "drift", "added_noise")}
     return Trajectories(
-        positions=stack(positions),
-        eps_pred=stack([s.eps_pred for s in steps]),
-        drift=stack([s.drift for s in steps]),
-        added_noise=stack([s.added_noise for s in steps]),
+        positions=stack(positions), **parts,
         field=stack(fields).reshape((model.T,) + gx.shape + (2,)),
-        grid_x=gx.astype(np.float32),
-        grid_y=gy.astype(np.float32),
-        paper_t=np.arange(model.T, -1, -1),
-        deterministic=deterministic,
+        grid_x=gx.astype(np.float32), grid_y=gy.astype(np.float32),
+        paper_t=np.arange(model.T, -1, -1), deterministic=deterministic,
     )
 
 
@@ -163,11 +135,10 @@ def frame_of(traj: Trajectories, t: int) -> int:
 
 
 def trajectory_stats(traj: Trajectories, data: torch.Tensor) -> dict[str, float]:
-    """Per-particle means over one recorded run, in data units: ``path_length`` (sum of step
+    """Per-particle means over one recorded run, in data units: ``path_length`` (summed step
     lengths), ``net_move`` |x_0 - x_T|, ``drift_total`` / ``noise_total`` (summed lengths of the
-    deterministic moves / of the added noise), ``noise_net`` (length of the *sum* of the added
-    noise, how far the noise alone would have carried a particle), and ``chamfer``, the Chamfer
-    distance of these final x_0 to ``data`` (not the protocol's measure)."""
+    deterministic moves / added noise), ``noise_net`` (length of the *summed* noise: how far it
+    alone would carry a particle); ``chamfer`` of the final x_0 to ``data`` (not the protocol)."""
     pos = traj.positions.astype(np.float64)  # (T+1, N, 2)
     noise = traj.added_noise.astype(np.float64)  # (T, N, 2)
     data = check_points("data", torch.as_tensor(data)).double()
@@ -184,12 +155,10 @@ def trajectory_stats(traj: Trajectories, data: torch.Tensor) -> dict[str, float]
 def noise_walk(betas: torch.Tensor) -> dict[str, float]:
     """What DDPM's added noise does on its own, as a random walk in 2-D: steps sigma_t z_t with
     sigma_t^2 = beta_t at every step but the last (Algorithm 2), independent z_t ~ N(0, I).
-
-    ``sum_sigma`` = sum of sigma_t; ``root_sum_sq`` = sqrt(sum of sigma_t^2). The expected summed
-    step length is ``noise_total`` = sqrt(pi/2) sum sigma_t (E|z| = sqrt(pi/2) in 2-D); the sum
-    of the steps is N(0, sum sigma_t^2 I), so its expected length, ``noise_net``, is only
-    sqrt(pi/2) sqrt(sum sigma_t^2): the steps mostly cancel.
-    """
+    ``sum_sigma`` = sum sigma_t, ``root_sum_sq`` = sqrt(sum sigma_t^2). The expected summed step
+    length is ``noise_total`` = sqrt(pi/2) sum sigma_t (E|z| = sqrt(pi/2) in 2-D); the sum of the
+    steps is N(0, sum sigma_t^2 I), so its expected length, ``noise_net``, is only sqrt(pi/2)
+    sqrt(sum sigma_t^2): the steps mostly cancel."""
     b = torch.as_tensor(betas, dtype=torch.float64)
     if b.ndim != 1 or len(b) < 1 or bool((b < 0).any()):
         raise ValueError(f"betas must be a non-negative 1-D schedule, got shape {tuple(b.shape)}")
@@ -200,13 +169,9 @@ def noise_walk(betas: torch.Tensor) -> dict[str, float]:
             "noise_net": c * root}  # fmt: skip
 
 
-def stats_table(stats: Mapping[str, Mapping[str, float]], decimals: int = 2) -> pd.DataFrame:
-    """The measures of :func:`trajectory_stats` per run (columns, e.g. ``"DDPM"``), one row per
-    measure of :data:`STAT_LABELS`, rounded to ``decimals``."""
-    return pd.DataFrame(
-        {name: [round(float(s[k]), decimals) for k in STAT_LABELS] for name, s in stats.items()},
-        index=list(STAT_LABELS.values()),
-    )
+def stats_table(stats: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """The :func:`trajectory_stats` of each run (a column), one row per :data:`STAT_LABELS`."""
+    return pd.DataFrame(stats).loc[list(STAT_LABELS)].set_axis(list(STAT_LABELS.values()))
 
 
 def endpoint_distance(a: Trajectories, b: Trajectories) -> float:

@@ -3,30 +3,26 @@ against :func:`diffusion2d.loss.get_loss`. Rules: it draws nothing, returns the 
 batch and both coordinates (a sum or the squared norm fails, with a hint naming the factor, so that
 the numbers match the book's training curves) and keeps the gradient."""
 
-from functools import partial
-
 import torch
 
-from ..loss import get_loss
+from ..loss import get_loss as reference
 from ._model import FakeModel
-from ._runner import GLOBAL_SEED, Failure, Part, close, fmt, generator
+from ._runner import GLOBAL_SEED, Failure, Part, call, cases, close, fmt, generator
 
 NAME, SUMMARY = "get_loss", "three batches (6 and 2 points for T = 10, 16 for T = 50)"
-reference = get_loss
 
 
-def _make(schedule: tuple, steps: list[int], k: int) -> tuple[tuple, dict]:
+def _make(k: int, schedule: tuple, steps: list[int]) -> tuple[tuple, dict]:
     g, model = generator(k), FakeModel(*schedule)
     x0s = torch.randn(len(steps), 2, generator=g) * torch.tensor([1.0, 0.7]) + 0.3
     eps = torch.randn(len(steps), 2, generator=g)
     return (model, x0s, eps, model.alpha_bars.clone(), torch.tensor(steps)), {}
 
 
-CASES = [(desc, partial(_make, *case, k)) for k, (desc, *case) in enumerate([
-    ("a batch of 6 points (T = 10)", (0.02, 0.3, 10), [0, 3, 9, 5, 7, 1]),
-    ("a batch of 2 points at different steps (T = 10)", (0.02, 0.3, 10), [1, 8]),
-    ("the workshop schedule (beta_max = 0.05, T = 50), 16 points", (1e-4, 0.05, 50),
-     [49, 0, 12, 25, 6, 37, 44, 3, 18, 30, 9, 49, 21, 1, 33, 40])])]  # fmt: skip
+CASES = cases(_make, ("a batch of 6 points (T = 10)", (0.02, 0.3, 10), [0, 3, 9, 5, 7, 1]),
+              ("a batch of 2 points at different steps (T = 10)", (0.02, 0.3, 10), [1, 8]),
+              ("the workshop schedule (beta_max = 0.05, T = 50), 16 points", (1e-4, 0.05, 50),
+               [49, 0, 12, 25, 6, 37, 44, 3, 18, 30, 9, 49, 21, 1, 33, 40]))  # fmt: skip
 
 HINTS = {
     "variance": "x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps (DDPM eq. 4): both "
@@ -99,16 +95,16 @@ MISTAKES = [
 
 def view(out: object, args: tuple) -> list[Part]:
     """The loss: one number that carries a gradient."""
+    tensor = isinstance(out, torch.Tensor)
     if not args[0].calls:
         raise Failure("your get_loss never called the model", mistake="no_model")
     if isinstance(out, (float, int)) and not isinstance(out, bool):
-        raise Failure(f"it returned a Python {type(out).__name__}; expected a tensor",
-                      got=fmt(out), mistake="detached")  # fmt: skip
-    if not isinstance(out, torch.Tensor) or out.numel() != 1:
-        what = f"tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else (
-            type(out).__name__)  # fmt: skip
-        raise Failure(f"it returned a {what}; expected one number", mistake="not_scalar",
-                      got=fmt(out) if isinstance(out, torch.Tensor) else None)  # fmt: skip
+        raise Failure(f"it returned a Python {type(out).__name__}; expected a tensor", None,
+                      fmt(out), "detached")  # fmt: skip
+    if not tensor or out.numel() != 1:
+        what = f"tensor of shape {tuple(out.shape)}" if tensor else type(out).__name__
+        raise Failure(f"it returned a {what}; expected one number", None,
+                      fmt(out) if tensor else None, "not_scalar")  # fmt: skip
     if not out.requires_grad:
         raise Failure("the loss carries no gradient", mistake="detached")
     return [Part("the loss differs from the reference", out.detach().double().reshape(()))]
@@ -116,10 +112,9 @@ def view(out: object, args: tuple) -> list[Part]:
 
 def explain(fn, make, got: list[Part], **_) -> str:
     """No listed mistake: does a second run (another global seed) give another value?"""
+    args = make()[0]
     try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(GLOBAL_SEED + 1)
-            again = fn(*make()[0]).detach().reshape(())
+        again = view(call(fn, *args, seed=GLOBAL_SEED + 1), args)
     except Exception:  # noqa: BLE001 - only asking whether a second run differs
         return "generic"
-    return "generic" if close(again, got[0].value) else "random"
+    return "generic" if close(again[0].value, got[0].value) else "random"

@@ -4,14 +4,14 @@
 import torch
 
 from ..schedules import alpha_bars_prev, get_diffusion_parameters
-from ._runner import Failure, Part, as_tensor, close
+from ._runner import Failure, Part, as_tensor, cases, close
 
 NAME, SUMMARY = "get_diffusion_parameters", "three schedules (betas, alphas and alpha_bars)"
 reference = get_diffusion_parameters
-CASES = [(desc, lambda a=args: (a, {})) for desc, args in [
-    ("the workshop schedule (beta_min = 1e-4, beta_max = 0.05, T = 50)", (1e-4, 0.05, 50)),
-    ("the gentler schedule (beta_min = 1e-4, beta_max = 0.02, T = 50)", (1e-4, 0.02, 50)),
-    ("a short schedule (beta_min = 0.1, beta_max = 0.3, T = 5)", (0.1, 0.3, 5))]]  # fmt: skip
+CASES = cases(lambda k, *args: (args, {}),
+              ("the workshop schedule (beta_min = 1e-4, beta_max = 0.05, T = 50)", 1e-4, 0.05, 50),
+              ("the gentler schedule (beta_min = 1e-4, beta_max = 0.02, T = 50)", 1e-4, 0.02, 50),
+              ("a short schedule (beta_min = 0.1, beta_max = 0.3, T = 5)", 0.1, 0.3, 5))
 
 HINTS = {
     "not_tuple": "Return the three tensors as a tuple: return betas, alphas, alpha_bars.",
