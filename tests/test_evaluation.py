@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from figaudit import audit  # noqa: E402
 
 from diffusion2d import evaluation as ev  # noqa: E402
 from diffusion2d import plotting  # noqa: E402
@@ -256,7 +257,7 @@ def test_quality_keep_the_book_style(circle, exact, untrained, _protocol_cache):
         "coverage_figure": quality.coverage_figure(stats, train, heldout),
     }
     for name, fig in figures.items():
-        report = plotting.audit(fig)
+        report = audit(fig)
         assert report["min_font"] >= plotting.MIN_FONT, (name, report)
         assert report["width"] <= report["max_width"] + 1e-6, (name, report)
         assert not report["foreign_colors"], (name, report)

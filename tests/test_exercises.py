@@ -4,14 +4,20 @@ and turns exceptions, todo() stubs and wrong return types into plain verdicts.""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import time
+import tomllib
+from importlib.resources import files
 
 import numpy as np
 import pytest
 import torch
+from wheelfiles import wheel_files
 
 from diffusion2d import exercises as ex
 from diffusion2d import loss, samplers, schedules, trajectories
+from diffusion2d.exercises import _runner
 from diffusion2d.exercises._runner import RUNNER_HINTS
 from diffusion2d.trajectories import StepResult
 
@@ -57,13 +63,41 @@ def _expect(result, catalogue, key, fn=None):
     assert "Traceback" not in result.message
 
 
-def test_every_hint_is_kept_and_every_mistake_has_one():
+def test_every_hint_is_kept():
     for catalogue in ex.CATALOGUE:
         hints = catalogue.HINTS
         assert set(HINT_KEYS[catalogue.NAME].split()) <= set(hints) | set(RUNNER_HINTS)
         assert all(isinstance(text, str) and len(text) > 20 for text in hints.values())
+
+
+def _strings(module) -> set[str]:
+    """Every string constant in a module's source: the mistake keys its code can name."""
+    tree = ast.parse(inspect.getsource(module))
+    return {node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)}  # fmt: skip
+
+
+def test_hints_file_has_a_hint_for_every_mistake_and_no_unused_hint():
+    tables = tomllib.loads((files("diffusion2d.exercises") / "hints.toml").read_text("utf-8"))
+    modules = {c.__name__.rsplit(".", 1)[1]: c for c in ex.CATALOGUE}
+    assert set(tables) == {"runner", *modules}  # a table per catalogue, one for the runner
+    assert RUNNER_HINTS == tables["runner"]
+    for table, catalogue in modules.items():
+        assert tables[table].items() <= catalogue.HINTS.items(), table  # HINTS is its table
         for key, _ in catalogue.MISTAKES:  # model_input: the stand-in model's words are the hint
-            assert key in hints or key in RUNNER_HINTS or key == "model_input", key
+            assert key in catalogue.HINTS or key in RUNNER_HINTS or key == "model_input", key
+        # a hint is used if the catalogue's code names its key (a mistake, view or explain)
+        assert not set(tables[table]) - _strings(catalogue), table
+    assert not set(RUNNER_HINTS) - _strings(_runner), "a [runner] hint the runner never names"
+    for table in tables.values():
+        assert all(text == " ".join(text.split()) for text in table.values())  # one line each
+
+
+def test_hints_ship_as_package_data():
+    """hints.toml is a file of the package that a wheel (a non-editable install) ships."""
+    pytest.importorskip("setuptools")
+    assert (files("diffusion2d.exercises") / "hints.toml").is_file()
+    assert "diffusion2d/exercises/hints.toml" in wheel_files()
 
 
 @pytest.mark.parametrize(("catalogue", "key", "fn"), MISTAKES, ids=_ids(MISTAKES))

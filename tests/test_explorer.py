@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
-import subprocess
 import sys
-import zipfile
 from importlib.resources import files
 from pathlib import Path
 
@@ -29,6 +26,7 @@ from diffusion2d.trajectories import record_pair
 
 sys.path.insert(0, str(Path(__file__).parent / "site"))  # the site tests' helpers
 from sitetools import EXPLORER_PLAY, EXPLORER_TIME, play_then_pause  # noqa: E402
+from wheelfiles import wheel_files  # noqa: E402
 
 T, N = 6, 30
 GRID = (-2.0, 2.01, 1.0)  # 5 x 5 = 25 grid points
@@ -230,7 +228,7 @@ def test_labels_name_meanings_not_colours(html):
     assert legend.count('stroke-dasharray="4 2"') == 1  # the predicted noise's dashed swatch
 
 
-def test_client_side_ships_as_package_data(tmp_path):
+def test_client_side_ships_as_package_data():
     """The explorer's JavaScript, CSS and HTML are files of the package that importlib.resources
     finds, and a wheel built from pyproject.toml (a non-editable install) ships every one."""
     pytest.importorskip("setuptools")
@@ -241,17 +239,7 @@ def test_client_side_ships_as_package_data(tmp_path):
         assert text.strip() and (assets / name).read_text("utf-8") == text, name
     on_disk = {p.name for p in assets.iterdir() if p.name.endswith((".js", ".css", ".html"))}
     assert on_disk == set(texts)
-    root, project = Path(__file__).resolve().parents[1], tmp_path / "project"
-    shutil.copytree(root / "src", project / "src",
-                    ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))  # fmt: skip
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(root / name, project)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index",
-                    "--no-build-isolation", "-w", str(tmp_path / "dist"), str(project)],
-                   check=True)  # fmt: skip
-    (wheel,) = (tmp_path / "dist").glob("*.whl")
-    shipped = set(zipfile.ZipFile(wheel).namelist())
-    assert {f"diffusion2d/plotting/explorer_assets/{name}" for name in texts} <= shipped
+    assert {f"diffusion2d/plotting/explorer_assets/{name}" for name in texts} <= wheel_files()
 
 
 def test_book_defaults():

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from figaudit import audit  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
@@ -206,7 +207,7 @@ def test_every_figure_keeps_the_book_style(name):
     when shrunk to 88 %), the figure fits the column (or the full-width layout it declares), and
     every colour comes from the palette."""
     fig = _helpers()[name]()
-    report = plotting.audit(fig)
+    report = audit(fig)
     assert report["min_font"] >= plotting.MIN_FONT, report
     assert report["min_font"] * DPI / 72 * 0.88 >= 11
     assert report["width"] <= report["max_width"] + 1e-6, report
@@ -226,11 +227,11 @@ def test_audit_catches_small_text_wide_figures_and_foreign_colours():
     fig, ax = plt.subplots(figsize=(8, 2))
     ax.plot([0, 1], [0, 1], color="tab:red")
     ax.set_title("tiny", fontsize=7)
-    report = plotting.audit(fig)
+    report = audit(fig)
     assert report["min_font"] == 7
     assert report["width"] > report["max_width"] == plotting.COLUMN_WIDTH + 2 * PAD
     assert report["foreign_colors"] == {"#d62728"}
-    assert plotting.audit(fit(fig))["max_width"] == plotting.FULL_WIDTH + 0.2
+    assert audit(fit(fig))["max_width"] == plotting.FULL_WIDTH + 0.2
     plt.close(fig)
 
 

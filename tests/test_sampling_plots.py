@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from figaudit import audit  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
 from diffusion2d import evaluation as ev  # noqa: E402
@@ -243,7 +244,7 @@ def test_sampling_figures_keep_the_book_style(name, runs, data, model):
     from diffusion2d import plotting
 
     fig = _sampling_figures(runs, data, model)[name]()
-    report = plotting.audit(fig)
+    report = audit(fig)
     assert report["min_font"] >= plotting.MIN_FONT, report
     assert report["width"] <= report["max_width"] + 1e-6, report
     assert not report["foreign_colors"], report

@@ -4,16 +4,19 @@ A catalogue is a module with ``NAME``, ``SUMMARY`` (what a pass agrees on), ``CA
 :func:`cases`), ``reference``, ``HINTS``, ``MISTAKES`` (``(key, buggy function)`` pairs),
 ``view(output, args)`` (the compared parts, or a :class:`Failure` naming the structural slip) and
 ``explain(i, ...)`` (for a first difference at part ``i`` that no mistake reproduces: the hint key,
-or None to accept it with a note in ``notes``). :func:`run` names the first mistake that, on the
-same case and seed, agrees with the participant's output beyond its first differing part.
+or None to accept it with a note in ``notes``). ``HINTS``, the advice per mistake key, is the
+catalogue's table of ``hints.toml`` (:func:`hints`). :func:`run` names the first mistake that, on
+the same case and seed, agrees with the participant's output beyond its first differing part.
 """
 
 import html
+import tomllib
 import traceback
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -29,13 +32,15 @@ STAT_PARTICLES = 4000  # points of the statistical (draw-order independent) chec
 STAT_TOL = 0.1  # their tolerance on mean, standard deviation - 1 and correlation
 PASS_MARK, FAIL_MARK = "\u2714", "\u2718"  # heavy check mark, heavy ballot x
 
-RUNNER_HINTS = {  # slips any exercise can make (the stand-in model's errors are hints too)
-    "broadcast": "alpha_bars[t] for a batch has shape (B,) while the points have shape (B, 2): "
-        "reshape the coefficient to (B, 1), e.g. alpha_bars[t].unsqueeze(1) or alpha_bars[t][:, "
-        "None], so that each point's two coordinates are multiplied by its own coefficient.",
-    "signature": "Keep the signature given in the exercise (names and defaults of the arguments).",
-    "type": "Return torch tensors (torch.linspace, torch.cumprod, ... all return one).",
-}  # fmt: skip
+_HINTS = tomllib.loads(files(__package__).joinpath("hints.toml").read_text("utf-8"))
+
+
+def hints(table: str) -> dict[str, str]:
+    """The hints of one table of ``hints.toml`` (a catalogue module's name, or "runner")."""
+    return _HINTS[table]
+
+
+RUNNER_HINTS = hints("runner")  # slips any exercise can make (the stand-in model's errors too)
 
 
 class NotImplementedYet(NotImplementedError):

@@ -6,6 +6,7 @@ the numbers match the book's training curves) and keeps the gradient."""
 import torch
 
 from ..loss import get_loss as reference
+from . import _runner
 from ._model import FakeModel
 from ._runner import GLOBAL_SEED, Failure, Part, call, cases, close, fmt, generator
 
@@ -24,38 +25,7 @@ CASES = cases(_make, ("a batch of 6 points (T = 10)", (0.02, 0.3, 10), [0, 3, 9,
               ("the workshop schedule (beta_max = 0.05, T = 50), 16 points", (1e-4, 0.05, 50),
                [49, 0, 12, 25, 6, 37, 44, 3, 18, 30, 9, 49, 21, 1, 33, 40]))  # fmt: skip
 
-HINTS = {
-    "variance": "x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps (DDPM eq. 4): both "
-        "coefficients are standard deviations, so take square roots; you used a variance "
-        "(alpha_bar_t or 1 - alpha_bar_t) itself.",
-    "alpha": "Use alpha_bars[t] (alpha_bar_t = alpha_1 * ... * alpha_t), not alphas[t]: eq. 4 "
-        "jumps from x_0 to x_t in one go, through all t steps.",
-    "index_shift": "Index alpha_bars with the steps directly, alpha_bars[ts]: steps are 0-based "
-        "and index t already is the paper's step t+1.",
-    "x0_target": "The model predicts the noise: the target of L_simple is eps, not x_0 (DDPM eq. "
-        "14: || eps - eps_theta(x_t, t) ||^2).",
-    "clean_input": "Feed the model the noised points x_t (with the steps ts), not the clean x_0: "
-        "eps_theta(x_t, t).",
-    "sum": "Average, do not sum: this book's L_simple is the mean over the batch and both "
-        "coordinates, ((eps - eps_pred) ** 2).mean(). A sum has the same minimiser but a scale "
-        "that grows with the batch size.",
-    "sum_coordinates": "Your value is exactly twice the reference: you summed the squared error "
-        "over the two coordinates (the squared norm of eq. 14). This book averages over both "
-        "coordinates too: ((eps - eps_pred) ** 2).mean(), so your numbers match the training "
-        "curves.",
-    "rmse": "Do not take a square root at the end: L_simple is the mean *squared* error.",
-    "random": "Your function returns different values for the same inputs: use the eps and ts it "
-        "is given (they are the random draws); do not draw new noise or steps inside.",
-    "no_model": "Call the model on the noised points: eps_pred = model(x_t, ts).",
-    "detached": "Keep the loss connected to the model's parameters so that loss.backward() can "
-        "train it: no torch.no_grad(), .detach(), .item() or conversion to numpy.",
-    "not_scalar": "Return one number: the mean over the batch and both coordinates, "
-        "((eps - eps_pred) ** 2).mean().",
-    "generic": "L_simple (DDPM eq. 14, Algorithm 1): x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - "
-        "alpha_bar_t) eps with alpha_bar_t = alpha_bars[ts] shaped (B, 1), then ((eps - "
-        "model(x_t, ts)) ** 2).mean(). Typical slips: a variance instead of a standard deviation, "
-        "alphas instead of alpha_bars, x_0 as the target, a wrong broadcast.",
-}  # fmt: skip
+HINTS = _runner.hints("loss")
 
 
 def _wrong(c0=torch.sqrt, c1=lambda a: (1 - a).sqrt(), shape=(-1, 1), bars=lambda m, ab: ab,

@@ -11,6 +11,7 @@ import torch
 from .. import samplers
 from ..schedules import alpha_bars_prev
 from ..trajectories import StepResult
+from . import _runner
 from ._model import FakeModel
 from ._runner import STAT_PARTICLES, STAT_TOL, Failure, Part, as_tensor, call, cases, fmt, generator
 
@@ -21,34 +22,7 @@ CASES = cases(lambda k, schedule, n: ((n, FakeModel(*schedule)), {"generator": g
                3))  # fmt: skip
 _STAT_SCHEDULE = (0.1, 0.5, 5)
 
-HINTS = {
-    "not_list": "Return the whole list [x_T, x_{T-1}, ..., x_0]: T+1 tensors of shape "
-        "(num_samples, 2), x_T first and x_0 last.",
-    "only_x0": "Return the whole list [x_T, x_{T-1}, ..., x_0] (T+1 tensors), not only the final "
-        "x_0: start with xs = [x] and append after every step.",
-    "length": "The list holds T+1 tensors: x_T (the starting noise) first, then one after each of "
-        "the T steps, x_0 last.",
-    "reversed": "Keep the list in sampling order: x_T first, x_0 last (do not reverse it).",
-    "ascending": "Go backwards in time: t = T-1, T-2, ..., 0 (0-based), starting from x_T, e.g. "
-        "for t in reversed(range(T)).",
-    "last_noise": "No noise at the last step: at t = 0 (the paper's t = 1) the result is the mean "
-        "itself (Algorithm 2: z = 0 if t = 1). Add sigma_t z only when t > 0.",
-    "mean_alpha_bar": "The mean divides by sqrt(alpha_t), not sqrt(alpha_bar_t): mu = (x_t - "
-        "beta_t / sqrt(1 - alpha_bar_t) eps_theta) / sqrt(alpha_t) (DDPM eq. 11).",
-    "mean_variance": "In eq. 11 eps_theta is scaled by beta_t / sqrt(1 - alpha_bar_t): a standard "
-        "deviation in the denominator, not the variance 1 - alpha_bar_t.",
-    "sigma_beta": "sigma_t is a standard deviation: with sigma_t^2 = beta_t, add sqrt(beta_t) z, "
-        "not beta_t z.",
-    "sigma_tilde": "This exercise uses sigma_t^2 = beta_t (DDPM Sec. 3.2 also allows the "
-        "posterior variance beta_tilde_t; we fix beta_t): add sqrt(beta_t) z.",
-    "draws": "Draw the random numbers with the generator you are given, in this order: x_T = "
-        "torch.randn(num_samples, 2, generator=generator) first, then one z = "
-        "torch.randn(num_samples, 2, generator=generator) per step with t > 0.",
-    "generic": "DDPM (eq. 11, Algorithm 2): x = torch.randn(num_samples, 2, generator=generator); "
-        "for t = T-1 down to 0: eps = model(x, t); mean = (x - beta_t / sqrt(1 - alpha_bar_t) "
-        "eps) / sqrt(alpha_t); x = mean + sqrt(beta_t) z for t > 0 (z = torch.randn(..., "
-        "generator=generator)), x = mean at t = 0; keep every x in a list.",
-}  # fmt: skip
+HINTS = _runner.hints("sampler")
 
 # the slips that many particles reveal whatever the random draws
 STAT_SLIPS = ("last_noise", "sigma_beta", "sigma_tilde", "mean_alpha_bar", "mean_variance",

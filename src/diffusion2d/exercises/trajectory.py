@@ -9,7 +9,7 @@ from functools import partial
 import torch
 
 from ..trajectories import trajectory_step as reference
-from . import sampler
+from . import _runner, sampler
 from ._model import FakeModel
 from ._runner import STAT_PARTICLES, Failure, Part, as_tensor, call, cases, close, fmt, generator
 
@@ -32,37 +32,8 @@ CASES = cases(_make, ("the DDPM step from t = 5 = T-1 (beta 0.05 to 0.4, T = 6)"
               ("the DDPM step from t = 49 (workshop schedule, T = 50)", _T50, 49, False),
               ("the last DDIM step, t = 0 (workshop schedule, T = 50)", _T50, 0, True))
 
-HINTS = {
-    "type": "Return StepResult(x_prev, eps_pred, drift, added_noise) (from "
-        "diffusion2d.trajectories), or those four tensors in this order.",
-    "eps_pred": "eps_pred is the model's prediction at this step: model(xt, t).",
-    "drift_absolute": "drift is the displacement, the new mean minus x_t (mu - x_t), not the new "
-        "position.",
-    "drift_with_noise": "drift is only the deterministic part (mu - x_t); the random part "
-        "sqrt(beta_t) z goes into added_noise, and x_prev = xt + drift + added_noise.",
-    "mode_swapped": "deterministic=True means the DDIM update (DDIM eq. 12 with sigma = 0); "
-        "deterministic=False means DDPM (eq. 11 plus noise). Check which branch runs when.",
-    "ddim_wraparound": "At t = 0 the previous alpha_bar is 1 (the clean end, an empty product), "
-        "not alpha_bars[t - 1] = alpha_bars[-1], which Python wraps around to the last entry.",
-    "ddim_no_shift": "DDIM moves from alpha_bar_t to alpha_bar_{t-1} (alpha_bars[t - 1], and 1 at "
-        "t = 0), not to alpha_bars[t] again.",
-    "ddim_x0_alpha": "The predicted x_0 uses alpha_bar_t: x0_pred = (x_t - sqrt(1 - alpha_bar_t) "
-        "eps_theta) / sqrt(alpha_bar_t) (DDIM eq. 12).",
-    "deterministic_noise": "In deterministic (DDIM) mode no noise is added: added_noise must be "
-        "zeros (torch.zeros_like(xt)).",
-    "sum": "x_prev must equal xt + drift + added_noise.",
-    "noise_shape": "added_noise is a tensor shaped like xt; when there is none, "
-        "torch.zeros_like(xt).",
-    "generic_ddpm": "DDPM step (eq. 11): eps_pred = model(xt, t); mu = (xt - beta_t / sqrt(1 - "
-        "alpha_bar_t) eps_pred) / sqrt(alpha_t); drift = mu - xt; added_noise = sqrt(beta_t) z "
-        "for t > 0 (z = torch.randn(xt.shape, generator=generator)), zeros at t = 0.",
-    "generic_ddim": "DDIM step (eq. 12, sigma = 0): x0_pred = (xt - sqrt(1 - alpha_bar_t) "
-        "eps_pred) / sqrt(alpha_bar_t); x_prev = sqrt(alpha_bar_prev) x0_pred + sqrt(1 - "
-        "alpha_bar_prev) eps_pred with alpha_bar_prev = alpha_bars[t - 1], and 1 at t = 0; drift "
-        "= x_prev - xt.",
-    **{key: sampler.HINTS[key] for key in ("mean_alpha_bar", "mean_variance", "last_noise",
-                                           "sigma_beta", "sigma_tilde")},
-}  # fmt: skip
+HINTS = _runner.hints("trajectory") | {key: sampler.HINTS[key] for key in (  # the DDPM step's slips
+    "mean_alpha_bar", "mean_variance", "last_noise", "sigma_beta", "sigma_tilde")}
 
 MISTAKES = [
     *((key, partial(sampler.step, slip=key)) for key in (

@@ -14,15 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import matplotlib as mpl
-import numpy as np
 from cycler import cycler
-from matplotlib.collections import Collection
-from matplotlib.colors import to_hex, to_rgba
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.spines import Spine
-from matplotlib.text import Text
 from PIL import Image
 
 DPI = 100  # logical pixels per inch: 1 inch of figure = 100 CSS px on the page
@@ -140,37 +133,3 @@ def fit(fig: Figure) -> Figure:
     """Mark ``fig`` for a ``full-width`` cell if it is wider than :data:`COLUMN_WIDTH`."""
     fig.full_width = fig.get_size_inches()[0] > COLUMN_WIDTH + 1e-9
     return fig
-
-
-def audit(fig: Figure) -> dict:
-    """Check ``fig`` as the book shows it: ``min_font`` (points, visible text), ``width`` and
-    ``max_width`` (inches, with :data:`PAD`; by :func:`fit`'s mark), and ``foreign_colors``, the
-    colours drawn (not colour-mapped) in neither :data:`OKABE_ITO` nor :data:`NEUTRALS`."""
-    fig.canvas.draw()
-    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
-             and (t.axes is None or t.axes.get_visible())]  # fmt: skip
-    frames = {id(fig.patch)} | {id(ax.patch) for ax in fig.axes}
-    frames |= {id(leg.legendPatch) for leg in fig.legends + [ax.get_legend() for ax in fig.axes]
-               if leg is not None}  # fmt: skip
-    colors = []
-    for a in fig.findobj(lambda a: isinstance(a, Line2D | Collection | Patch | Text)):
-        if not a.get_visible() or id(a) in frames or isinstance(a, Spine):
-            continue
-        if isinstance(a, Line2D):
-            colors += [a.get_color(), a.get_markerfacecolor(), a.get_markeredgecolor()]
-        elif isinstance(a, Text):
-            colors.append(a.get_color())
-        elif isinstance(a, Patch) or a.get_array() is None:  # a collection not colour-mapped
-            colors += list(np.atleast_2d(a.get_facecolor()))
-            if np.any(np.asarray(a.get_linewidth()) > 0):
-                colors += list(np.atleast_2d(a.get_edgecolor()))
-    allowed = {c.lower() for c in (*OKABE_ITO.values(), *NEUTRALS.values())}
-    seen = {to_hex(c, keep_alpha=False) for c in colors
-            if not (isinstance(c, str) and c == "none") and to_rgba(c)[3] > 0}  # fmt: skip
-    widest = FULL_WIDTH if getattr(fig, "full_width", False) else COLUMN_WIDTH
-    return {
-        "min_font": min(float(t.get_fontsize()) for t in texts),
-        "width": fig.get_tightbbox(fig.canvas.get_renderer()).width + 2 * PAD,
-        "max_width": widest + 2 * PAD,
-        "foreign_colors": seen - allowed,
-    }
