@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -33,10 +34,9 @@ TRAINING_MODULES = (
 
 
 def cache_dir() -> Path:
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
     root = project_root()
-    return root / "_build" / "model_cache" if root else Path.home() / ".cache" / "diffusion2d"
+    default = root / "_build" / "model_cache" if root else Path.home() / ".cache" / "diffusion2d"
+    return Path(os.environ.get(ENV_VAR) or default)
 
 
 def digest(*parts: str | bytes | torch.Tensor) -> str:
@@ -85,24 +85,17 @@ def load_or_train(config: TrainConfig, data: torch.Tensor | None = None,
         except Exception as err:  # noqa: BLE001 - any unreadable file is retrained
             warnings.warn(f"model cache file {path} is unusable ({err}); retraining", stacklevel=2)
     model, history = train(config, data=data, progress=progress)
-    blob = {"key": key, "config": dataclasses.asdict(config), "state_dict": model.state_dict(),
-            "history": dataclasses.asdict(history)}
     buffer = io.BytesIO()
-    torch.save(blob, buffer)
+    torch.save({"key": key, "config": dataclasses.asdict(config), "state_dict": model.state_dict(),
+                "history": dataclasses.asdict(history)}, buffer)
     atomic_write(path, buffer.getvalue())
     return model, history
-
-
-def _train_into_cache(config: TrainConfig, data: torch.Tensor, directory: Path) -> None:
-    """Worker of :func:`load_or_train_many` (top level so that it pickles for 'spawn')."""
-    load_or_train(config, data, directory, progress=False)
 
 
 def training_work(config: TrainConfig) -> int:
     """A model's training cost in relative units: optimizer steps times the width squared and
     depth of its blocks (the matrix products that dominate a step)."""
-    steps = config.epochs * config.repeats
-    return steps * config.hidden**2 * config.num_blocks
+    return config.epochs * config.repeats * config.hidden**2 * config.num_blocks
 
 
 def load_or_train_many(configs: dict[str, TrainConfig], directory: str | os.PathLike | None = None,
@@ -116,12 +109,11 @@ def load_or_train_many(configs: dict[str, TrainConfig], directory: str | os.Path
     missing = sorted((name for name, cfg in configs.items()
                       if not (directory / f"{cache_key(cfg, datas[name])}.pt").is_file()),
                      key=lambda name: -training_work(configs[name]))
+    load = functools.partial(load_or_train, directory=directory, progress=False)
     workers = min(len(missing), processes or os.cpu_count() or 1)
     if workers > 1:
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            list(pool.map(_train_into_cache, [configs[n] for n in missing],
-                          [datas[n] for n in missing], [directory] * len(missing)))
+            list(pool.map(load, [configs[n] for n in missing], [datas[n] for n in missing]))
     # load what the workers wrote (or train here: one worker, or an unusable file)
-    return {name: load_or_train(cfg, datas[name], directory, progress=False)
-            for name, cfg in configs.items()}
+    return {name: load(cfg, datas[name]) for name, cfg in configs.items()}

@@ -20,10 +20,9 @@ import torch
 from . import metrics
 from . import protocol as P
 from .forward import q_sample
+from .loss import get_loss
 from .utils import check_points, torch_threads
 from .utils import grid as grid_points
-
-ERROR_GRID = (-3.0, 3.001, 0.1)  # 61 x 61 points for error maps
 
 
 @dataclass
@@ -58,9 +57,8 @@ def chamfer_by_step(df: pd.DataFrame) -> pd.DataFrame:
     by_step = df.attrs.get("chamfer_by_step")
     if not by_step:
         raise ValueError("df has no attrs['chamfer_by_step']: pass a protocol.evaluate result")
-    values = np.asarray(by_step, dtype=float)  # (seeds, T+1)
-    mean, half = P.mean_interval(values, df.attrs.get("confidence", 0.95))  # (T+1,) each
-    t = pd.Index(np.arange(values.shape[1] - 1, -1, -1), name="t")
+    mean, half = P.mean_interval(by_step, df.attrs.get("confidence", 0.95))  # (T+1,) each
+    t = pd.Index(np.arange(len(mean) - 1, -1, -1), name="t")
     return pd.DataFrame({"mean": mean, "lo": mean - half, "hi": mean + half}, index=t)
 
 
@@ -73,7 +71,6 @@ class FieldComparison:
     grid_y: np.ndarray  # (ny, nx)
     learned: np.ndarray  # (S, ny, nx, 2)
     exact: np.ndarray  # (S, ny, nx, 2)
-    alpha_bars: np.ndarray  # (S,): alpha_bar_t of each time
     centres: np.ndarray  # (S, M, 2): sqrt(alpha_bar_t) x0_i, the means of the mixture q(x_t)
 
     @cached_property
@@ -91,17 +88,19 @@ class FieldComparison:
         return np.stack(out).reshape(self.sq_error.shape)
 
 
-def _check_schedules(models: Mapping[str, object]) -> None:
+def _check_schedules(models: Mapping[str, object]):
+    """Check that ``models`` share one schedule and put them in eval mode; return the first."""
     first = next(iter(models.values()))
     for name, m in models.items():
         if m.T != first.T or not torch.allclose(m.alpha_bars, first.alpha_bars):
             raise ValueError(f"{name} does not share the schedule of the others")
         if hasattr(m, "eval"):
             m.eval()
+    return first
 
 
 @torch.no_grad()
-def compare_fields(model, exact, times: Sequence[int], grid: tuple = ERROR_GRID):
+def compare_fields(model, exact, times: Sequence[int], grid: tuple = (-3.0, 3.001, 0.1)):
     """:class:`FieldComparison` of ``model`` (eps_theta) and ``exact`` (an
     :class:`exact.ExactDenoiser`, same schedule) on ``utils.grid(grid)`` at paper times t."""
     _check_schedules({"model": model, "exact denoiser": exact})
@@ -109,16 +108,13 @@ def compare_fields(model, exact, times: Sequence[int], grid: tuple = ERROR_GRID)
     if times.size == 0 or times.min() < 1 or times.max() > model.T:
         raise ValueError(f"times must lie in 1..{model.T} (there is no step at t = 0), got {times}")
     gx, gy, pts = grid_points(grid)  # (ny, nx) each, (G, 2)
-    pts = pts.float()
-    learned, exact_eps = [], []
-    with torch_threads(1):
-        for t in times:
-            step = torch.full((len(pts),), int(t) - 1, dtype=torch.long)  # 0-based step
-            learned.append(model(pts, step).double().numpy().reshape(gx.shape + (2,)))
-            exact_eps.append(exact(pts.double(), step).numpy().reshape(gx.shape + (2,)))
-    abars = exact.alpha_bars.double().numpy()[times - 1]
+    pts, shape = pts.float(), (len(times),) + gx.shape + (2,)  # (S, ny, nx, 2)
+    with torch_threads(1):  # 0-based step t - 1
+        learned = torch.stack([model(pts, int(t) - 1) for t in times]).double().numpy()
+        exact_eps = torch.stack([exact(pts.double(), int(t) - 1) for t in times]).numpy()
+    abars = exact.alpha_bars.double().numpy()[times - 1]  # (S,)
     centres = np.sqrt(abars)[:, None, None] * exact.data.double().numpy()[None]
-    return FieldComparison(times, gx, gy, np.stack(learned), np.stack(exact_eps), abars, centres)
+    return FieldComparison(times, gx, gy, learned.reshape(shape), exact_eps.reshape(shape), centres)
 
 
 def error_by_distance(comp: FieldComparison, edges: Sequence[float]):
@@ -141,18 +137,15 @@ def loss_by_step(models: Mapping[str, object], points: torch.Tensor, repeats: in
     """L_simple (eq. 14) per step for each model, ``{name: (T,) array}`` (entry t-1: time t):
     every point is noised ``repeats`` times at *every* step with one shared set of eps (eq. 4),
     so the models are compared on identical inputs."""
-    _check_schedules(models)
-    first = next(iter(models.values()))
+    first = _check_schedules(models)
     g = torch.Generator().manual_seed(0) if generator is None else generator
     x0 = check_points("points", torch.as_tensor(points)).float().repeat(repeats, 1)  # (R*M, 2)
     out = {name: np.zeros(first.T) for name in models}
     with torch_threads(1):
         for s in range(first.T):
             eps = torch.randn(x0.shape, generator=g)  # (R*M, 2)
-            ts = torch.full((len(x0),), s, dtype=torch.long)
-            xt = q_sample(x0, ts, eps, first.alpha_bars)
             for name, m in models.items():
-                out[name][s] = float(((eps - m(xt, ts)) ** 2).mean())
+                out[name][s] = float(get_loss(m, x0, eps, first.alpha_bars, s))
     return out
 
 

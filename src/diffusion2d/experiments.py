@@ -52,9 +52,7 @@ EXTRA = {"v4long": EXPERIMENTS["v4"].replace(epochs=2 * EXPERIMENTS["v4"].epochs
 
 # Every model the book trains, in one parallel pool: chapter 5's, and chapter 10's model
 # trained for the workshop's epochs (bug 7).
-POOL: dict[str, TrainConfig] = {
-    **EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"]),
-}
+POOL = {**EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"])}
 
 TITLES: dict[str, str] = {
     "v1": "identity position, no time",

@@ -58,8 +58,7 @@ def gaussian_kl(mean: torch.Tensor, cov: torch.Tensor) -> float:
     return 0.5 * float(torch.trace(cov) + mean @ mean - len(mean) - torch.logdet(cov))
 
 
-def prior_mismatch_kl(data: torch.Tensor, alpha_bar_T: float, num_samples: int = 20000,
-                      seed: int = 0) -> float:
+def prior_mismatch_kl(data: torch.Tensor, alpha_bar_T: float, num_samples: int = 20000) -> float:
     """KL( q(x_T) || N(0, I) ) in nats for the mixture q(x_T) = 1/M sum_i N(sqrt(ab) x0_i,
     (1 - ab) I) of eq. 4 at t = T: no closed form, so a seeded Monte Carlo estimate of
     E_q[log q(x) - log N(x; 0, I)] with exact log-densities (it sees the shape of the data left
@@ -68,11 +67,9 @@ def prior_mismatch_kl(data: torch.Tensor, alpha_bar_T: float, num_samples: int =
     ab = float(alpha_bar_T)
     if not 0.0 < ab < 1.0:
         raise ValueError(f"alpha_bar_T must lie in (0, 1), got {alpha_bar_T}")
-    g = torch.Generator().manual_seed(seed)
-    centres = ab**0.5 * x0  # (M, d)
-    var = 1.0 - ab
+    g = torch.Generator().manual_seed(0)
+    centres, var, d = ab**0.5 * x0, 1.0 - ab, x0.shape[1]  # (M, d), scalar, d = 2
     pick = torch.randint(0, len(x0), (num_samples,), generator=g)
-    d = x0.shape[1]
     x = centres[pick] + var**0.5 * torch.randn(num_samples, d, generator=g, dtype=x0.dtype)
     log_q = torch.logsumexp(-(torch.cdist(x, centres) ** 2) / (2 * var), dim=1)
     log_q = log_q - math.log(len(x0)) - 0.5 * d * math.log(2 * math.pi * var)  # (S,)

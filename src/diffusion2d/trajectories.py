@@ -21,7 +21,7 @@ import torch
 
 from .metrics import chamfer_distance
 from .samplers import ddim_step, ddpm_step
-from .utils import check_points, check_steps, torch_threads
+from .utils import check_points, torch_threads
 from .utils import grid as grid_points
 
 
@@ -39,12 +39,10 @@ class StepResult:
 def learned_drift(model, xt: torch.Tensor, t: int, deterministic: bool = False):
     """``(eps_pred, drift)`` at 0-based step t: the noise prediction and the deterministic move,
     mu_theta(x_t, t) - x_t for DDPM (eq. 11), the eq. 12 update minus x_t for DDIM."""
-    check_points("xt", xt)
-    ts = check_steps("t", t, model.T, n=xt.shape[0])
-    eps = model(xt, ts)  # (N, 2)
+    eps = model(xt, t)  # (N, 2)
     if deterministic:
-        return eps, ddim_step(xt, ts, eps, model.alpha_bars) - xt
-    return eps, ddpm_step(xt, ts, eps, model.betas, model.alphas, model.alpha_bars, None) - xt
+        return eps, ddim_step(xt, t, eps, model.alpha_bars) - xt
+    return eps, ddpm_step(xt, t, eps, model.betas, model.alphas, model.alpha_bars, None) - xt
 
 
 @torch.no_grad()
@@ -120,10 +118,9 @@ def record_pair(model, num_particles: int = 300, generator: torch.Generator | No
     """``{"DDPM": ..., "DDIM": ...}``: both samplers recorded from the *same* x_T ~ N(0, I),
     drawn from ``generator``, which then also draws DDPM's noise; the field on ``grid``."""
     g = torch.Generator().manual_seed(0) if generator is None else generator
-    with torch_threads(1):
-        x_T = torch.randn(num_particles, 2, generator=g)  # (N, 2)
-        return {name: record_trajectories(model, num_particles, det, g, x_T, (grid, grid))
-                for name, det in (("DDPM", False), ("DDIM", True))}  # fmt: skip
+    x_T = torch.randn(num_particles, 2, generator=g)  # (N, 2)
+    return {name: record_trajectories(model, num_particles, det, g, x_T, (grid, grid))
+            for name, det in (("DDPM", False), ("DDIM", True))}  # fmt: skip
 
 
 def frame_of(traj: Trajectories, t: int) -> int:

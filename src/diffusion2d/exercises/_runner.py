@@ -5,7 +5,7 @@ A catalogue is a module with ``NAME``, ``SUMMARY`` (what a pass agrees on), ``CA
 ``view(output, args)`` (the compared parts, or a :class:`Failure` naming the structural slip) and
 ``explain(i, ...)`` (for a first difference at part ``i`` that no mistake reproduces: the hint key,
 or None to accept it with a note in ``notes``). ``HINTS``, the advice per mistake key, is the
-catalogue's table of ``hints.toml`` (:func:`hints`). :func:`run` names the first mistake that, on
+catalogue's table of ``hints.toml`` (``ALL_HINTS``). :func:`run` names the first mistake that, on
 the same case and seed, agrees with the participant's output beyond its first differing part.
 """
 
@@ -32,15 +32,8 @@ STAT_PARTICLES = 4000  # points of the statistical (draw-order independent) chec
 STAT_TOL = 0.1  # their tolerance on mean, standard deviation - 1 and correlation
 PASS_MARK, FAIL_MARK = "\u2714", "\u2718"  # heavy check mark, heavy ballot x
 
-_HINTS = tomllib.loads(files(__package__).joinpath("hints.toml").read_text("utf-8"))
-
-
-def hints(table: str) -> dict[str, str]:
-    """The hints of one table of ``hints.toml`` (a catalogue module's name, or "runner")."""
-    return _HINTS[table]
-
-
-RUNNER_HINTS = hints("runner")  # slips any exercise can make (the stand-in model's errors too)
+ALL_HINTS = tomllib.loads(files(__package__).joinpath("hints.toml").read_text("utf-8"))
+RUNNER_HINTS = ALL_HINTS["runner"]  # slips any exercise can make (the stand-in model's errors too)
 
 
 class NotImplementedYet(NotImplementedError):
@@ -187,7 +180,6 @@ def call(fn: Callable, *args: Any, seed: int = GLOBAL_SEED, **kwargs: Any) -> An
 
 
 def generator(offset: int = 0) -> torch.Generator:
-    """A fresh generator seeded with SEED (+ ``offset``)."""
     return torch.Generator().manual_seed(SEED + offset)
 
 
@@ -206,7 +198,6 @@ def as_tensor(name: str, value: object, shape: tuple[int, ...], slip="shape") ->
 
 
 def close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Equal within the checks' tolerances (and finite)."""
     a, b = a.detach().double(), b.detach().double()
     return a.shape == b.shape and bool(torch.isfinite(a).all()) and torch.allclose(
         a, b, rtol=RTOL, atol=ATOL)  # fmt: skip

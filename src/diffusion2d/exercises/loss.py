@@ -25,7 +25,7 @@ CASES = cases(_make, ("a batch of 6 points (T = 10)", (0.02, 0.3, 10), [0, 3, 9,
               ("the workshop schedule (beta_max = 0.05, T = 50), 16 points", (1e-4, 0.05, 50),
                [49, 0, 12, 25, 6, 37, 44, 3, 18, 30, 9, 49, 21, 1, 33, 40]))  # fmt: skip
 
-HINTS = _runner.hints("loss")
+HINTS = _runner.ALL_HINTS["loss"]
 
 
 def _wrong(c0=torch.sqrt, c1=lambda a: (1 - a).sqrt(), shape=(-1, 1), bars=lambda m, ab: ab,

@@ -22,7 +22,7 @@ CASES = cases(lambda k, schedule, n: ((n, FakeModel(*schedule)), {"generator": g
                3))  # fmt: skip
 _STAT_SCHEDULE = (0.1, 0.5, 5)
 
-HINTS = _runner.hints("sampler")
+HINTS = _runner.ALL_HINTS["sampler"]
 
 # the slips that many particles reveal whatever the random draws
 STAT_SLIPS = ("last_noise", "sigma_beta", "sigma_tilde", "mean_alpha_bar", "mean_variance",

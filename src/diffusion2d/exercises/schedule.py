@@ -14,7 +14,7 @@ CASES = cases(lambda k, *args: (args, {}),
               ("the gentler schedule (beta_min = 1e-4, beta_max = 0.02, T = 50)", 1e-4, 0.02, 50),
               ("a short schedule (beta_min = 0.1, beta_max = 0.3, T = 5)", 0.1, 0.3, 5))
 
-HINTS = _runner.hints("schedule")
+HINTS = _runner.ALL_HINTS["schedule"]
 
 
 def _wrong(betas=torch.linspace, change=lambda *schedule: schedule):

@@ -32,7 +32,7 @@ CASES = cases(_make, ("the DDPM step from t = 5 = T-1 (beta 0.05 to 0.4, T = 6)"
               ("the DDPM step from t = 49 (workshop schedule, T = 50)", _T50, 49, False),
               ("the last DDIM step, t = 0 (workshop schedule, T = 50)", _T50, 0, True))
 
-HINTS = _runner.hints("trajectory") | {key: sampler.HINTS[key] for key in (  # the DDPM step's slips
+HINTS = _runner.ALL_HINTS["trajectory"] | {key: sampler.HINTS[key] for key in (  # DDPM's slips
     "mean_alpha_bar", "mean_variance", "last_noise", "sigma_beta", "sigma_tilde")}
 
 MISTAKES = [

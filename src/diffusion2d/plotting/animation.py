@@ -98,8 +98,7 @@ def points_video(frames: Sequence[object], titles: Sequence[str] | None = None,
                  timing: Timing = Timing(), size: tuple[float, float] = SIZE,  # noqa: B008
                  ) -> Video:  # fmt: skip
     """Animate point clouds: ``frames`` is a sequence (or (F, N, 2) array) of (N, 2) clouds, drawn
-    over ``data``; ``labels`` = (points, data) adds a legend. Frames shown: every ``every``-th,
-    then each of the last ``timing.slow_last`` + 1 (:func:`pick`)."""
+    over ``data``; ``labels`` = (points, data) adds a legend; :func:`pick` chooses the frames."""
     clouds = [as_points(f"frames[{i}]", f) for i, f in enumerate(frames)]
     n = len(clouds)
     if n < 2:

@@ -71,11 +71,6 @@ def schedule_plot(schedules: object) -> plt.Figure:
     return fig
 
 
-def _loss_axes(ax: plt.Axes, title: str | None) -> None:
-    plain_log(ax)
-    ax.set(xlabel="epoch", ylabel=r"loss $L_\mathrm{simple}$", title=title or "")
-
-
 def _runs(histories: Mapping[str, object]):
     """``(name, epochs, train_loss, test_loss, line style of the run)`` per ``TrainHistory``."""
     if not 0 < len(histories) <= len(RUNS):
@@ -103,7 +98,8 @@ def loss_curves(histories: object, title: str | None = None) -> plt.Figure:
             for split, y, label in (("train", tr, "train"), ("test", te, "held-out")):
                 ax.plot(ep, y, CUES[split]["linestyle"], label=label if one else f"{name}: {label}",
                         **({"color": COLORS[split]} if one else kw))  # fmt: skip
-        _loss_axes(ax, title)
+        plain_log(ax)
+        ax.set(xlabel="epoch", ylabel=r"loss $L_\mathrm{simple}$", title=title or "")
         ax.legend(ncols=1 if len(runs) < 3 else 2)
     return fig
 
@@ -120,7 +116,8 @@ def loss_comparison(histories: Mapping[str, object]) -> plt.Figure:
             axes[1].plot(ep, te, CUES["test"]["linestyle"], label=name, **kw)
             handles.append(Line2D([], [], color=kw["color"], marker=kw["marker"], label=name))
         for ax, split in zip(axes, ("training points", "held-out points"), strict=True):
-            _loss_axes(ax, f"loss on the {split}")
+            plain_log(ax)
+            ax.set(xlabel="epoch", ylabel=r"loss $L_\mathrm{simple}$", title=f"loss on the {split}")
         axes[1].set_ylabel("")
         fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)))
     return fig

@@ -54,12 +54,10 @@ class ExplorerData:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the stored arrays before compression."""
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
 
 def quantize(x: np.ndarray) -> np.ndarray:
-    """Round to thousandths and store as int16 (values are clipped to +-32.767)."""
     return np.clip(np.round(np.asarray(x, np.float64) * QUANT), -32767, 32767).astype(np.int16)
 
 
@@ -115,8 +113,7 @@ def view(data: ExplorerData, t: int, tail: int, num: int, ddim: bool,
 def build_explorer(data: ExplorerData, tail: int | None = None, num: int | None = None,
                    arrows: tuple[int, ...] = DEFAULTS["arrows"]) -> dict:  # fmt: skip
     """The page's two Bokeh roots, ``{"plot": ..., "controls": ...}`` (one document): the plot
-    (``explorer-plot``: data, tails, three kinds of arrow, particles) and the controls of
-    :data:`WIDGETS`. ``tail`` and ``num`` default to :data:`DEFAULTS`, at most T and N."""
+    (``explorer-plot``: data, tails, three kinds of arrow, particles) and the :data:`WIDGETS`."""
     from bokeh.layouts import column, row
     from bokeh.models import Button, CheckboxGroup, ColumnDataSource, CustomJS, Slider
     from bokeh.models import RadioButtonGroup as Toggle

@@ -34,10 +34,9 @@ def field_comparison_figure(comp: FieldComparison) -> plt.Figure:
                                  layout="constrained")  # fmt: skip
         for c in range(S):
             both, factor = scaled_arrows(-np.stack([comp.exact[c], comp.learned[c]]), spacing)
-            for r, (label, color) in enumerate(rows):
-                ax = axes[r, c]
+            for ax, vec, (label, color) in zip(axes[:, c], both, rows, strict=True):
                 draw_data(ax, comp.centres[c], side)
-                ax.quiver(comp.grid_x, comp.grid_y, both[r, ..., 0], both[r, ..., 1], color=color,
+                ax.quiver(comp.grid_x, comp.grid_y, vec[..., 0], vec[..., 1], color=color,
                           width=0.006, zorder=2, **QUIVER)  # fmt: skip
                 point_axes(ax)
                 ax.set_ylabel(f"{label}\n$x_2$")  # outer_labels keeps the left column's

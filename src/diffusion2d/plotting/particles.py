@@ -51,8 +51,7 @@ def draw_state(ax: plt.Axes, traj: Trajectories, t: int, data: object = None,
 
 
 def _legend(fig: Figure, tail: int, eps: bool = True, **kw) -> None:
-    """One legend of what :func:`draw_state` draws (the noise arrows with ``eps``), each meaning
-    with its second cue (marker or line style)."""
+    """The legend of what :func:`draw_state` draws, each meaning with its second cue."""
     handles = [legend_dot("particles $x_t$", COLORS["samples"])]
     if tail:
         handles.append(Line2D([], [], color=COLORS["samples"], alpha=0.6, lw=1.0,
@@ -90,8 +89,7 @@ def step_figure(runs: Mapping[str, Trajectories], t: int, data: object = None, n
 
 
 def paths_figure(runs: Mapping[str, Trajectories], data: object = None, num: int = 80):
-    """Whole paths from x_T (open black circles) to x_0 (blue dots), one panel per run, over
-    the data; one legend under the panels."""
+    """Whole paths from x_T (open black circles) to x_0 (blue dots), a panel per run, over data."""
     with style():
         fig, axes, side = _row(len(runs), 1.0)
         for ax, (name, traj) in zip(axes.flat, runs.items(), strict=True):
@@ -138,9 +136,8 @@ def snapshot_grid(runs: Mapping[str, Trajectories], times: Sequence[int], data: 
 def sampling_video(runs: Mapping[str, Trajectories], data: object = None, num: int = 40,
                    tail: int = 4, every: int = 2, timing: animation.Timing | None = None,
                    width: float = COLUMN_WIDTH) -> video.Video:  # fmt: skip
-    """Several runs side by side (e.g. DDPM and DDIM from the same x_T) from t = T to 0, every
-    ``every``-th step, then each of the last ``timing.slow_last``, drawn by :func:`draw_state`;
-    one legend above the panels (paused, the video's controls cover the bottom)."""
+    """Several runs side by side (e.g. DDPM and DDIM from the same x_T), t = T to 0 (frames by
+    :func:`animation.pick`); one legend above (paused, the video's controls cover the bottom)."""
     timing = timing or animation.Timing(step=0.3, slow_last=10, slow_step=0.3)
     lengths = {name: len(traj.paper_t) for name, traj in runs.items()}
     if not runs or len(set(lengths.values())) != 1:

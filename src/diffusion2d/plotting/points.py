@@ -25,7 +25,6 @@ Range = tuple[float, float, float]  # (start, stop, step) of a grid axis, as for
 
 
 def as_array(x: object) -> np.ndarray:
-    """A tensor (detached, on the CPU) or array-like as a float NumPy array."""
     return np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=float)
 
 
@@ -62,12 +61,10 @@ def draw_data(ax: plt.Axes, data: object, side: float = 3.4, name: str = "data")
 
 
 def legend_dot(label: str, color: str, marker: str = "o", ms: float = 4, **kw) -> Line2D:
-    """A legend entry for points: a ``marker`` of ``color``, no line."""
     return Line2D([], [], ls="", marker=marker, ms=ms, color=color, label=label, **kw)
 
 
-def arrows(ax: plt.Axes, points: np.ndarray, vectors: np.ndarray, kind: str,
-           width: float = 0.005) -> None:  # fmt: skip
+def arrows(ax: plt.Axes, points: np.ndarray, vectors: np.ndarray, kind: str) -> None:
     """Arrows (N, 2) at ``points`` in the colour and line style of ``kind``; none of length 0. A
     solid kind (the added noise) is a filled arrow, a dashed one (the predicted noise) a dashed
     shaft with an open, solid head (a dashed outline of a short arrow reads as a squiggle)."""
@@ -75,7 +72,7 @@ def arrows(ax: plt.Axes, points: np.ndarray, vectors: np.ndarray, kind: str,
     if not keep.any():
         return
     if CUES.get(kind, {}).get("linestyle", "-") == "-":
-        ax.quiver(*points[keep].T, *vectors[keep].T, color=COLORS[kind], width=width,
+        ax.quiver(*points[keep].T, *vectors[keep].T, color=COLORS[kind], width=0.005,
                   headwidth=3.5, headlength=4, zorder=4, **QUIVER)  # fmt: skip
         return
     start, vec = points[keep], vectors[keep]  # (K, 2)
@@ -93,22 +90,19 @@ def arrows(ax: plt.Axes, points: np.ndarray, vectors: np.ndarray, kind: str,
 
 
 def point_axes(ax: plt.Axes, lim: tuple = LIMITS, ylim: tuple | None = None) -> None:
-    """Fixed limits (``ylim`` defaults to ``lim``), equal aspect, labelled coordinates, and ticks
-    at whole (on a wide range, even) numbers strictly inside the limits, so that neighbouring
-    panels' end labels never touch."""
+    """Limits, equal aspect, labelled coordinates, ticks at whole (on a wide range, even) numbers
+    strictly inside the limits: neighbouring panels' end labels never touch."""
     ax.set(xlim=lim, ylim=ylim or lim)
     for set_ticks, (lo, hi) in ((ax.set_xticks, lim), (ax.set_yticks, ylim or lim)):
         step = 1 if hi - lo <= 4.5 else 2
-        first = int(np.ceil(lo / step)) * step
-        set_ticks([v for v in range(first, int(np.floor(hi)) + 1, step) if lo < v < hi])
+        set_ticks([v for v in range(int(lo) - 1, int(hi) + 1) if lo < v < hi and v % step == 0])
     ax.set(aspect="equal", xlabel="$x_1$")
     ax.set_ylabel("$x_2$", labelpad=1)
 
 
 def outer_labels(axes: np.ndarray, n: int | None = None) -> None:
-    """``label_outer`` for a grid (rows, cols) of panels with shared limits: panels from the
-    ``n``-th on are hidden, then tick labels stay on the left column and on the lowest visible
-    panel of each column."""
+    """``label_outer`` for a grid (rows, cols) of panels, those from the ``n``-th on hidden: tick
+    labels only on the left column and on the lowest visible panel of each column."""
     if n is not None:
         for i, ax in enumerate(axes.flat):
             ax.set_visible(i < n)
@@ -199,8 +193,7 @@ def scaled_arrows(vectors: np.ndarray, spacing: float, typical: float = 0.7,
 
 def draw_quiver(ax: plt.Axes, gx: np.ndarray, gy: np.ndarray, field: np.ndarray, spacing: float,
                 **kw) -> float:  # fmt: skip
-    """Quiver of a (ny, nx, 2) ``field`` at the grid points ``gx, gy`` (ny, nx) in the field's
-    colour, rescaled by :func:`scaled_arrows`; returns the scale factor."""
+    """Quiver of a (ny, nx, 2) ``field`` at ``gx, gy`` (ny, nx), scaled by :func:`scaled_arrows`."""
     vec, factor = scaled_arrows(np.asarray(field, dtype=float), spacing)
     ax.quiver(gx, gy, vec[..., 0], vec[..., 1], color=COLORS["field"], zorder=2, **QUIVER, **kw)
     return factor
@@ -211,9 +204,8 @@ def draw_field(ax: plt.Axes, grid: np.ndarray, xrange: Range, yrange: Range | No
     """:func:`draw_quiver` of one (ny, nx, 2) field on the grid of the ranges, over ``data`` if
     given, limits around both; returns the scale factor."""
     gx, gy, pts = grid_points(xrange, yrange)  # as in exact.drift_grids
-    grid = np.asarray(grid, dtype=float)
-    if grid.shape != gx.shape + (2,):
-        raise ValueError(f"grid must have shape {gx.shape + (2,)} for the ranges, got {grid.shape}")
+    if np.shape(grid) != gx.shape + (2,):
+        raise ValueError(f"grid must have shape {gx.shape + (2,)} for the ranges: {np.shape(grid)}")
     pts = pts.numpy()
     if data is not None:
         draw_data(ax, data, side=2.5)
@@ -228,9 +220,8 @@ def drift_quiver(grids: Sequence[np.ndarray], steps: Sequence[int], data: object
                  xrange: Range, yrange: Range | None = None) -> plt.Figure:  # fmt: skip
     """Drift fields ``grids[k]`` (``exact.drift_grids``, same ranges) at steps k, one panel each
     by :func:`draw_field` (the arrows' scale factor in the title)."""
-    for k in steps:
-        if not 0 < k < len(grids):
-            raise ValueError(f"step {k} outside 1..{len(grids) - 1}")
+    if any(not 0 < k < len(grids) for k in steps):
+        raise ValueError(f"steps {list(steps)} outside 1..{len(grids) - 1}")
     with style():
         fig, axes, _ = panel_grid(len(steps), 3, COLUMN_WIDTH, panel=2.6)
         for ax, k in zip(axes.flat, steps, strict=False):

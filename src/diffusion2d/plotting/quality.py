@@ -64,10 +64,8 @@ def sweep_plot(sweep: Mapping[tuple[str, int], pd.DataFrame], reference: Rows | 
             for s in samplers:
                 ks = sorted(k for s2, k in sweep if s2 == s)
                 iv = np.array([interval(sweep[s, k], col) for k in ks])  # (K, 3)
-                st = SAMPLERS[s]
-                ax.errorbar(ks, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]],
-                            marker=st["marker"], ls=st["linestyle"], ms=4, capsize=3,
-                            color=st["color"], label=s.upper())  # fmt: skip
+                ax.errorbar(ks, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]], ms=4,
+                            capsize=3, label=s.upper(), **SAMPLERS[s])  # fmt: skip
             _reference_lines(ax, reference, col)
             ax.set_xscale("log")
             ax.set_xticks(ks_all, [str(k) for k in ks_all])

@@ -67,10 +67,9 @@ def encode(frames: Sequence[np.ndarray], durations: Sequence[float]) -> Video:
     if len(durations) != len(frames):
         raise ValueError(f"durations: need one per frame, got {len(durations)} for {len(frames)}")
     counts = repeats(durations)
-    shape = (*np.shape(frames[0])[:2], 3)  # (H, W, 3) of the first frame
-    h, w = shape[:2]
+    h, w = np.shape(frames[0])[:2]
     for i, f in enumerate(frames):
-        if np.shape(f) != shape or h % 2 or w % 2 or np.asarray(f).dtype != np.uint8:
+        if np.shape(f) != (h, w, 3) or h % 2 or w % 2 or np.asarray(f).dtype != np.uint8:
             raise ValueError(f"frames[{i}] must be uint8 (H, W, 3) with even H and W as frames[0]")
     with tempfile.TemporaryDirectory(prefix="d2d-video-") as tmp, tempfile.TemporaryFile() as log:
         cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo",
