@@ -7,8 +7,6 @@ carry their key; an unusable file is retrained, never silently reused. The cache
 ``$DIFFUSION2D_CACHE``, else ``_build/model_cache`` in the checkout, else ``~/.cache/diffusion2d``.
 """
 
-from __future__ import annotations
-
 import concurrent.futures
 import dataclasses
 import functools

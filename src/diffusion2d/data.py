@@ -6,8 +6,6 @@ as published in tanelp/tiny-diffusion. Where the file comes from, in order: an e
 Every source is verified against :data:`SHA256`.
 """
 
-from __future__ import annotations
-
 import csv
 import hashlib
 import io

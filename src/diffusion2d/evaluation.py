@@ -7,8 +7,6 @@ L_simple (DDPM eq. 14) per step (:func:`loss_by_step`), :func:`eps_slope`; the b
 (:func:`display_table`). Everything uses explicit seeds and one torch thread.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property

@@ -10,8 +10,6 @@ them: ``E[x0 | x_t] = sum_i w_i x0_i`` (Tweedie), the optimal noise prediction `
 Steps are 0-based: step t uses ``alphas[t]``, ``alpha_bars[t]`` and ``alpha_bars[t-1]`` (1 at 0).
 """
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 from torch import nn

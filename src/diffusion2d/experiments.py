@@ -6,8 +6,6 @@ settings (:func:`workshop_comparison`); :func:`show_config` prints a config one 
 marking the fields that differ from another.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import html
 

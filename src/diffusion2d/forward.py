@@ -7,8 +7,6 @@ The workshop notebook iterated with sqrt(alpha_bar_t) in place of sqrt(alpha_t),
 data far faster than the closed form says; here both forms agree (tested).
 """
 
-from __future__ import annotations
-
 import torch
 
 from .schedules import get_diffusion_parameters

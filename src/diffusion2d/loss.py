@@ -5,8 +5,6 @@
 averaged over the batch and the two coordinates (as the reference implementation's ``mean_flat``).
 """
 
-from __future__ import annotations
-
 import torch
 
 from .forward import q_sample

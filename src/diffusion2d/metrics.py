@@ -6,8 +6,6 @@ distances and the data's own spacing, for memorisation; the KL divergence of q(x
 at t = T) and of a Gaussian to N(0, I), the prior the sampler starts from.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

@@ -7,8 +7,6 @@ et al. 2017, as in DDPM Sec. 4 / App. B); residual blocks ``h + W2 GELU(W1 Layer
 a linear read-out to R^2. Steps ``t`` are 0-based long tensors (0 .. T-1).
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

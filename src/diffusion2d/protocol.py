@@ -10,8 +10,6 @@ protocol, the reference and the code. Losses: L_simple (DDPM eq. 14) on the fixe
 training curves (:func:`split_losses`).
 """
 
-from __future__ import annotations
-
 import dataclasses
 import json
 import math
@@ -81,7 +79,7 @@ class Reference:
         return torch.cat([self.train, self.heldout])  # (M, 2)
 
     @classmethod
-    def of(cls, config: TrainConfig, data: torch.Tensor | None = None) -> Reference:
+    def of(cls, config: TrainConfig, data: torch.Tensor | None = None) -> "Reference":
         """The split a model trained with ``config`` saw (:func:`training.split_for`)."""
         return cls(*split_for(config, data))
 

@@ -13,8 +13,6 @@ steps, DDIM Sec. 4.2): DDIM then jumps directly with eq. 12, DDPM takes eq. 11 w
 schedule of :func:`respace`.
 """
 
-from __future__ import annotations
-
 import torch
 
 from .utils import check_points, check_positive_int, check_schedule, check_steps, torch_threads

@@ -5,8 +5,6 @@ T = 1000), ``alpha_t = 1 - beta_t`` and ``alpha_bar_t = prod_{s<=t} alpha_s`` (t
 eq. 4). Arrays are 0-based: ``betas[t]`` is the paper's ``beta_{t+1}``.
 """
 
-from __future__ import annotations
-
 import torch
 
 

@@ -8,8 +8,6 @@ learning rate, fused AdamW, one thread per model. The held-out loss is honest: d
 are held out *before* any repetition, and both losses are measured on fixed noise and steps.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import math
 import sys
@@ -62,7 +60,7 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr_schedule must be cosine or constant, got "
                              f"{self.lr_schedule!r}")
 
-    def replace(self, **changes) -> TrainConfig:
+    def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 
 

@@ -10,8 +10,6 @@ DDPM and DDIM from one x_T; chapter 06 reads :func:`trajectory_stats`, :func:`no
 :func:`endpoint_distance` off them.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 

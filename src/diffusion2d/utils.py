@@ -5,8 +5,6 @@ into a wrong figure. The networks are small, so intra-op threads cost more in sy
 than they save: training and sampling run under :func:`torch_threads` (default 1).
 """
 
-from __future__ import annotations
-
 import os
 import random
 import tempfile

@@ -7,8 +7,6 @@ loop playsinline>`` (WCAG 2.2.2: the reader can pause any motion) with both enco
 ``data:`` URIs, which ``book/_ext/videos.py`` moves into files ``_videos/<sha256>.mp4|webm``.
 """
 
-from __future__ import annotations
-
 import base64
 import html
 from collections.abc import Callable, Sequence

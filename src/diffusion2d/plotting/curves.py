@@ -5,8 +5,6 @@ Scope: matplotlib only. Quantities keep their colour and line style, several run
 marker each (:data:`style.RUNS`); log axes carry plain tick labels ("0.9", not "9×10⁻¹").
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt

@@ -8,8 +8,6 @@ column; no active drag tool (a swipe scrolls the page), Ctrl + wheel zooms. Boke
 request off-site. The client side (JavaScript, CSS, HTML) is package data in ``explorer_assets/``.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files

@@ -5,8 +5,6 @@ error against the distance to the data and the time.
 Scope: matplotlib only. Errors are log-coloured (one scale per figure) from :data:`VMIN` up.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt

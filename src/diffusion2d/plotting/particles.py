@@ -5,8 +5,6 @@ draws x_t of one run: the learned field, the particles and their recent paths, t
 (times :data:`EPS_SCALE`) and added noise, each meaning in its colour and named in a legend.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt

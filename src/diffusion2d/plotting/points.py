@@ -5,8 +5,6 @@ always grey dots beneath (:func:`draw_data`); figures check shapes (``ValueError
 argument) and are at most :data:`style.COLUMN_WIDTH` wide unless asked (then :func:`style.fit`).
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt

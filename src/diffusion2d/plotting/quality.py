@@ -6,8 +6,6 @@ Scope: matplotlib only. Each sampler keeps its colour, marker and line style
 (:data:`style.SAMPLERS`); reference rows (e.g. the baselines) are dotted grey lines.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt

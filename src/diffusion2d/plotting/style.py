@@ -5,8 +5,6 @@ calls :func:`use_style` once. Sizes are inches at a logical :data:`DPI` of 100 C
 saved at :data:`SAVE_DPI` (2 device px per CSS px: sharp on high-density screens).
 """
 
-from __future__ import annotations
-
 import base64
 import io
 import sys
@@ -14,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import matplotlib as mpl
-from cycler import cycler
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -72,7 +69,7 @@ STYLE = {
     "xtick.labelsize": MIN_FONT, "ytick.labelsize": MIN_FONT, "legend.fontsize": MIN_FONT,
     "legend.title_fontsize": MIN_FONT, "legend.frameon": False,
     "lines.linewidth": 1.6, "lines.markersize": 5.0, "scatter.edgecolors": "none",
-    "axes.prop_cycle": cycler(color=[r["color"] for r in RUNS]),
+    "axes.prop_cycle": mpl.cycler(color=[r["color"] for r in RUNS]),
     # opaque white backgrounds keep figures readable in the theme's dark mode too
     "figure.facecolor": "white", "savefig.facecolor": "white", "axes.facecolor": "white",
     "axes.edgecolor": NEUTRALS["axes"], "axes.spines.top": False, "axes.spines.right": False,

@@ -5,8 +5,6 @@ MP4/H.264, offered first (sharper than VP9 here at the same size), and WebM/VP9 
 without H.264; a frame held longer than 1 / :data:`FPS` s is repeated (almost free to encode).
 """
 
-from __future__ import annotations
-
 import subprocess
 import tempfile
 from collections.abc import Sequence
