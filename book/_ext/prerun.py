@@ -13,7 +13,9 @@ extension
    two chapters train the same model at once;
 3. executes the missing notebooks ``prerun_workers`` at a time (default: the number of CPUs; each
    in its own kernel, as myst-nb would: same working directory, timeout and error policy) and
-   stores the results in the cache.
+   stores the results in the cache. The kernels share the cores: each gets CPUs / workers
+   threads (``OMP_NUM_THREADS`` and the BLAS variables, set for every kernel of the build, also
+   one myst-nb starts), since a thread team that waits for a descheduled thread slows down.
 
 Then Sphinx reads the pages as usual and myst-nb finds every chapter in the cache. A chapter that
 fails here is not cached, so myst-nb runs it again while reading and reports the error in its
@@ -39,6 +41,7 @@ from sphinx.util import logging
 
 LOG = logging.getLogger(__name__)
 TRAIN = "from diffusion2d.experiments import load_all; load_all()"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def _notebooks(app, env, docnames):
@@ -81,8 +84,15 @@ def _prerun(app, env, docnames) -> None:
         subprocess.run([sys.executable, "-c", app.config.prerun_train], check=True)
         LOG.info(f"[prerun] models ready after {time.perf_counter() - start:.0f} s")
     missing.sort(key=lambda item: -len(item[2].cells))  # longest first: the pool ends together
-    workers = max(1, min(len(missing), app.config.prerun_workers or os.cpu_count() or 1))
-    LOG.info(f"[prerun] executing {len(missing)} chapters, {workers} at a time")
+    pool = app.config.prerun_workers or os.cpu_count() or 1
+    workers = max(1, min(len(missing), pool))
+    # per kernel, from the pool's size, not from how many chapters are missing: a chapter's
+    # numbers must not depend on what else was outdated (thread counts change reduction orders)
+    threads = str(max(1, (os.cpu_count() or 1) // pool))
+    for name in THREAD_VARIABLES:  # inherited by every kernel started from now on
+        os.environ[name] = threads
+    LOG.info(f"[prerun] executing {len(missing)} chapters, {workers} at a time, {threads} thread(s)"
+             " each")
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         jobs = {
             pool.submit(
