@@ -263,3 +263,30 @@ def test_quality_keep_the_book_style(circle, exact, untrained, _protocol_cache):
         assert not report["foreign_colors"], (name, report)
     ddpm, ddim = figures["chamfer_by_step_plot"].axes[0].lines[:2]
     assert ddpm.get_marker() != ddim.get_marker() and ddpm.get_linestyle() != ddim.get_linestyle()
+
+
+def test_a_reference_line_is_named_on_the_side_away_from_the_curves():
+    """A floor under the curves gets its name below the line, a ceiling above it, and neither
+    name covers a point of a curve (Fig. 8.1's "resampled dino" once sat on the curves)."""
+    import pandas as pd
+    from matplotlib.transforms import Bbox
+
+    def rows(value):
+        return pd.DataFrame({"chamfer": [value, value + 1e-3, value - 1e-3]}).rename_axis("seed")
+
+    sweep = {(s, k): rows(0.3 / k + (0.01 if s == "ddpm" else 0.0))
+             for s in ("ddpm", "ddim") for k in (2, 5, 10, 25, 50)}  # fmt: skip
+    fig = quality.sweep_plot(sweep, {"floor": rows(0.005), "ceiling": rows(0.2)},
+                             columns=("chamfer",))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    names = {t.get_text(): t for t in ax.texts}
+    assert names["floor"].get_va() == "top" and names["ceiling"].get_va() == "bottom"
+    points = [p for line in ax.lines if line.get_label() in ("DDPM", "DDIM")
+              for p in ax.transData.transform(line.get_xydata())]
+    for text in names.values():
+        box = Bbox(text.get_window_extent())
+        assert not any(box.contains(x, y) for x, y in points), text.get_text()
+    floor_y = ax.transData.transform((1, 0.005))[1]
+    assert names["floor"].get_window_extent().y0 >= ax.bbox.y0 - 1  # inside the axes
+    assert floor_y > ax.bbox.y0

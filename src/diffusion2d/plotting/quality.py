@@ -22,13 +22,29 @@ from .style import COLORS, COLUMN_WIDTH, FULL_WIDTH, MIN_FONT, NEUTRALS, SAMPLER
 Rows = Mapping[str, pd.DataFrame]  # protocol results by name
 
 
+def _value_at(line, x: float) -> float:
+    """A plotted line's y at ``x``, interpolated (its end value beyond its ends)."""
+    xs, ys = (np.asarray(v, dtype=float) for v in line.get_data())
+    order = np.argsort(xs)
+    return float(np.interp(x, xs[order], ys[order]))
+
+
 def _reference_lines(ax: plt.Axes, reference: Rows | None, metric: str) -> None:
-    """The mean of ``metric`` in each of the ``reference`` rows as a named dotted line."""
+    """The mean of ``metric`` in each of the ``reference`` rows as a named dotted line, named at
+    the right end on the side away from the curves there (most curves end above a floor)."""
+    ends = [_value_at(line, ax.get_xlim()[1]) for line in ax.lines]  # the curves at the right
     for name, df in (reference or {}).items():
         mean = interval(df, metric)[0]
+        below = sum(e > mean for e in ends) > len(ends) / 2
         ax.axhline(mean, ls=":", lw=1.2, color=NEUTRALS["axes"])
         ax.annotate(name, (0.99, mean), xycoords=("axes fraction", "data"), ha="right",
-                    va="bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"])  # fmt: skip
+                    va="top" if below else "bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"])
+        scale = ax.transScale  # linear or log: room is measured in the axis' own scale
+        (_, low), (_, at), (_, high) = scale.transform([(1, ax.get_ylim()[0]), (1, mean),
+                                                        (1, ax.get_ylim()[1])])
+        if below and at - low < 0.1 * (high - low):  # room for the name under the line
+            new_low = scale.inverted().transform([(1, (at - 0.1 * high) / 0.9)])[0, 1]
+            ax.set_ylim(new_low, ax.get_ylim()[1])
 
 
 def chamfer_by_step_plot(results: Rows, reference: Rows | None = None) -> plt.Figure:
@@ -41,11 +57,11 @@ def chamfer_by_step_plot(results: Rows, reference: Rows | None = None) -> plt.Fi
             st = SAMPLERS[name]
             ax.plot(c.index, c["mean"], lw=1.6, label=name.upper(), markevery=5, ms=4, **st)
             ax.fill_between(c.index, c["lo"], c["hi"], color=st["color"], alpha=0.3, lw=0)
-        _reference_lines(ax, reference, "chamfer")
         ax.set_xlim(c.index.max(), 0)
         plain_log(ax)
+        _reference_lines(ax, reference, "chamfer")
         ax.set(xlabel="t (sampling runs from left to right)", ylabel="Chamfer distance of xₜ")
-        ax.legend(loc="lower left")
+        ax.legend(loc="center left")  # clear of the curves (top) and the floor
     return fig
 
 
