@@ -38,7 +38,8 @@ def _reference_lines(ax: plt.Axes, reference: Rows | None, metric: str) -> None:
         below = sum(e > mean for e in ends) > len(ends) / 2
         ax.axhline(mean, ls=":", lw=1.2, color=NEUTRALS["axes"])
         ax.annotate(name, (0.99, mean), xycoords=("axes fraction", "data"), ha="right",
-                    va="top" if below else "bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"])
+                    va="top" if below else "bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"],
+                    xytext=(0, -2 if below else 0), textcoords="offset points")  # a gap below
         scale = ax.transScale  # linear or log: room is measured in the axis' own scale
         (_, low), (_, at), (_, high) = scale.transform([(1, ax.get_ylim()[0]), (1, mean),
                                                         (1, ax.get_ylim()[1])])
