@@ -84,11 +84,11 @@ def _prerun(app, env, docnames) -> None:
         subprocess.run([sys.executable, "-c", app.config.prerun_train], check=True)
         LOG.info(f"[prerun] models ready after {time.perf_counter() - start:.0f} s")
     missing.sort(key=lambda item: -len(item[2].cells))  # longest first: the pool ends together
-    pool = app.config.prerun_workers or os.cpu_count() or 1
-    workers = max(1, min(len(missing), pool))
+    size = app.config.prerun_workers or os.cpu_count() or 1  # of the pool, however many run
+    workers = max(1, min(len(missing), size))
     # per kernel, from the pool's size, not from how many chapters are missing: a chapter's
     # numbers must not depend on what else was outdated (thread counts change reduction orders)
-    threads = str(max(1, (os.cpu_count() or 1) // pool))
+    threads = str(max(1, (os.cpu_count() or 1) // size))
     for name in THREAD_VARIABLES:  # inherited by every kernel started from now on
         os.environ[name] = threads
     LOG.info(f"[prerun] executing {len(missing)} chapters, {workers} at a time, {threads} thread(s)"

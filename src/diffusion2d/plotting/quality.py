@@ -40,12 +40,12 @@ def _reference_lines(ax: plt.Axes, reference: Rows | None, metric: str) -> None:
         ax.annotate(name, (0.99, mean), xycoords=("axes fraction", "data"), ha="right",
                     va="top" if below else "bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"],
                     xytext=(0, -2 if below else 0), textcoords="offset points")  # a gap below
-        scale = ax.transScale  # linear or log: room is measured in the axis' own scale
-        (_, low), (_, at), (_, high) = scale.transform([(1, ax.get_ylim()[0]), (1, mean),
-                                                        (1, ax.get_ylim()[1])])
-        if below and at - low < 0.1 * (high - low):  # room for the name under the line
-            new_low = scale.inverted().transform([(1, (at - 0.1 * high) / 0.9)])[0, 1]
-            ax.set_ylim(new_low, ax.get_ylim()[1])
+        if below:  # room for the name under the line, measured in the axis' own scale
+            scale, (low, high) = ax.transScale, ax.get_ylim()
+            (_, low), (_, at), (_, high) = scale.transform([(1, low), (1, mean), (1, high)])
+            if at - low < 0.1 * (high - low):
+                new_low = scale.inverted().transform([(1, (at - 0.1 * high) / 0.9)])[0, 1]
+                ax.set_ylim(new_low, ax.get_ylim()[1])
 
 
 def chamfer_by_step_plot(results: Rows, reference: Rows | None = None) -> plt.Figure:
