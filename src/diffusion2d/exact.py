@@ -41,8 +41,7 @@ def exact_eps(xt: torch.Tensor, data: torch.Tensor, alpha_bar: torch.Tensor) -> 
 def exact_reverse_mean(xt: torch.Tensor, data: torch.Tensor, t: int, alphas: torch.Tensor,
                        alpha_bars: torch.Tensor) -> torch.Tensor:
     """``E[mu_tilde(x_t, x0) | x_t]`` at 0-based step t, with mu_tilde from DDPM eq. 7."""
-    a, ab = alphas[t].to(xt.dtype), alpha_bars[t].to(xt.dtype)
-    ab_prev = alpha_bars_prev(alpha_bars)[t].to(xt.dtype)
+    a, ab, ab_prev = (v[t].to(xt.dtype) for v in (alphas, alpha_bars, alpha_bars_prev(alpha_bars)))
     coef_x0 = ab_prev.sqrt() * (1.0 - a) / (1.0 - ab)  # eq. 7, first coefficient (beta_t = 1 - a)
     coef_xt = a.sqrt() * (1.0 - ab_prev) / (1.0 - ab)  # eq. 7, second
     return coef_x0 * posterior_mean_x0(xt, data, ab) + coef_xt * xt
@@ -71,8 +70,7 @@ def reverse_conditional(xt: torch.Tensor, data: torch.Tensor, alpha_bars: torch.
 def mixture_share(xt: torch.Tensor, data: torch.Tensor, alpha_bars: torch.Tensor, t: int,
                   s: int) -> torch.Tensor:
     """How far ``q(x_s | x_t)`` is from one Gaussian, per point (N,): the share of its variance
-    that comes from the spread of the component means (0: a single Gaussian; 1: nothing but
-    weighted data points), against the components' own noise."""
+    from the spread of the component means against their own noise (0: one Gaussian, 1: data)."""
     weights, means, var = reverse_conditional(xt, data, alpha_bars, t, s)
     centre = (weights[..., None] * means).sum(1, keepdim=True)  # (N, 1, 2)
     between = (weights * ((means - centre) ** 2).sum(-1)).sum(1)  # (N,)
@@ -96,11 +94,9 @@ class ExactDenoiser(nn.Module):
 
     def __init__(self, data: torch.Tensor, beta_min: float, beta_max: float, T: int):
         super().__init__()
-        check_points("data", data)
-        self.register_buffer("data", data.clone())
+        self.register_buffer("data", check_points("data", data).clone())
         register_schedule(self, beta_min, beta_max, T)
 
     def forward(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        check_points("xt", xt)
-        t = check_steps("t", t, self.T, n=xt.shape[0])
+        t = check_steps("t", t, self.T, n=check_points("xt", xt).shape[0])
         return exact_eps(xt.double(), self.data.double(), self.alpha_bars.double()[t]).to(xt.dtype)

@@ -31,19 +31,14 @@ EXPERIMENTS: dict[str, TrainConfig] = {
 # The workshop notebook's settings where this book changed them (read for issue 8, chapter 10's
 # held-out fraction, benchmarks/train_speed.py's optimizer): facts, change them only against it.
 WORKSHOP: dict[str, object] = {
-    "hidden": 128,
-    "blocks": "plain MLP layers (no residual connections, no LayerNorm)",
+    "hidden": 128, "blocks": "plain MLP layers (no residual connections, no LayerNorm)",
     "position_embedding": "random Gaussian Fourier features, scale 25",
-    "time_embedding": "a different embedding",
-    "lr": 4e-4,
-    "batch_size": 32,
-    "epochs": 10,
+    "time_embedding": "a different embedding", "lr": 4e-4, "batch_size": 32, "epochs": 10,
     "epochs_asked": 1000,  # its text asks participants to train for more than this
     "optimizer": "Adam, constant learning rate",
     "normalisation": "a different normalisation, not per coordinate",
-    "holdout_fraction": 0.10,
-    "holdout_of": "the six-fold repeated data",
-}
+    "holdout_fraction": 0.10, "holdout_of": "the six-fold repeated data",
+}  # fmt: skip
 
 # Chapter 5's follow-up: the workshop's suggestion "train twice as long", for experiment 4.
 EXTRA = {"v4long": EXPERIMENTS["v4"].replace(epochs=2 * EXPERIMENTS["v4"].epochs)}
@@ -52,23 +47,17 @@ EXTRA = {"v4long": EXPERIMENTS["v4"].replace(epochs=2 * EXPERIMENTS["v4"].epochs
 # trained for the workshop's epochs (bug 7).
 POOL = {**EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"])}
 
-TITLES: dict[str, str] = {
-    "v1": "identity position, no time",
-    "v2": "identity position, linear time",
-    "v3": "Fourier position, Fourier time",
-    "v4": "Fourier/Fourier, gentler schedule (beta_max = 0.02)",
-    "v4long": "experiment 4 trained twice as long",
-    "v3short": f"BASE for the workshop's {WORKSHOP['epochs']} epochs",
-}
+TITLES: dict[str, str] = {"v1": "identity position, no time",
+                          "v2": "identity position, linear time",
+                          "v3": "Fourier position, Fourier time",
+                          "v4": "Fourier/Fourier, gentler schedule (beta_max = 0.02)",
+                          "v4long": "experiment 4 trained twice as long",
+                          "v3short": f"BASE for the workshop's {WORKSHOP['epochs']} epochs"}
 
 # Short descriptions of chapter 5's models for the columns of narrow tables.
-SHORT_TITLES: dict[str, str] = {
-    "v1": "raw x, no t",
-    "v2": "raw x, t / T",
-    "v3": "Fourier x and t",
-    "v4": f"as 3, beta_max {EXPERIMENTS['v4'].beta_max:g}",
-    "v4long": f"as 4, {EXTRA['v4long'].epochs} epochs",
-}
+SHORT_TITLES: dict[str, str] = {"v1": "raw x, no t", "v2": "raw x, t / T", "v3": "Fourier x and t",
+                                "v4": f"as 3, beta_max {EXPERIMENTS['v4'].beta_max:g}",
+                                "v4long": f"as 4, {EXTRA['v4long'].epochs} epochs"}
 
 
 def _resolve(value, argument: str) -> tuple[TrainConfig, str]:
@@ -182,8 +171,7 @@ def prior_terms(config: TrainConfig, data=None, num_samples: int = 200_000) -> d
 
 def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
     """Share of the workshop's "held-out" points with an exact copy in its training set: it
-    repeated the points ``repeats`` times and then held out ``WORKSHOP["holdout_fraction"]`` of
-    the copies at random (chapters 1 and 10 show the code)."""
+    repeated the points ``repeats`` times, then held out a random ``holdout_fraction`` of them."""
     repeated = data.repeat(repeats, 1)  # (repeats * N, 2)
     perm = torch.randperm(len(repeated), generator=torch.Generator().manual_seed(seed))
     n_test = round(float(WORKSHOP["holdout_fraction"]) * len(repeated))
@@ -192,8 +180,7 @@ def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
 
 
 def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
-    """One row per trained model of ``runs`` ({name: (model, history)}): epochs, threads,
-    gradient steps, the measured training seconds and milliseconds per gradient step."""
+    """A row per model of ``runs`` ({name: (model, history)}): its gradient steps and timings."""
     rows = {}
     for name, (_, h) in runs.items():
         cfg = POOL[name]
@@ -218,7 +205,6 @@ def load_experiment(name: str):
 
 
 def load_all() -> dict[str, tuple]:
-    """``{name: (model, history)}`` of chapter 5's models (``EXPERIMENTS`` and ``EXTRA``),
-    training everything in ``POOL`` at once if missing (the build's first step)."""
+    """``{name: (model, history)}`` of ``EXPERIMENTS`` and ``EXTRA``, as :func:`load_experiment`."""
     runs = load_or_train_many(POOL)
     return {name: runs[name] for name in {**EXPERIMENTS, **EXTRA}}

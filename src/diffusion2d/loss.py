@@ -11,18 +11,10 @@ from .forward import q_sample
 from .utils import check_points
 
 
-def get_loss(
-    model,
-    x0s: torch.Tensor,
-    eps: torch.Tensor,
-    alpha_bars: torch.Tensor,
-    ts: torch.Tensor,
-) -> torch.Tensor:
-    """L_simple on one batch: noise ``x0s`` to step ``ts`` with ``eps``
-    (eq. 4), regress ``eps``.
-
-    Shapes: x0s, eps (B, 2); ts (B,) 0-based long steps; returns a scalar.
-    """
+def get_loss(model, x0s: torch.Tensor, eps: torch.Tensor,
+             alpha_bars: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
+    """L_simple on one batch (a scalar): noise ``x0s`` (B, 2) to the 0-based
+    steps ``ts`` (B,) with ``eps`` (B, 2) (eq. 4), regress ``eps``."""
     check_points("x0s", x0s)
     check_points("eps", eps, ("x0s", x0s))
     xt = q_sample(x0s, ts, eps, alpha_bars)  # (B, 2)

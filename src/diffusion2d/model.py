@@ -85,7 +85,6 @@ class DenoisingMLP(nn.Module):
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Linear(hidden, 2))
 
     def forward(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        check_points("xt", xt)
-        t = check_steps("t", t, self.T, n=xt.shape[0])
+        t = check_steps("t", t, self.T, n=check_points("xt", xt).shape[0])
         h = torch.cat([self.pos(xt), self.time(t)], dim=1)  # (N, pos_dim + time_dim)
         return self.out(self.blocks(self.inp(h)))  # (N, 2)

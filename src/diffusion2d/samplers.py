@@ -28,12 +28,9 @@ def ddpm_step(xt: torch.Tensor, t: int | torch.Tensor,
               eps_pred: torch.Tensor, betas: torch.Tensor,
               alphas: torch.Tensor, alpha_bars: torch.Tensor,
               noise: torch.Tensor | None) -> torch.Tensor:
-    """One DDPM reverse step from 0-based step ``t`` (eq. 11 and
-    Algorithm 2, sigma_t^2 = beta_t).
-
-    ``noise`` is the standard normal z (shape of xt), ignored where t == 0;
-    None means z = 0.
-    """
+    """One DDPM reverse step from 0-based step ``t`` (eq. 11, Algorithm 2,
+    sigma_t^2 = beta_t); ``noise`` is the standard normal z (shape of xt;
+    None: z = 0), ignored where t == 0."""
     check_points("xt", xt)
     check_points("eps_pred", eps_pred, ("xt", xt))
     check_schedule(betas=betas, alphas=alphas, alpha_bars=alpha_bars)
@@ -44,8 +41,7 @@ def ddpm_step(xt: torch.Tensor, t: int | torch.Tensor,
     if noise is None:
         return mean
     check_points("noise", noise, ("xt", xt))
-    # Step 2 (Algorithm 2, lines 3-4): add sigma_t z, sigma_t = sqrt(beta_t);
-    # z = 0 at t == 0.
+    # Step 2 (Algorithm 2, lines 3-4): add sigma_t z, z = 0 at t == 0
     sigma = beta.sqrt() * (t > 0).reshape(-1, 1).to(xt.dtype)
     return mean + sigma * noise
 
@@ -71,19 +67,16 @@ ddim_jump = ddim_step  # the name for a jump over skipped steps (DDIM Sec. 4.2)
 
 
 def respace(alpha_bars: torch.Tensor, steps: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(betas, alphas)`` of DDPM on the sub-sequence ``steps``: at each visited step t,
-    alpha_eff = alpha_bar_t / alpha_bar_prev (of the next visited step; 1 after the last) and
-    beta_eff = 1 - alpha_eff (the sigma-hat process of DDIM Sec. 5 / Table 1; with every step
-    visited, eq. 11 itself)."""
+    """``(betas, alphas)`` of DDPM on the sub-sequence ``steps``: at each visited step t, alpha_eff
+    = alpha_bar_t / alpha_bar of the next visited step (1 after the last), beta_eff = 1 - alpha_eff
+    (the sigma-hat process of DDIM Sec. 5 / Table 1; with every step visited, eq. 11 itself)."""
     alphas = torch.ones_like(alpha_bars)
-    for t, t_prev in zip(steps, steps[1:] + [-1], strict=True):
-        alphas[t] = alpha_bars[t] / (alpha_bars[t_prev] if t_prev >= 0 else 1.0)
+    alphas[steps] = alpha_bars[steps] / torch.cat([alpha_bars[steps[1:]], alpha_bars.new_ones(1)])
     return 1.0 - alphas, alphas
 
 
 def timesteps(T: int, num_steps: int | None = None) -> list[int]:
-    """The 0-based steps visited, descending: all T, or ``num_steps``
-    evenly spaced ones."""
+    """The 0-based steps, descending: all T, or ``num_steps`` evenly spaced."""
     if num_steps is None or num_steps == T:
         return list(range(T - 1, -1, -1))
     if not 1 <= num_steps <= T:
@@ -112,9 +105,8 @@ def sample(num_samples: int, model, sampler: str = "ddpm", generator: torch.Gene
             model.train()
 
 
-def _sample_loop(
-    num_samples, model, sampler, generator, num_steps
-) -> list[torch.Tensor]:
+def _sample_loop(num_samples, model, sampler, generator,
+                 num_steps) -> list[torch.Tensor]:
     steps = timesteps(model.T, num_steps)
     betas, alphas = model.betas, model.alphas
     if len(steps) < model.T:  # a sub-sequence of the steps
@@ -123,16 +115,14 @@ def _sample_loop(
     x = torch.randn(num_samples, 2, generator=generator)
     xs = [x]
     for i, t in enumerate(steps):
-        # the next step; -1: the clean end
-        t_prev = steps[i + 1] if i + 1 < len(steps) else -1
+        t_prev = steps[i + 1] if i + 1 < len(steps) else -1  # -1: clean end
         t_batch = torch.full((num_samples,), t, dtype=torch.long)
         eps = model(x, t_batch)  # (N, 2)
         if sampler == "ddim":
             x = ddim_step(x, t, eps, model.alpha_bars, t_prev)
         else:
-            z = None
-            if t_prev >= 0:
-                z = torch.randn(num_samples, 2, generator=generator)
+            z = (torch.randn(num_samples, 2, generator=generator)
+                 if t_prev >= 0 else None)
             x = ddpm_step(x, t, eps, betas, alphas, model.alpha_bars, z)
         xs.append(x)
     return xs

@@ -93,22 +93,18 @@ def record_trajectories(model, num_particles: int = 200, deterministic: bool = F
         return torch.stack(xs).numpy().astype(np.float32)
 
     parts = {k: stack([getattr(s, k) for s in steps]) for k in ("eps_pred", "drift", "added_noise")}
-    return Trajectories(
-        positions=stack(positions), **parts,
-        field=stack(fields).reshape((model.T,) + gx.shape + (2,)),
-        grid_x=gx.astype(np.float32), grid_y=gy.astype(np.float32),
-        paper_t=np.arange(model.T, -1, -1), deterministic=deterministic,
-    )
+    return Trajectories(positions=stack(positions), **parts,
+                        field=stack(fields).reshape((model.T,) + gx.shape + (2,)),
+                        grid_x=gx.astype(np.float32), grid_y=gy.astype(np.float32),
+                        paper_t=np.arange(model.T, -1, -1), deterministic=deterministic)
 
 
 FIELD_GRID = (-2.8, 2.81, 0.4)  # 15 x 15 arrows over the plotted square
-STAT_LABELS = {
-    "path_length": "distance travelled (mean path length)",
-    "net_move": "net displacement ‖x_0 − x_T‖",
-    "drift_total": "summed length of the deterministic moves",
-    "noise_total": "summed length of the added noise",
-    "noise_net": "length of the summed added noise",
-}
+STAT_LABELS = {"path_length": "distance travelled (mean path length)",
+               "net_move": "net displacement ‖x_0 − x_T‖",
+               "drift_total": "summed length of the deterministic moves",
+               "noise_total": "summed length of the added noise",
+               "noise_net": "length of the summed added noise"}
 
 
 def record_pair(model, num_particles: int = 300, generator: torch.Generator | None = None,
@@ -122,7 +118,6 @@ def record_pair(model, num_particles: int = 300, generator: torch.Generator | No
 
 
 def frame_of(traj: Trajectories, t: int) -> int:
-    """The frame index k holding x_t (k = T - t); raises for t outside 0..T."""
     T = len(traj.paper_t) - 1
     if isinstance(t, bool) or not 0 <= int(t) <= T or int(t) != t:
         raise ValueError(f"t must be an integer time in 0..{T}, got {t!r}")
@@ -130,10 +125,9 @@ def frame_of(traj: Trajectories, t: int) -> int:
 
 
 def trajectory_stats(traj: Trajectories, data: torch.Tensor) -> dict[str, float]:
-    """Per-particle means over one recorded run, in data units: ``path_length`` (summed step
-    lengths), ``net_move`` |x_0 - x_T|, ``drift_total`` / ``noise_total`` (summed lengths of the
-    deterministic moves / added noise), ``noise_net`` (length of the *summed* noise: how far it
-    alone would carry a particle); ``chamfer`` of the final x_0 to ``data`` (not the protocol)."""
+    """Per-particle means over one recorded run, in data units, of :data:`STAT_LABELS`
+    (``noise_net``: how far the summed noise alone would carry a particle) and ``chamfer``, of
+    the final x_0 to ``data`` (not the protocol)."""
     pos = traj.positions.astype(np.float64)  # (T+1, N, 2)
     noise = traj.added_noise.astype(np.float64)  # (T, N, 2)
     data = check_points("data", torch.as_tensor(data)).double()
@@ -151,9 +145,8 @@ def noise_walk(betas: torch.Tensor) -> dict[str, float]:
     """What DDPM's added noise does on its own, as a random walk in 2-D: steps sigma_t z_t with
     sigma_t^2 = beta_t at every step but the last (Algorithm 2), independent z_t ~ N(0, I).
     ``sum_sigma`` = sum sigma_t, ``root_sum_sq`` = sqrt(sum sigma_t^2). The expected summed step
-    length is ``noise_total`` = sqrt(pi/2) sum sigma_t (E|z| = sqrt(pi/2) in 2-D); the sum of the
-    steps is N(0, sum sigma_t^2 I), so its expected length, ``noise_net``, is only sqrt(pi/2)
-    sqrt(sum sigma_t^2): the steps mostly cancel."""
+    length is ``noise_total`` = sqrt(pi/2) sum sigma_t (E|z| = sqrt(pi/2) in 2-D); the steps sum
+    to N(0, sum sigma_t^2 I), of expected length ``noise_net`` = sqrt(pi/2) root_sum_sq only."""
     b = torch.as_tensor(betas, dtype=torch.float64)
     if b.ndim != 1 or len(b) < 1 or bool((b < 0).any()):
         raise ValueError(f"betas must be a non-negative 1-D schedule, got shape {tuple(b.shape)}")
@@ -165,7 +158,6 @@ def noise_walk(betas: torch.Tensor) -> dict[str, float]:
 
 
 def stats_table(stats: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
-    """The :func:`trajectory_stats` of each run (a column), one row per :data:`STAT_LABELS`."""
     return pd.DataFrame(stats).loc[list(STAT_LABELS)].set_axis(list(STAT_LABELS.values()))
 
 

@@ -83,8 +83,7 @@ Part = namedtuple("Part", "what value")  # a compared tensor and the sentence if
 
 
 def cases(make: Callable, *rows: tuple) -> list[tuple[str, Callable]]:
-    """CASES from rows ``(description, *arguments)``: ``make(k, *arguments)`` gives the k-th
-    case's fresh ``(args, kwargs)``."""
+    """CASES from rows ``(description, *arguments)``; ``make(k, *arguments)`` gives case k."""
     return [(desc, partial(make, k, *arguments)) for k, (desc, *arguments) in enumerate(rows)]
 
 
@@ -145,7 +144,6 @@ def _replay(ex: ModuleType, fn: Callable, make: Callable) -> list[Part]:
 
 
 def _first_difference(parts: list[Part], others: list[Part]) -> int:
-    """The index of the first part that ``others`` does not match (``len(others)`` if none)."""
     pairs = enumerate(zip(parts, others, strict=False))
     return next((j for j, (p, q) in pairs if not close(p.value, q.value)), len(others))
 

@@ -35,9 +35,8 @@ def plain_log(ax: plt.Axes) -> None:
 
 
 def schedule_plot(schedules: object) -> plt.Figure:
-    """beta_t; alpha_t and alpha_bar_t; SNR(t) on a log scale, against the paper's step t = 1..T,
-    of one triple ``(betas, alphas, alpha_bars)`` or of a mapping label -> triple (then told
-    apart by line style, named in a legend under the panels)."""
+    """beta_t; alpha_t and alpha_bar_t; log SNR(t), against the paper's t = 1..T, of a triple
+    ``(betas, alphas, alpha_bars)`` or a mapping label -> triple (a line style each, one legend)."""
     scheds = dict(schedules) if isinstance(schedules, Mapping) else {"": schedules}
     for label, sched in scheds.items():
         names = ("betas", "alphas", "alpha_bars")
@@ -85,9 +84,8 @@ def _runs(histories: Mapping[str, object]):
 
 
 def loss_curves(histories: object, title: str | None = None) -> plt.Figure:
-    """The training loss (solid) and held-out loss (dashed) per epoch of one ``TrainHistory``
-    (in their colours), or of several named ones on one axis (a colour and a marker per run),
-    e.g. ``loss_curves({"2000 epochs": h1, "4000 epochs": h2})``."""
+    """Training (solid) and held-out (dashed) loss per epoch of a ``TrainHistory`` or, on one
+    axis, of a mapping name -> history (a colour and a marker per run)."""
     one = not isinstance(histories, Mapping)
     runs = _runs({"history": histories} if one else histories)
     with style():
@@ -103,8 +101,7 @@ def loss_curves(histories: object, title: str | None = None) -> plt.Figure:
 
 
 def loss_comparison(histories: Mapping[str, object]) -> plt.Figure:
-    """The loss of several runs on the training points (left) and on the held-out points
-    (right), one shared axis range, a colour and a marker per run, named in one legend below."""
+    """Several runs' loss on the training (left) and held-out points (right), one legend below."""
     with style():
         fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.3), sharey=True,
                                  layout="constrained")  # fmt: skip
@@ -157,9 +154,8 @@ def loss_by_step_figure(losses: Mapping[str, Mapping[str, np.ndarray]]) -> plt.F
                                  squeeze=False, layout="constrained")  # fmt: skip
         for ax, (title, per_model) in zip(axes.flat, losses.items(), strict=True):
             for i, (name, values) in enumerate(per_model.items()):
-                t = np.arange(1, len(values) + 1)
-                ax.plot(t, values, ("-", ":", "--")[i % 3], lw=2.0 if i else 1.6, label=name,
-                        color=COLORS["exact" if i else "pred_noise"])
+                ax.plot(np.arange(1, len(values) + 1), values, ("-", ":", "--")[i % 3], label=name,
+                        lw=2.0 if i else 1.6, color=COLORS["exact" if i else "pred_noise"])
             plain_log(ax)
             ax.set(xlabel="time $t$", title=title)
         axes.flat[0].set_ylabel(r"$L_\mathrm{simple}$ at $t$")

@@ -30,10 +30,8 @@ STEP_MS = 150  # Play: milliseconds per step (T = 50 plays in 7.5 s)
 SAMPLERS = ("DDPM", "DDIM")  # index 0 and 1 of the stored arrays, and of the sampler toggle
 # CustomJS code: on every control change but Play, on Play/Pause; the page's CSS; the HTML around
 # the roots (in a light box: BokehJS's dark text is unreadable on a dark page): legend, help text
-CALLBACK_JS, PLAY_JS, CSS, PAGE = (
-    (files(explorer_assets) / name).read_text("utf-8")
-    for name in ("update.js", "play.js", "explorer.css", "page.html")
-)
+CALLBACK_JS, PLAY_JS, CSS, PAGE = ((files(explorer_assets) / name).read_text("utf-8") for name in
+                                   ("update.js", "play.js", "explorer.css", "page.html"))
 
 
 @dataclass
@@ -60,8 +58,7 @@ def quantize(x: np.ndarray) -> np.ndarray:
 
 
 def explorer_data(runs: Mapping[str, Trajectories], data: object = None) -> ExplorerData:
-    """Pack a DDPM and a DDIM recording (``{"DDPM": ..., "DDIM": ...}`` from
-    :func:`trajectories.record_pair`, same x_T and grid) into :class:`ExplorerData`."""
+    """Pack ``{"DDPM": ..., "DDIM": ...}`` of :func:`trajectories.record_pair` into ExplorerData."""
     if set(SAMPLERS) - set(runs):
         raise ValueError(f"runs must hold {SAMPLERS}, missing {set(SAMPLERS) - set(runs)}")
     ddpm, ddim = (runs[s] for s in SAMPLERS)
@@ -75,12 +72,10 @@ def explorer_data(runs: Mapping[str, Trajectories], data: object = None) -> Expl
     field = [[scaled_arrows(f.astype(np.float64), spacing)[0].reshape(-1, 2) for f in run.field]
              for run in (ddpm, ddim)]  # (2, T, G, 2): rescaled per step
     return ExplorerData(
-        T=ddpm.eps_pred.shape[0],
-        num_particles=ddpm.eps_pred.shape[1],
+        T=ddpm.eps_pred.shape[0], num_particles=ddpm.eps_pred.shape[1],
         positions=quantize(np.stack([ddpm.positions, ddim.positions])),
         eps=quantize(np.stack([ddpm.eps_pred, ddim.eps_pred]) * EPS_SCALE),
-        noise=quantize(ddpm.added_noise),
-        field=quantize(field),
+        noise=quantize(ddpm.added_noise), field=quantize(field),
         grid=np.stack([ddpm.grid_x.ravel(), ddpm.grid_y.ravel()], 1).astype(np.float32),
         data=(np.zeros((0, 2)) if data is None else as_points("data", data)).astype(np.float32),
     )

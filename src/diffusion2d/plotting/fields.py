@@ -19,9 +19,8 @@ VMIN = 1e-3  # the smallest squared error told apart on the log colour scale
 
 
 def field_comparison_figure(comp: FieldComparison) -> plt.Figure:
-    """Rows: exact E[eps|x_t] (black) and learned eps_theta (the predicted noise's green) as -eps
-    arrows over the centres; a column per time, its two rows at one arrow scale
-    (:func:`points.scaled_arrows`, factor in the title). Full width."""
+    """Rows: exact E[eps|x_t] (black) and learned eps_theta (green) as -eps arrows over the
+    centres; a column per time at one arrow scale (:func:`points.scaled_arrows`). Full width."""
     spacing = float(comp.grid_x[0, 1] - comp.grid_x[0, 0])
     S = len(comp.times)
     side = (FULL_WIDTH - 0.9) / S

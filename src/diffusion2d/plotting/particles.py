@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..trajectories import Trajectories, frame_of
@@ -24,14 +23,12 @@ EPS_SCALE = 0.2  # predicted-noise arrows: eps_theta drawn at this fraction of i
 def draw_state(ax: plt.Axes, traj: Trajectories, t: int, data: object = None,
                num: int | None = None, tail: int = 0, eps: bool = True,
                dot: float = 6.0) -> float | None:  # fmt: skip
-    """x_t of one run: the learned field of the step from x_t, the first ``num`` particles with
-    their last ``tail`` moves and, with ``eps``, their predicted and added noise, over the data.
-    Returns the field's arrow scale factor (None at t = 0, where no step is left)."""
+    """x_t of one run over the data: the learned field of the step from x_t, the first ``num``
+    particles, their last ``tail`` moves and (``eps``) noise arrows; the field's arrow scale."""
     k = frame_of(traj, t)
-    T = len(traj.paper_t) - 1
     factor = None
     draw_data(ax, data, side=2.0 if dot < 5 else 3.4)
-    if k < T:
+    if k < len(traj.field):  # a step is left from x_t
         spacing = float(traj.grid_x[0, 1] - traj.grid_x[0, 0])
         factor = draw_quiver(ax, traj.grid_x, traj.grid_y, traj.field[k], spacing, alpha=0.55,
                              width=0.004)  # fmt: skip
@@ -41,14 +38,14 @@ def draw_state(ax: plt.Axes, traj: Trajectories, t: int, data: object = None,
                                          linewidths=1.0, zorder=3))  # fmt: skip
     pts = traj.positions[k, :num]
     ax.scatter(pts[:, 0], pts[:, 1], s=dot, color=COLORS["samples"], zorder=5)
-    if eps and k < T:
+    if eps and k < len(traj.field):
         arrows(ax, pts, traj.eps_pred[k, :num] * EPS_SCALE, "pred_noise")
         arrows(ax, pts, traj.added_noise[k, :num], "noise")  # none for DDIM: nothing drawn
     point_axes(ax)
     return factor
 
 
-def _legend(fig: Figure, tail: int, eps: bool = True, **kw) -> None:
+def _legend(fig: plt.Figure, tail: int, eps: bool = True, **kw) -> None:
     """The legend of what :func:`draw_state` draws, each meaning with its second cue."""
     handles = [legend_dot("particles $x_t$", COLORS["samples"])]
     if tail:
@@ -66,7 +63,6 @@ def _legend(fig: Figure, tail: int, eps: bool = True, **kw) -> None:
 
 
 def _row(n: int, height: float):
-    """A figure as wide as the column with one square panel per run and ``height`` inches more."""
     side = (COLUMN_WIDTH - 0.6) / n
     fig, axes = plt.subplots(1, n, figsize=(COLUMN_WIDTH, side + height), squeeze=False,
                              layout="constrained")  # fmt: skip
@@ -144,7 +140,7 @@ def sampling_video(runs: Mapping[str, Trajectories], data: object = None, num: i
     ks = animation.pick(T + 1, every, timing.slow_last)  # frame k holds x_t, t = T - k
     side = (width - 0.6) / len(runs)
 
-    def setup(fig: Figure):
+    def setup(fig: plt.Figure):
         fig.set_layout_engine("constrained", w_pad=0.08)
         axes = fig.subplots(1, len(runs), squeeze=False)
         for ax, name in zip(axes.flat, runs, strict=True):

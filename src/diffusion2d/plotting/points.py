@@ -27,7 +27,6 @@ def as_array(x: object) -> np.ndarray:
 
 
 def as_points(name: str, x: object) -> np.ndarray:
-    """``x`` as a float array of shape (N, 2), or ``ValueError`` naming it."""
     arr = as_array(x)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"{name} must have shape (N, 2), got {arr.shape}")
@@ -116,8 +115,7 @@ def outer_labels(axes: np.ndarray, n: int | None = None) -> None:
 
 def panel_grid(n: int, ncols: int | None, width: float, panel: float = PANEL):
     """``(fig, axes (rows, cols), side)``: ``n`` square panels of side at most ``panel`` in
-    ``ncols`` columns (default: as many as fit at :data:`MIN_PANEL`), at most ``width`` inches
-    wide with 0.55 for the tick labels and 0.32 above each panel for its title."""
+    ``ncols`` columns (default: as many as fit at :data:`MIN_PANEL`), at most ``width`` wide."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     if not 0 < width <= FULL_WIDTH:
@@ -149,8 +147,7 @@ def scatter(points: object, title: str | None = None, kind: str = "data",
 def scatter_grid(clouds: Sequence[object], titles: Sequence[str], ncols: int | None = None,
                  kind: str = "data", panel: float = PANEL, width: float = COLUMN_WIDTH,
                  data: object = None) -> plt.Figure:  # fmt: skip
-    """Small multiples: one titled panel per (N, 2) cloud, over ``data`` if given, laid out by
-    :func:`panel_grid`; wider than the column marks it full-width."""
+    """Small multiples: one titled panel per (N, 2) cloud over ``data``, by :func:`panel_grid`."""
     if len(clouds) != len(titles) or not clouds:
         raise ValueError(f"need one title per cloud: {len(clouds)} clouds, {len(titles)} titles")
     pts = [as_points(f"clouds[{i}]", c) for i, c in enumerate(clouds)]
@@ -199,8 +196,7 @@ def draw_quiver(ax: plt.Axes, gx: np.ndarray, gy: np.ndarray, field: np.ndarray,
 
 def draw_field(ax: plt.Axes, grid: np.ndarray, xrange: Range, yrange: Range | None,
                data: object = None) -> float:  # fmt: skip
-    """:func:`draw_quiver` of one (ny, nx, 2) field on the grid of the ranges, over ``data`` if
-    given, limits around both; returns the scale factor."""
+    """:func:`draw_quiver` of a (ny, nx, 2) field on the ranges' grid over ``data``, all in view."""
     gx, gy, pts = grid_points(xrange, yrange)  # as in exact.drift_grids
     if np.shape(grid) != gx.shape + (2,):
         raise ValueError(f"grid must have shape {gx.shape + (2,)} for the ranges: {np.shape(grid)}")
@@ -216,8 +212,7 @@ def draw_field(ax: plt.Axes, grid: np.ndarray, xrange: Range, yrange: Range | No
 
 def drift_quiver(grids: Sequence[np.ndarray], steps: Sequence[int], data: object = None, *,
                  xrange: Range, yrange: Range | None = None) -> plt.Figure:  # fmt: skip
-    """Drift fields ``grids[k]`` (``exact.drift_grids``, same ranges) at steps k, one panel each
-    by :func:`draw_field` (the arrows' scale factor in the title)."""
+    """Drift fields ``grids[k]`` (``exact.drift_grids``, same ranges) at steps k (draw_field)."""
     if any(not 0 < k < len(grids) for k in steps):
         raise ValueError(f"steps {list(steps)} outside 1..{len(grids) - 1}")
     with style():

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
 from ..evaluation import MemorisationStats, chamfer_by_step
 from ..protocol import METRICS, interval
@@ -22,17 +21,12 @@ from .style import COLORS, COLUMN_WIDTH, FULL_WIDTH, MIN_FONT, NEUTRALS, SAMPLER
 Rows = Mapping[str, pd.DataFrame]  # protocol results by name
 
 
-def _value_at(line, x: float) -> float:
-    """A plotted line's y at ``x``, interpolated (its end value beyond its ends)."""
-    xs, ys = (np.asarray(v, dtype=float) for v in line.get_data())
-    order = np.argsort(xs)
-    return float(np.interp(x, xs[order], ys[order]))
-
-
 def _reference_lines(ax: plt.Axes, reference: Rows | None, metric: str) -> None:
     """The mean of ``metric`` in each of the ``reference`` rows as a named dotted line, named at
     the right end on the side away from the curves there (most curves end above a floor)."""
-    ends = [_value_at(line, ax.get_xlim()[1]) for line in ax.lines]  # the curves at the right
+    ends = []  # each curve's value at the right end, interpolated (its end value beyond it)
+    for xs, ys in (np.asarray(line.get_data(), dtype=float) for line in ax.lines):
+        ends.append(np.interp(ax.get_xlim()[1], np.sort(xs), ys[np.argsort(xs)]))
     for name, df in (reference or {}).items():
         mean = interval(df, metric)[0]
         below = sum(e > mean for e in ends) > len(ends) / 2
@@ -68,8 +62,7 @@ def chamfer_by_step_plot(results: Rows, reference: Rows | None = None) -> plt.Fi
 
 def sweep_plot(sweep: Mapping[tuple[str, int], pd.DataFrame], reference: Rows | None = None,
                columns: Sequence[str] = ("chamfer", "mmd2")) -> plt.Figure:  # fmt: skip
-    """One panel per metric: the protocol mean against the number of steps, a line per sampler,
-    each point's interval as an error bar."""
+    """A panel per metric: the protocol mean (interval as error bar) against the number of steps."""
     samplers = [s for s in SAMPLERS if s in {s2 for s2, _ in sweep}]  # in the book's order
     ks_all = sorted({k for _, k in sweep})
     with style():
@@ -106,16 +99,14 @@ def distance_histograms(stats: Mapping[str, MemorisationStats], floor: float = 1
                     color=COLORS["samples"], label="sample → nearest train")  # fmt: skip
             ax.axvline(st.spacing, ls="--", lw=1.0, color=COLORS["data"], label="median spacing")
             ax.axvline(st.copy_radius, ls=":", lw=1.0, color=COLORS["data"], label="copy radius")
-            ax.set_xscale("log")
-            ax.set_xlabel("distance")
-            ax.set_title(name)
+            ax.set(xscale="log", xlabel="distance", title=name)
         axes[0, 0].set_ylabel("fraction")
         axes[0, 0].legend(loc="upper left")
     return fit(fig)
 
 
-def coverage_figure(stats: Mapping[str, MemorisationStats], train: torch.Tensor,
-                    heldout: torch.Tensor) -> plt.Figure:  # fmt: skip
+def coverage_figure(stats: Mapping[str, MemorisationStats], train: object,
+                    heldout: object) -> plt.Figure:  # fmt: skip
     """One panel per sampler: its samples (blue dots) over the training points (grey dots) and
     the held-out points (open diamonds on top), to see which of them the samples cover."""
     ho = as_points("heldout", heldout)

@@ -27,11 +27,9 @@ FULL_WIDTH = 8.8  # inches: + margins 900 CSS px, inside the full-width cell's 9
 # fmt: off
 # Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/), one colour per
 # meaning, and a second cue per meaning (CUES) so nothing is told by colour alone.
-OKABE_ITO = {
-    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
-    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
-    "grey": "#999999",
-}
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+             "grey": "#999999"}
 COLORS = {
     "data": OKABE_ITO["grey"],            # the dino's points: filled grey dots, drawn beneath
     "samples": OKABE_ITO["blue"],         # generated samples and particles: blue dots
@@ -45,22 +43,17 @@ COLORS = {
     "centres": OKABE_ITO["sky_blue"],     # noised data's centres on top of a heat map
 }
 # The second cue of each meaning: line style for curves and arrows, marker for points.
-CUES = {
-    "data": {"marker": "o"}, "samples": {"marker": "o"},
-    "noise": {"linestyle": "-"}, "pred_noise": {"linestyle": "--"}, "field": {"linestyle": "-"},
-    "exact": {"linestyle": ":"},
-    "train": {"linestyle": "-"}, "test": {"linestyle": "--"},
-    "beta": {"linestyle": "-"}, "alpha": {"linestyle": "--"}, "alpha_bar": {"linestyle": "-."},
-    "snr": {"linestyle": ":"}, "centres": {"marker": "o"},
-}
+CUES = {"data": {"marker": "o"}, "samples": {"marker": "o"},
+        "noise": {"linestyle": "-"}, "pred_noise": {"linestyle": "--"}, "field": {"linestyle": "-"},
+        "exact": {"linestyle": ":"}, "train": {"linestyle": "-"}, "test": {"linestyle": "--"},
+        "beta": {"linestyle": "-"}, "alpha": {"linestyle": "--"}, "alpha_bar": {"linestyle": "-."},
+        "snr": {"linestyle": ":"}, "centres": {"marker": "o"}}
 # Several runs on one axis (e.g. the four experiments): a colour and a marker each, in order.
 RUNS = [{"color": OKABE_ITO[c], "marker": m} for c, m in zip(
     ("orange", "sky_blue", "green", "purple", "vermillion", "blue"), "os^DvP", strict=True)]
 # The two samplers wherever both are drawn as lines: colour, marker and line style.
-SAMPLERS = {
-    "ddpm": {"color": OKABE_ITO["blue"], "marker": "o", "linestyle": "-"},
-    "ddim": {"color": OKABE_ITO["orange"], "marker": "s", "linestyle": "--"},
-}
+SAMPLERS = {"ddpm": {"color": OKABE_ITO["blue"], "marker": "o", "linestyle": "-"},
+            "ddim": {"color": OKABE_ITO["orange"], "marker": "s", "linestyle": "--"}}
 # Colours of the frame around the data (axes, grid, text), also allowed in any figure.
 NEUTRALS = {"text": "#000000", "axes": "#555555", "grid": "#e6e6e6", "background": "#ffffff"}
 STYLE = {
@@ -108,10 +101,9 @@ def use_style() -> None:
 
         def width_only(fig: Figure):
             out = retina(fig)  # (base64 PNG, {"width", "height"}) or None for an empty figure
-            if out is None:
-                return None
-            png = base64.b64encode(compress_png(base64.b64decode(out[0]))).decode("ascii")
-            return png, {"width": out[1]["width"]}
+            if out is not None:
+                png = base64.b64encode(compress_png(base64.b64decode(out[0]))).decode("ascii")
+                return png, {"width": out[1]["width"]}
 
         png.for_type(Figure, width_only)
 
@@ -127,6 +119,5 @@ def style() -> Iterator[None]:
 
 
 def fit(fig: Figure) -> Figure:
-    """Mark ``fig`` for a ``full-width`` cell if it is wider than :data:`COLUMN_WIDTH`."""
     fig.full_width = fig.get_size_inches()[0] > COLUMN_WIDTH + 1e-9
     return fig
