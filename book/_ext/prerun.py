@@ -1,4 +1,4 @@
-"""Sphinx extension: train the book's models once, then execute the outdated chapters in parallel.
+"""Sphinx extension: train the book's models once and execute the outdated chapters in parallel.
 
 myst-nb executes a chapter while Sphinx reads it, one chapter after the other, and the first
 chapter that needs a trained model trains it there. On a machine with several cores most of that
@@ -8,14 +8,18 @@ extension
 1. turns every page about to be read into a notebook with myst-nb's own reader and asks myst-nb's
    execution cache (jupyter-cache, ``nb_execution_cache_path``) whether it already holds outputs
    for exactly this code;
-2. if some do not: trains every model the book needs in one pool first (a subprocess running
-   ``prerun_train``, default ``diffusion2d.experiments.load_all()``: one process per core), so no
-   two chapters train the same model at once;
+2. if some do not: trains every model the book needs in one pool (a subprocess running
+   ``prerun_train``, default ``diffusion2d.experiments.load_all()``: one process per core),
+   started beside the chapters: a chapter that needs a model waits for the pool
+   (``diffusion2d.cache.training_lock``), so no two processes train the same model, and with
+   every model cached the check costs the chapters nothing;
 3. executes the missing notebooks ``prerun_workers`` at a time (default: the number of CPUs; each
-   in its own kernel, as myst-nb would: same working directory, timeout and error policy) and
-   stores the results in the cache. The kernels share the cores: each gets CPUs / workers
-   threads (``OMP_NUM_THREADS`` and the BLAS variables, set for every kernel of the build, also
-   one myst-nb starts), since a thread team that waits for a descheduled thread slows down.
+   in its own kernel, as myst-nb would: same working directory, timeout and error policy), the
+   slowest of the last build first (its times are kept in ``<cache>.prerun-seconds.json``; a new
+   chapter goes first), so that the pool finishes together, and stores the results in the cache.
+   The kernels share the cores: each gets CPUs / workers threads (``OMP_NUM_THREADS`` and the
+   BLAS variables, set for every kernel of the build, also one myst-nb starts), since a thread
+   team that waits for a descheduled thread slows down.
 
 Then Sphinx reads the pages as usual and myst-nb finds every chapter in the cache. A chapter that
 fails here is not cached, so myst-nb runs it again while reading and reports the error in its
@@ -27,9 +31,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
+import json
+import math
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -78,12 +85,24 @@ def _prerun(app, env, docnames) -> None:
             missing.append((docname, path, nb, read_fmt))
     if not missing:
         return
-    start = time.perf_counter()
-    if app.config.prerun_train:
+    start, training = time.perf_counter(), None
+    if app.config.prerun_train:  # beside the chapters: one that needs a model waits for it
         LOG.info(f"[prerun] training the book's models once: {app.config.prerun_train}")
-        subprocess.run([sys.executable, "-c", app.config.prerun_train], check=True)
-        LOG.info(f"[prerun] models ready after {time.perf_counter() - start:.0f} s")
-    missing.sort(key=lambda item: -len(item[2].cells))  # longest first: the pool ends together
+        training = subprocess.Popen([sys.executable, "-c", app.config.prerun_train])
+
+        def ready() -> None:
+            if training.wait() == 0:
+                LOG.info(f"[prerun] models ready after {time.perf_counter() - start:.0f} s")
+
+        threading.Thread(target=ready, daemon=True).start()
+    # slowest first (srcguard drops the cache records of outdated pages, so the times live in a
+    # file of their own); ties and unknown times by the number of cells
+    timings = Path(f"{cache_path}.prerun-seconds.json")
+    try:
+        seconds = json.loads(timings.read_text())
+    except (OSError, ValueError):
+        seconds = {}
+    missing.sort(key=lambda item: (-seconds.get(item[0], math.inf), -len(item[2].cells)))
     size = app.config.prerun_workers or os.cpu_count() or 1  # of the pool, however many run
     workers = max(1, min(len(missing), size))
     # per kernel, from the pool's size, not from how many chapters are missing: a chapter's
@@ -114,6 +133,10 @@ def _prerun(app, env, docnames) -> None:
                 check_validity=False, overwrite=True,
             )
             LOG.info(f"[prerun] {docname} executed in {result.time:.0f} s")
+            seconds[docname] = round(result.time, 1)
+    timings.write_text(json.dumps(seconds, indent=1, sort_keys=True))
+    if training is not None and training.wait():
+        raise subprocess.CalledProcessError(training.returncode, training.args)
     LOG.info(f"[prerun] done in {time.perf_counter() - start:.0f} s")
 
 

@@ -30,8 +30,8 @@ def data_spacing(x: torch.Tensor) -> torch.Tensor:
 
 def chamfer_distance(samples: torch.Tensor, data: torch.Tensor) -> float:
     """Symmetric Chamfer distance (mean of Euclidean nearest-neighbour distances both ways)."""
-    nn = nearest_neighbour_distances
-    return float(nn(samples, data).mean() + nn(data, samples).mean())
+    d = torch.cdist(check_points("samples", samples).double(), check_points("data", data).double())
+    return float(d.min(dim=1).values.mean() + d.min(dim=0).values.mean())  # one (N, M) matrix
 
 
 def mmd_rbf(a: torch.Tensor, b: torch.Tensor,

@@ -11,7 +11,6 @@ training curves (:func:`split_losses`).
 """
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass
 
@@ -21,10 +20,10 @@ import pandas as pd
 import torch
 
 from . import metrics
-from .cache import cache_dir, digest, result_key
+from .cache import cached, digest, result_key
 from .samplers import sample
 from .training import TrainConfig, batch_losses, loss_batches, split_for
-from .utils import atomic_write, check_points, check_positive_int, torch_threads
+from .utils import check_points, check_positive_int, torch_threads
 
 # the modules whose code determines a protocol result (besides the model's weights)
 EVALUATION_MODULES = (
@@ -126,18 +125,16 @@ def evaluate(model, ref: Reference, sampler: str = "ddpm", num_steps: int | None
     """Score ``model`` under the protocol: one row per seed, one column per metric.
     ``df.attrs["chamfer_by_step"]`` holds, per seed, the Chamfer distance of every x_t of the run
     to all dino points (x_T first, x_0 last)."""
-    path = cache_dir() / "protocol" / f"{_key(model, sampler, num_steps, ref, protocol)}.json"
-    try:
-        result = json.loads(path.read_text())["result"]
-    except (OSError, ValueError, KeyError, TypeError):
+    def run() -> dict:
         rows, by_step = [], []
         for seed in protocol.seeds:
             run = samples(model, seed, sampler, num_steps, protocol)
             rows.append(scores(run[-1], ref, protocol))
             with torch_threads(1):
                 by_step.append([metrics.chamfer_distance(x, ref.all) for x in run])
-        result = {"rows": rows, "chamfer_by_step": by_step}
-        atomic_write(path, json.dumps({"result": result}).encode())
+        return {"rows": rows, "chamfer_by_step": by_step}
+
+    result = cached(_key(model, sampler, num_steps, ref, protocol), run)
     return _frame(result["rows"], protocol, chamfer_by_step=result["chamfer_by_step"])
 
 
@@ -163,11 +160,20 @@ def baseline(name: str, ref: Reference, protocol: Protocol = PROTOCOL,
     if name not in ("gaussian", "resampled", "smooth"):
         raise ValueError(f"name must be 'gaussian', 'resampled' or 'smooth', got {name!r}")
     n, h = protocol.num_samples, protocol.jitter if name == "resampled" else bandwidth
-    data, rows = ref.all, []
-    for seed in protocol.seeds:
-        g = torch.Generator().manual_seed(seed)
-        x = torch.randn(n, 2, generator=g) if name == "gaussian" else smooth_samples(data, n, h, g)
-        rows.append(scores(x, ref, protocol))
+    data = ref.all
+
+    def run() -> dict:
+        rows = []
+        for seed in protocol.seeds:
+            g = torch.Generator().manual_seed(seed)
+            gaussian = name == "gaussian"
+            x = torch.randn(n, 2, generator=g) if gaussian else smooth_samples(data, n, h, g)
+            rows.append(scores(x, ref, protocol))
+        return {"rows": rows}
+
+    key = result_key(EVALUATION_MODULES, baseline=name, bandwidth=h, reference=ref.digest(),
+                     protocol=dataclasses.asdict(protocol))
+    rows = cached(key, run)["rows"]
     return _frame(rows, protocol, **({"bandwidth": bandwidth} if name == "smooth" else {}))
 
 
