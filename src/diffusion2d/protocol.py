@@ -11,6 +11,7 @@ training curves (:func:`split_losses`).
 """
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -160,16 +161,12 @@ def baseline(name: str, ref: Reference, protocol: Protocol = PROTOCOL,
     if name not in ("gaussian", "resampled", "smooth"):
         raise ValueError(f"name must be 'gaussian', 'resampled' or 'smooth', got {name!r}")
     n, h = protocol.num_samples, protocol.jitter if name == "resampled" else bandwidth
-    data = ref.all
 
     def run() -> dict:
-        rows = []
-        for seed in protocol.seeds:
-            g = torch.Generator().manual_seed(seed)
-            gaussian = name == "gaussian"
-            x = torch.randn(n, 2, generator=g) if gaussian else smooth_samples(data, n, h, g)
-            rows.append(scores(x, ref, protocol))
-        return {"rows": rows}
+        gens = [torch.Generator().manual_seed(seed) for seed in protocol.seeds]
+        xs = [torch.randn(n, 2, generator=g) if name == "gaussian"
+              else smooth_samples(ref.all, n, h, g) for g in gens]  # fmt: skip
+        return {"rows": [scores(x, ref, protocol) for x in xs]}
 
     key = result_key(EVALUATION_MODULES, baseline=name, bandwidth=h, reference=ref.digest(),
                      protocol=dataclasses.asdict(protocol))
@@ -183,6 +180,7 @@ def _frame(rows: list[dict], protocol: Protocol, **attrs) -> pd.DataFrame:
     return df
 
 
+@functools.cache  # a root search of about 13 ms; tables and comparisons ask for the same few
 def t_quantile(p: float, dof: int) -> float:
     """The p-quantile of Student's t with ``dof`` degrees of freedom (p > 0.5), solved from its
     CDF 1 - I_x(dof/2, 1/2) / 2 with x = dof / (dof + q^2) (mpmath, a dependency of torch)."""
