@@ -15,8 +15,9 @@ extension
    every model cached the check costs the chapters nothing;
 3. executes the missing notebooks ``prerun_workers`` at a time (default: the number of CPUs; each
    in its own kernel, as myst-nb would: same working directory, timeout and error policy), the
-   slowest of the last build first (its times are kept in ``<cache>.prerun-seconds.json``; a new
-   chapter goes first), so that the pool finishes together, and stores the results in the cache.
+   slowest of the last build first (its times are kept in ``<cache>.prerun-seconds.json``, but
+   not of a chapter that started while the pool trained, which may have waited for it; a chapter
+   with no time goes first), so that they finish together, and stores the results in the cache.
    The kernels share the cores: each gets CPUs / workers threads (``OMP_NUM_THREADS`` and the
    BLAS variables, set for every kernel of the build, also one myst-nb starts), since a thread
    team that waits for a descheduled thread slows down.
@@ -68,7 +69,9 @@ def _notebooks(app, env, docnames):
 
 
 def _execute(nb, cwd: str, timeout: int | None, allow_errors: bool):
-    return single_nb_execution(nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors)
+    """``(start time, jupyter-cache's ExecutionResult)``"""
+    start = time.perf_counter()
+    return start, single_nb_execution(nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors)
 
 
 def _prerun(app, env, docnames) -> None:
@@ -85,14 +88,16 @@ def _prerun(app, env, docnames) -> None:
             missing.append((docname, path, nb, read_fmt))
     if not missing:
         return
-    start, training = time.perf_counter(), None
+    start, training, trained = time.perf_counter(), None, [-math.inf]  # when the pool ended
     if app.config.prerun_train:  # beside the chapters: one that needs a model waits for it
         LOG.info(f"[prerun] training the book's models once: {app.config.prerun_train}")
         training = subprocess.Popen([sys.executable, "-c", app.config.prerun_train])
+        trained[0] = math.inf
 
         def ready() -> None:
             if training.wait() == 0:
                 LOG.info(f"[prerun] models ready after {time.perf_counter() - start:.0f} s")
+            trained[0] = time.perf_counter()
 
         threading.Thread(target=ready, daemon=True).start()
     # slowest first (srcguard drops the cache records of outdated pages, so the times live in a
@@ -122,7 +127,7 @@ def _prerun(app, env, docnames) -> None:
         }
         for job in concurrent.futures.as_completed(jobs):
             docname, path, read_fmt = jobs[job]
-            result = job.result()
+            started, result = job.result()
             if result.err is not None:  # myst-nb runs it again while reading and reports it
                 LOG.info(f"[prerun] {docname} failed ({type(result.err).__name__}); not cached")
                 continue
@@ -133,7 +138,8 @@ def _prerun(app, env, docnames) -> None:
                 check_validity=False, overwrite=True,
             )
             LOG.info(f"[prerun] {docname} executed in {result.time:.0f} s")
-            seconds[docname] = round(result.time, 1)
+            if started >= trained[0]:  # not while the pool trained: it may have waited for it
+                seconds[docname] = round(result.time, 1)
     timings.write_text(json.dumps(seconds, indent=1, sort_keys=True))
     if training is not None and training.wait():
         raise subprocess.CalledProcessError(training.returncode, training.args)

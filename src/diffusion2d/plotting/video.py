@@ -19,14 +19,15 @@ from .style import DPI, SAVE_DPI
 FPS = 10  # frames per second of every video: durations are multiples of 0.1 s
 # Constant quality, tuned on the book's frames (white background, thin lines): VP9 in constant-
 # quality mode (b:v 0) at libvpx's fast "realtime" setting, H.264 with the "animation" tuning
-# at x264's "veryfast" preset (half the CPU time of "medium", same SSIM, 15 % more bytes);
+# at x264's "veryfast" preset on one thread (half the CPU time of "medium", same SSIM, 15 % more
+# bytes; the build's chapters encode side by side);
 # both in yuv420p, tagged BT.709 (browsers decode the colours matplotlib drew), deterministic
 # (bitexact: no muxing date), so the same frames give the same files.
 COLOR = ["-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
          "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
 ENCODERS = {  # in the order of the <source>s: a browser plays the first it can
     "mp4": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "33", "-tune", "animation",
-            "-profile:v", "high", "-g", "100", "-movflags", "+faststart"],
+            "-profile:v", "high", "-g", "100", "-movflags", "+faststart", "-threads", "1"],
     "webm": ["-c:v", "libvpx-vp9", "-b:v", "0", "-crf", "42", "-deadline", "realtime",
              "-cpu-used", "6", "-row-mt", "1", "-g", "100", "-fflags", "+bitexact"],
 }
