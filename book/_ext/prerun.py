@@ -68,10 +68,10 @@ def _notebooks(app, env, docnames):
     return found
 
 
-def _execute(nb, cwd: str, timeout: int | None, allow_errors: bool):
-    """``(start time, jupyter-cache's ExecutionResult)``"""
-    start = time.perf_counter()
-    return start, single_nb_execution(nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors)
+def _execute(nb, cwd: str, timeout: int | None, allow_errors: bool, training=None):
+    """``(whether ``training`` was still running at the start, jupyter-cache's ExecutionResult)``"""
+    overlapped = training is not None and training.poll() is None
+    return overlapped, single_nb_execution(nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors)
 
 
 def _prerun(app, env, docnames) -> None:
@@ -88,16 +88,14 @@ def _prerun(app, env, docnames) -> None:
             missing.append((docname, path, nb, read_fmt))
     if not missing:
         return
-    start, training, trained = time.perf_counter(), None, [-math.inf]  # when the pool ended
+    start, training = time.perf_counter(), None
     if app.config.prerun_train:  # beside the chapters: one that needs a model waits for it
         LOG.info(f"[prerun] training the book's models once: {app.config.prerun_train}")
         training = subprocess.Popen([sys.executable, "-c", app.config.prerun_train])
-        trained[0] = math.inf
 
         def ready() -> None:
             if training.wait() == 0:
                 LOG.info(f"[prerun] models ready after {time.perf_counter() - start:.0f} s")
-            trained[0] = time.perf_counter()
 
         threading.Thread(target=ready, daemon=True).start()
     # slowest first (srcguard drops the cache records of outdated pages, so the times live in a
@@ -121,13 +119,13 @@ def _prerun(app, env, docnames) -> None:
         jobs = {
             pool.submit(
                 _execute, copy.deepcopy(nb), str(path.parent), config.execution_timeout,
-                config.execution_allow_errors,
+                config.execution_allow_errors, training,
             ): (docname, path, read_fmt)
             for docname, path, nb, read_fmt in missing
         }
         for job in concurrent.futures.as_completed(jobs):
             docname, path, read_fmt = jobs[job]
-            started, result = job.result()
+            overlapped, result = job.result()
             if result.err is not None:  # myst-nb runs it again while reading and reports it
                 LOG.info(f"[prerun] {docname} failed ({type(result.err).__name__}); not cached")
                 continue
@@ -138,7 +136,7 @@ def _prerun(app, env, docnames) -> None:
                 check_validity=False, overwrite=True,
             )
             LOG.info(f"[prerun] {docname} executed in {result.time:.0f} s")
-            if started >= trained[0]:  # not while the pool trained: it may have waited for it
+            if not overlapped:  # started while the pool trained: it may have waited for it
                 seconds[docname] = round(result.time, 1)
     timings.write_text(json.dumps(seconds, indent=1, sort_keys=True))
     if training is not None and training.wait():
