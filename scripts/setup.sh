@@ -7,7 +7,7 @@
 # 3. copies the offline Datasaurus file from ../shared/data/ into data/ (git-ignored), if present;
 # 4. builds the book strictly: jupyter-book build book/ -W -n --keep-going  ->  _build/html/
 #
-# Environment: PYTHON (interpreter for the venv, default python3, needs >= 3.10),
+# Environment: PYTHON (interpreter for the venv, default python3, needs >= 3.11),
 # SKIP_BUILD=1 (install only), PIP_EXTRA_INDEX_URL (the workflows point it at PyTorch's CPU index).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,9 +20,9 @@ t0=$SECONDS
 PYTHON="${PYTHON:-python3}"
 if [[ ! -x .venv/bin/python ]]; then
     command -v "$PYTHON" >/dev/null || { echo "error: $PYTHON not found (set PYTHON=...)" >&2; exit 1; }
-    "$PYTHON" - <<'PY' || { echo "error: Python >= 3.10 is required" >&2; exit 1; }
+    "$PYTHON" - <<'PY' || { echo "error: Python >= 3.11 is required" >&2; exit 1; }
 import sys
-sys.exit(0 if sys.version_info >= (3, 10) else 1)
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
     say "creating .venv with $("$PYTHON" --version 2>&1)"
     "$PYTHON" -m venv .venv

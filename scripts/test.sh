@@ -14,6 +14,7 @@
 # 5. pytest -m build/notebooks        the workshop edition: notebooks served by the built site;
 #    tests/test_notebooks.py          participant notebooks stop at their first todo(), solution
 #                                     notebooks run top to bottom in a kernel and pass their checks
+#                                     (one kernel per CPU at a time: pytest-xdist's -n auto)
 # Run `bash scripts/setup.sh` once before. pytest exit status 5 (no tests collected) is a failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,7 +50,7 @@ step links python scripts/check_links.py _build/html
 # a hung browser must not hang CI: cap the site tests, and dump tracebacks of a stuck test
 step all timeout --kill-after=30 1800 pytest -q -p no:cacheprovider -o faulthandler_timeout=300
 step workshop pytest -q -m build tests/test_notebooks.py -p no:cacheprovider
-step notebooks timeout --kill-after=30 1800 pytest -q -m notebooks tests/test_notebooks.py -p no:cacheprovider -o faulthandler_timeout=600
+step notebooks timeout --kill-after=30 1800 pytest -q -m notebooks tests/test_notebooks.py -p no:cacheprovider -o faulthandler_timeout=600 -n auto
 
 printf '\nAll checks passed in %d s:\n' $((SECONDS - t_all))
 printf '  %s\n' "${SUMMARY[@]}"

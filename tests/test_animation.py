@@ -130,12 +130,9 @@ def test_encode_bad_input():
 
 def test_points_video_frames_size_and_holds(tmp_path, cloud):
     frames = [cloud * (1 - k / 10) for k in range(11)]
-    arrows = {"noise": [torch.ones_like(cloud) * 0.1] * 11, "pred_noise": [-cloud * 0.1] * 11}
     clip = animation.points_video(
         frames,
-        arrows_by_kind=arrows,
         data=cloud,
-        tail=3,
         titles=[f"{k}" for k in range(11)],
         every=3,
         labels=("points", "data"),
@@ -195,10 +192,6 @@ def test_points_video_bad_input(cloud):
         ("frames: an animation needs at least 2 frames", dict(frames=[cloud])),
         (r"frames\[1\] must have shape \(N, 2\)", dict(frames=[cloud, torch.zeros(30, 3)])),
         ("titles: need one per frame", dict(titles=["a"])),
-        (r"arrows_by_kind\['bogus'\]: a kind", dict(arrows_by_kind={"bogus": [cloud] * 2})),
-        (r"arrows_by_kind\['noise'\]", dict(arrows_by_kind={"noise": [cloud, cloud[:5]]})),
-        (r"arrows_by_kind\['noise'\]", dict(arrows_by_kind={"noise": [cloud]})),  # one per frame
-        ("tail", dict(frames=[cloud, cloud[:5]], tail=2)),
         ("every must be >= 1", dict(every=0)),
         ("size", dict(size=(1.234, 1.2))),
     ]

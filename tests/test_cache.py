@@ -138,3 +138,49 @@ def test_parallel_training_equals_serial(tmp_path, dino):
         ):
             assert torch.equal(a, b)
     assert len(list((tmp_path / "par").glob("*.pt"))) == 2
+
+
+def test_the_longest_training_starts_first(tmp_path, monkeypatch):
+    """Longest first: a 4,000-epoch model handed out last would keep one core busy alone."""
+    from diffusion2d.experiments import POOL
+
+    submitted = []
+
+    class Recorder:  # stands in for the process pool: records the order models are handed out
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, configs, *rest):
+            submitted.extend(configs)
+            return []
+
+    monkeypatch.setattr(cache_mod.concurrent.futures, "ProcessPoolExecutor", Recorder)
+    monkeypatch.setattr(cache_mod, "_load_or_train", lambda cfg, *a, **k: (cfg, None))
+    cache_mod.load_or_train_many(POOL, directory=tmp_path, processes=2)
+    work = [cache_mod.training_work(cfg) for cfg in submitted]
+    assert submitted[0] == POOL["v4long"] and len(submitted) == len(POOL)
+    assert work == sorted(work, reverse=True)
+    assert cache_mod.training_work(POOL["v4long"]) == 2 * cache_mod.training_work(POOL["v3"])
+
+
+def test_a_second_process_waits_for_the_training_and_loads_it(tmp_path, dino, monkeypatch):
+    """While one holder trains (here: the test holds the lock), another caller finds the same
+    model missing and must wait, not train it too; once the lock is free it trains or loads."""
+    import threading
+
+    monkeypatch.setattr(cache_mod, "load_datasaurus", lambda name: dino)
+    done = []
+    with cache_mod.training_lock(tmp_path):
+        waiter = threading.Thread(target=lambda: done.append(
+            cache_mod.load_or_train_many({"a": TINY}, directory=tmp_path, processes=1)))
+        waiter.start()
+        waiter.join(timeout=2.0)  # TINY trains in well under a second: it would have finished
+        assert waiter.is_alive() and not done and not list(tmp_path.glob("*.pt"))
+    waiter.join()
+    assert len(list(tmp_path.glob("*.pt"))) == 1 and set(done[0]) == {"a"}

@@ -36,7 +36,7 @@ def test_source_order(tmp_path, monkeypatch, tsv_bytes):
 
 def test_download_when_no_local_copy(tmp_path, monkeypatch, tsv_bytes):
     monkeypatch.delenv("DATASAURUS_TSV", raising=False)
-    monkeypatch.setattr(data_mod, "default_data_dir", lambda: tmp_path / "data")
+    monkeypatch.setattr(data_mod, "project_root", lambda: tmp_path)
     calls = []
 
     def fake_urlopen(url, timeout):
@@ -54,18 +54,18 @@ def test_download_when_no_local_copy(tmp_path, monkeypatch, tsv_bytes):
 
 def test_corrupt_download_is_rejected(tmp_path, monkeypatch):
     monkeypatch.delenv("DATASAURUS_TSV", raising=False)
-    monkeypatch.setattr(data_mod, "default_data_dir", lambda: tmp_path)
+    monkeypatch.setattr(data_mod, "project_root", lambda: tmp_path)
     monkeypatch.setattr(
         data_mod.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"dataset\tx\ty\n")
     )
     with pytest.raises(DataError, match="fails the sha256 check"):
         load_datasaurus()
-    assert not (tmp_path / data_mod.FILENAME).exists()
+    assert not (tmp_path / "data" / data_mod.FILENAME).exists()
 
 
 def test_offline_failure_names_the_remedies(tmp_path, monkeypatch):
     monkeypatch.delenv("DATASAURUS_TSV", raising=False)
-    monkeypatch.setattr(data_mod, "default_data_dir", lambda: tmp_path)
+    monkeypatch.setattr(data_mod, "project_root", lambda: tmp_path)
 
     def offline(url, timeout):
         raise OSError("network unreachable")

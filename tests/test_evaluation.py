@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from figaudit import audit  # noqa: E402
 
 from diffusion2d import evaluation as ev  # noqa: E402
 from diffusion2d import plotting  # noqa: E402
@@ -103,16 +104,21 @@ def test_memorisation_exact_copies_untrained_does_not(circle, untrained):
     train, heldout = train_test_split(circle, 0.25, seed=0)
     exact = ExactDenoiser(train, *SCHEDULE)
     small = _small()
-    st = ev.memorisation_of(P.samples(exact, 0, protocol=small)[-1], train, heldout)
+    ref = P.Reference(train, heldout)
+    xs, xu = (P.samples(m, 0, protocol=small)[-1] for m in (exact, untrained))
+    st, s = ev.memorisation_of(xs, train, heldout), P.scores(xs, ref, small)
     assert st.sample_to_train.shape == (300,)
     assert st.train_spacing.shape == (len(train),)
     assert st.copy_radius == pytest.approx(0.1 * st.spacing)
-    assert st.frac_copies > 0.95 and st.frac_close == 1.0
-    assert st.train_coverage < 0.01
+    # the protocol's shares use the same copy radius: the copier's samples are all copies
+    assert s["frac_copies"] == float((st.sample_to_train <= st.copy_radius).mean())
+    assert s["frac_copies"] > 0.95 and (st.sample_to_train <= st.spacing).all()
+    assert s["frac_close"] == 1.0 and s["train_coverage"] < 0.01
     # a copier covers held-out points only as well as the nearest training point does
-    assert st.heldout_coverage == pytest.approx(st.heldout_to_train, abs=0.01)
-    su = ev.memorisation_of(P.samples(untrained, 0, protocol=small)[-1], train, heldout)
-    assert su.frac_copies < 0.2 and su.heldout_to_train == st.heldout_to_train
+    assert s["heldout_coverage"] == pytest.approx(st.heldout_to_train, abs=0.01)
+    su = ev.memorisation_of(xu, train, heldout)
+    assert P.scores(xu, ref, small)["frac_copies"] < 0.2
+    assert su.heldout_to_train == st.heldout_to_train
     assert st.samples.shape == (300, 2)
     fig = quality.distance_histograms({"exact": st, "untrained": su})
     assert len(fig.axes) == 2
@@ -149,17 +155,19 @@ def _ref(circle):
 
 def test_smooth_samples_copy_at_the_rate_of_a_gaussian_kernel(circle):
     """A point lands within r of its kernel centre with probability 1 - exp(-r^2 / 2h^2)."""
+    from diffusion2d.protocol import smooth_samples
+
     g = torch.Generator().manual_seed(0)
     far = torch.tensor([[0.0, 0.0], [100.0, 0.0]])  # two centres, no overlap
     h, r = 0.2, 0.1
-    x = ev.smooth_samples(far, 20_000, h, g)
+    x = smooth_samples(far, 20_000, h, g)
     d = torch.cdist(x, far).min(1).values
     assert float((d <= r).float().mean()) == pytest.approx(1 - math.exp(-(r**2) / (2 * h**2)),
                                                            abs=0.01)  # fmt: skip
     for bad, match in (({"bandwidth": 0.0}, "bandwidth"), ({"num_samples": 0}, "num_samples")):
         kw = {"points": far, "num_samples": 5, "bandwidth": h, "generator": g} | bad
         with pytest.raises(ValueError, match=match):
-            ev.smooth_samples(**kw)
+            smooth_samples(**kw)
 
 
 def test_smooth_baseline_and_points_as_samples(circle, _protocol_cache):
@@ -167,12 +175,17 @@ def test_smooth_baseline_and_points_as_samples(circle, _protocol_cache):
 
     ref = _ref(circle)
     small = P.Protocol(num_samples=300, seeds=(0, 1, 2), mmd_samples=100)
-    df = ev.smooth_baseline(ref, 0.05, small)
+    df = P.baseline("smooth", ref, small, bandwidth=0.05)
     assert list(df.index) == [0, 1, 2] and set(P.METRICS) <= set(df.columns)
     assert df.attrs["bandwidth"] == 0.05
-    assert df.equals(ev.smooth_baseline(ref, 0.05, small))  # deterministic
+    assert df.equals(P.baseline("smooth", ref, small, bandwidth=0.05))  # deterministic
+    # the resampled baseline is the smooth one with the protocol's jitter as bandwidth
+    resampled = P.baseline("resampled", ref, small)
+    assert resampled.equals(P.baseline("smooth", ref, small, bandwidth=small.jitter))
+    with pytest.raises(ValueError, match="bandwidth"):
+        P.baseline("smooth", ref, small)
     # the held-out points as samples: no copies, every held-out point covered exactly
-    s = ev.points_as_samples(ref.heldout, ref, small)
+    s = P.scores(ref.heldout, ref, small)
     assert s["frac_copies"] == 0.0 and s["heldout_coverage"] == 0.0
 
 
@@ -204,9 +217,10 @@ def test_percent_interval_rounds_like_the_protocol():
     from diffusion2d.protocol import format_interval
 
     assert format_interval(0.079, 0.0038) == "0.0790 ± 0.0038"
-    assert ev.percent_interval(0.079, 0.0038) == "7.90% ± 0.38%"
-    assert ev.percent_interval(0.41, 0.012) == "41.0% ± 1.2%"
-    assert ev.percent_interval(1.0, 0.0) == "100.0% ± 0.0%"
+    assert format_interval(0.079, 0.0038, percent=True) == "7.90% ± 0.38%"
+    assert format_interval(0.41, 0.012, percent=True) == "41.0% ± 1.2%"
+    assert format_interval(1.0, 0.0, percent=True) == "100.0% ± 0.0%"
+    assert format_interval(2e-4, 1e-5, percent=True) == "0.02% ± 0.001%"
 
 
 def test_display_table_plain_labels_and_no_wrap():
@@ -243,9 +257,36 @@ def test_quality_keep_the_book_style(circle, exact, untrained, _protocol_cache):
         "coverage_figure": quality.coverage_figure(stats, train, heldout),
     }
     for name, fig in figures.items():
-        report = plotting.audit(fig)
+        report = audit(fig)
         assert report["min_font"] >= plotting.MIN_FONT, (name, report)
         assert report["width"] <= report["max_width"] + 1e-6, (name, report)
         assert not report["foreign_colors"], (name, report)
     ddpm, ddim = figures["chamfer_by_step_plot"].axes[0].lines[:2]
     assert ddpm.get_marker() != ddim.get_marker() and ddpm.get_linestyle() != ddim.get_linestyle()
+
+
+def test_a_reference_line_is_named_on_the_side_away_from_the_curves():
+    """A floor under the curves gets its name below the line, a ceiling above it, and neither
+    name covers a point of a curve (Fig. 8.1's "resampled dino" once sat on the curves)."""
+    import pandas as pd
+    from matplotlib.transforms import Bbox
+
+    def rows(value):
+        return pd.DataFrame({"chamfer": [value, value + 1e-3, value - 1e-3]}).rename_axis("seed")
+
+    sweep = {(s, k): rows(0.3 / k + (0.01 if s == "ddpm" else 0.0))
+             for s in ("ddpm", "ddim") for k in (2, 5, 10, 25, 50)}  # fmt: skip
+    fig = quality.sweep_plot(sweep, {"floor": rows(0.005), "ceiling": rows(0.2)},
+                             columns=("chamfer",))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    names = {t.get_text(): t for t in ax.texts}
+    assert names["floor"].get_va() == "top" and names["ceiling"].get_va() == "bottom"
+    points = [p for line in ax.lines if line.get_label() in ("DDPM", "DDIM")
+              for p in ax.transData.transform(line.get_xydata())]
+    for text in names.values():
+        box = Bbox(text.get_window_extent())
+        assert not any(box.contains(x, y) for x, y in points), text.get_text()
+    floor_y = ax.transData.transform((1, 0.005))[1]
+    assert names["floor"].get_window_extent().y0 >= ax.bbox.y0 - 1  # inside the axes
+    assert floor_y > ax.bbox.y0

@@ -4,13 +4,20 @@ and turns exceptions, todo() stubs and wrong return types into plain verdicts.""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import time
+import tomllib
+from importlib.resources import files
 
+import numpy as np
 import pytest
 import torch
+from wheelfiles import wheel_files
 
 from diffusion2d import exercises as ex
 from diffusion2d import loss, samplers, schedules, trajectories
+from diffusion2d.exercises import _runner
 from diffusion2d.exercises._runner import RUNNER_HINTS
 from diffusion2d.trajectories import StepResult
 
@@ -56,13 +63,41 @@ def _expect(result, catalogue, key, fn=None):
     assert "Traceback" not in result.message
 
 
-def test_every_hint_is_kept_and_every_mistake_has_one():
+def test_every_hint_is_kept():
     for catalogue in ex.CATALOGUE:
         hints = catalogue.HINTS
         assert set(HINT_KEYS[catalogue.NAME].split()) <= set(hints) | set(RUNNER_HINTS)
         assert all(isinstance(text, str) and len(text) > 20 for text in hints.values())
+
+
+def _strings(module) -> set[str]:
+    """Every string constant in a module's source: the mistake keys its code can name."""
+    tree = ast.parse(inspect.getsource(module))
+    return {node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)}  # fmt: skip
+
+
+def test_hints_file_has_a_hint_for_every_mistake_and_no_unused_hint():
+    tables = tomllib.loads((files("diffusion2d.exercises") / "hints.toml").read_text("utf-8"))
+    modules = {c.__name__.rsplit(".", 1)[1]: c for c in ex.CATALOGUE}
+    assert set(tables) == {"runner", *modules}  # a table per catalogue, one for the runner
+    assert RUNNER_HINTS == tables["runner"]
+    for table, catalogue in modules.items():
+        assert tables[table].items() <= catalogue.HINTS.items(), table  # HINTS is its table
         for key, _ in catalogue.MISTAKES:  # model_input: the stand-in model's words are the hint
-            assert key in hints or key in RUNNER_HINTS or key == "model_input", key
+            assert key in catalogue.HINTS or key in RUNNER_HINTS or key == "model_input", key
+        # a hint is used if the catalogue's code names its key (a mistake, view or explain)
+        assert not set(tables[table]) - _strings(catalogue), table
+    assert not set(RUNNER_HINTS) - _strings(_runner), "a [runner] hint the runner never names"
+    for table in tables.values():
+        assert all(text == " ".join(text.split()) for text in table.values())  # one line each
+
+
+def test_hints_ship_as_package_data():
+    """hints.toml is a file of the package that a wheel (a non-editable install) ships."""
+    pytest.importorskip("setuptools")
+    assert (files("diffusion2d.exercises") / "hints.toml").is_file()
+    assert "diffusion2d/exercises/hints.toml" in wheel_files()
 
 
 @pytest.mark.parametrize(("catalogue", "key", "fn"), MISTAKES, ids=_ids(MISTAKES))
@@ -385,6 +420,43 @@ def test_not_a_function():
     assert not result.passed and "your function itself" in result.message
 
 
+def test_an_unreadable_output_is_a_verdict_not_a_traceback():
+    def objects(beta_min, beta_max, T):
+        return (np.array([None] * T),) * 3  # torch cannot read an object array
+
+    result = ex.check_get_diffusion_parameters(objects)
+    assert not result.passed and result.mistake == "unreadable", result.message
+    assert "could not evaluate your function's output (TypeError" in result.message
+
+
+@pytest.mark.parametrize(
+    ("out", "words", "key"),
+    [
+        (lambda T: ([0.1] * T,) * 3, "betas is a list; expected a torch tensor of shape (50,)",
+         "type"),
+        (lambda T: (torch.ones(T, dtype=torch.bool),) * 3,
+         "betas has dtype torch.bool; expected floating-point numbers", None),
+    ],
+)  # fmt: skip
+def test_outputs_that_are_not_float_tensors_are_named(out, words, key):
+    result = ex.check_get_diffusion_parameters(lambda beta_min, beta_max, T: out(T))
+    assert not result.passed and result.mistake == key and words in result.message, result.message
+    assert ("Hint: Return torch tensors" in result.message) == (key == "type")
+
+
+def test_loss_fallback_when_a_second_run_fails():
+    runs = []
+
+    def fails_when_run_again(model, x0s, eps, alpha_bars, ts):
+        runs.append(ts)
+        if len(runs) > 1:
+            raise RuntimeError("only once")
+        return loss.get_loss(model, x0s, eps, alpha_bars, ts) * 1.5
+
+    result = ex.check_get_loss(fails_when_run_again)
+    assert result.mistake == "generic" and len(runs) == 2, result.message
+
+
 def test_a_check_leaves_the_global_random_state_alone():
     torch.manual_seed(123)
     before = torch.get_rng_state()
@@ -418,3 +490,11 @@ def test_fake_model_behaves_like_the_real_one():
         model(torch.full((4,), 3), x)
     with pytest.raises(ex.ModelInputError, match="negative"):
         model(x, -1)
+    with pytest.raises(ex.ModelInputError, match="of type ndarray"):
+        model(x.numpy(), 3)
+    with pytest.raises(ex.ModelInputError, match="dtype torch.int64; points must be floating"):
+        model(x.long(), 3)
+    with pytest.raises(ex.ModelInputError, match=r"shape \(4, 3\); expected \(N, 2\)"):
+        model(torch.randn(4, 3), 3)
+    with pytest.raises(ex.ModelInputError, match=r"steps of shape \(3,\) for 4 points"):
+        model(x, torch.full((3,), 3))

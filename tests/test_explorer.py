@@ -1,4 +1,5 @@
-"""Checks of the trajectory explorer: stored data layout, sizes, the Bokeh document, the JS glue.
+"""Checks of the trajectory explorer: stored data layout, sizes, the Bokeh document, the JS glue,
+and its client side (JavaScript, CSS, HTML) as package data that a wheel ships.
 
 Two browser tests (marked ``browser``) load a standalone page in the session's shared Chromium
 (the ``browser`` fixture of tests/conftest.py): the CustomJS callback draws exactly what
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +21,12 @@ import pytest
 import torch
 
 from diffusion2d.exact import ExactDenoiser
-from diffusion2d.plotting import COLORS, LIMITS, explorer, explorer_js, particles
+from diffusion2d.plotting import COLORS, LIMITS, explorer, particles
 from diffusion2d.trajectories import record_pair
 
 sys.path.insert(0, str(Path(__file__).parent / "site"))  # the site tests' helpers
 from sitetools import EXPLORER_PLAY, EXPLORER_TIME, play_then_pause  # noqa: E402
+from wheelfiles import wheel_files  # noqa: E402
 
 T, N = 6, 30
 GRID = (-2.0, 2.01, 1.0)  # 5 x 5 = 25 grid points
@@ -156,7 +159,7 @@ def test_widgets_have_stable_names_classes_and_callbacks(layout):
         assert isinstance(w, kinds[key]) and name in w.css_classes, key
         if key == "play":
             (cb,) = w.js_event_callbacks["button_click"]
-            assert isinstance(cb, CustomJS) and cb.code == explorer_js.PLAY_JS
+            assert isinstance(cb, CustomJS) and cb.code == explorer.PLAY_JS
             assert cb.args["time"] is select(layout, "explorer-time")
             assert not w.js_property_callbacks
             continue
@@ -215,13 +218,28 @@ def test_colours_and_cues_by_meaning(layout):
 
 
 def test_labels_name_meanings_not_colours(html):
-    legend = re.search(r"<p class='explorer-legend'>.*?</p>", html).group(0)
-    text = re.sub(r"<[^>]+>", " ", explorer_js.HELP + legend) + " ".join(explorer.ARROWS.values())
+    legend = re.search(r"<p class='explorer-legend'>.*?</p>", html, re.S).group(0)
+    help_ = re.search(r"<p class='explorer-help'>.*?</p>", html, re.S).group(0)
+    text = re.sub(r"<[^>]+>", " ", help_ + legend) + " ".join(explorer.ARROWS.values())
     assert not re.search(r"\b(red|blue|purple|green|orange|vermillion|grey|gray)\b", text, re.I)
     for meaning in ("particles", "training data", "learned field", "predicted noise",
                     "added noise"):  # fmt: skip
         assert meaning in text
     assert legend.count('stroke-dasharray="4 2"') == 1  # the predicted noise's dashed swatch
+
+
+def test_client_side_ships_as_package_data():
+    """The explorer's JavaScript, CSS and HTML are files of the package that importlib.resources
+    finds, and a wheel built from pyproject.toml (a non-editable install) ships every one."""
+    pytest.importorskip("setuptools")
+    assets = files("diffusion2d.plotting.explorer_assets")
+    texts = {"update.js": explorer.CALLBACK_JS, "play.js": explorer.PLAY_JS,
+             "explorer.css": explorer.CSS, "page.html": explorer.PAGE}  # fmt: skip
+    for name, text in texts.items():
+        assert text.strip() and (assets / name).read_text("utf-8") == text, name
+    on_disk = {p.name for p in assets.iterdir() if p.name.endswith((".js", ".css", ".html"))}
+    assert on_disk == set(texts)
+    assert {f"diffusion2d/plotting/explorer_assets/{name}" for name in texts} <= wheel_files()
 
 
 def test_book_defaults():

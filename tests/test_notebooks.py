@@ -599,6 +599,9 @@ def kernel_env(monkeypatch):
 
     monkeypatch.setenv("DIFFUSION2D_CACHE", str(cache_dir()))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # one thread per kernel, as the build gives them: test workers run kernels side by side
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(name, "1")
 
 
 @pytest.mark.notebooks

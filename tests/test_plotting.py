@@ -9,27 +9,26 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from figaudit import audit  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
 from diffusion2d import plotting  # noqa: E402
-from diffusion2d.plotting.points import arrows, scaled_arrows  # noqa: E402
+from diffusion2d.plotting.points import PANEL, arrows, panel_grid, scaled_arrows  # noqa: E402
 from diffusion2d.plotting.style import (  # noqa: E402
     DPI,
     OKABE_ITO,
     PAD,
-    PANEL,
     PNG_COLORS,
-    RASTER_SCALE,
     RUNS,
     SAMPLERS,
     SAVE_DPI,
     STYLE,
     compress_png,
-    full_width,
-    grid_shape,
+    fit,
 )
 from diffusion2d.schedules import get_diffusion_parameters  # noqa: E402
+from diffusion2d.training import TrainHistory  # noqa: E402
 
 XR, YR = (-1.0, 1.0, 0.5), (-1.0, 1.0, 0.5)  # a 4 x 4 grid
 
@@ -73,7 +72,7 @@ def test_noised_grid_one_panel_per_step(cloud):
     assert visible[0].get_title().startswith("t = 0")
     assert f"{float(ab[-1]):.2f}" in visible[2].get_title()
     with pytest.raises(ValueError, match="must lie in"):
-        plotting.noised_grid(xs, [11])
+        plotting.noised_grid(xs, [11], ab)
 
 
 def test_scatter_grid_hides_unused_panels(cloud):
@@ -121,24 +120,28 @@ def test_scaled_arrows_clips_long_vectors():
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), [0.25, 0.5, 1.0])
 
 
-def test_loss_curve_train_and_held_out():
-    fig = plotting.loss_curve([1, 2, 3], [1.0, 0.5, 0.4], [1.1, 0.7, 0.6])
+def test_loss_curves_of_one_history_train_and_held_out():
+    h = TrainHistory(epochs=[1, 2, 3], train_loss=[1.0, 0.5, 0.4], test_loss=[1.1, 0.7, 0.6])
+    fig = plotting.loss_curves(h)
     (ax,) = fig.axes
     assert len(ax.lines) == 2 and ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "held-out"]
-    assert len(plotting.loss_curve([1, 2], [1.0, 0.5]).axes[0].lines) == 1
+    assert [line.get_color() for line in ax.lines] == [plotting.COLORS["train"],
+                                                       plotting.COLORS["test"]]  # fmt: skip
     with pytest.raises(ValueError, match="expected"):
-        plotting.loss_curve([1, 2, 3], [1.0, 0.5])
+        plotting.loss_curves(TrainHistory(epochs=[1, 2, 3], train_loss=[1.0, 0.5],
+                                          test_loss=[1.0, 0.5, 0.4]))  # fmt: skip
     with pytest.raises(ValueError, match="expected"):
-        plotting.loss_curve([1, 2], [1.0, 0.5], [1.0])
+        plotting.loss_curves(TrainHistory(epochs=[1, 2], train_loss=[1.0, 0.5], test_loss=[1.0]))
 
 
-def test_samples_over_data(cloud):
-    fig = plotting.samples_over_data(torch.randn(100, 2), cloud)
+def test_scatter_of_samples_over_data(cloud):
+    fig = plotting.scatter(torch.randn(100, 2), kind="samples", data=cloud)
     (ax,) = fig.axes
     sizes = sorted(len(c.get_offsets()) for c in _collections(ax, PathCollection))
     assert sizes == [30, 100]
     assert ax.get_aspect() == 1.0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["data", "samples"]
 
 
 @pytest.mark.parametrize("bad", [torch.zeros(5, 3), torch.zeros(5), np.zeros((2, 2, 2))])
@@ -146,15 +149,15 @@ def test_wrong_point_shapes_raise(bad, cloud):
     with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
         plotting.scatter(bad)
     with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
-        plotting.samples_over_data(bad, cloud)
+        plotting.scatter(bad, kind="samples", data=cloud)
+    with pytest.raises(ValueError, match=r"data must have shape \(N, 2\)"):
+        plotting.scatter(cloud, data=bad)
 
 
 # --------------------------------------------------------------------------- the book's one style
 
 
 def _history(k: int):
-    from diffusion2d.training import TrainHistory
-
     epochs = np.arange(1, 101)
     train = 0.3 + 0.6 * np.exp(-epochs / (20 * k))
     return TrainHistory(epochs=list(epochs), train_loss=list(train), test_loss=list(train + 0.05),
@@ -187,10 +190,9 @@ def _helpers():
             {"beta_max = 0.05": sched, "beta_max = 0.02": get_diffusion_parameters(1e-4, 0.02, T)}),
         "drift_quiver": lambda: plotting.drift_quiver(
             _grids(5), [1, 2, 3, 4, 5], data=cloud, xrange=XR, yrange=YR),
-        "samples_over_data": lambda: plotting.samples_over_data(cloud * 0.9, cloud, title="t"),
-        "loss_curve": lambda: plotting.loss_curve(hist["experiment 1"].epochs,
-                                                  hist["experiment 1"].train_loss,
-                                                  hist["experiment 1"].test_loss, title="t"),
+        "scatter (samples over data)": lambda: plotting.scatter(
+            cloud * 0.9, title="t", kind="samples", data=cloud),
+        "loss_curves (one history)": lambda: plotting.loss_curves(hist["experiment 1"], title="t"),
         "loss_curves": lambda: plotting.loss_curves(
             {"2000 epochs": hist["experiment 1"], "4000 epochs": hist["experiment 2"]}, title="t"),
         "loss_comparison": lambda: plotting.loss_comparison(hist),
@@ -205,7 +207,7 @@ def test_every_figure_keeps_the_book_style(name):
     when shrunk to 88 %), the figure fits the column (or the full-width layout it declares), and
     every colour comes from the palette."""
     fig = _helpers()[name]()
-    report = plotting.audit(fig)
+    report = audit(fig)
     assert report["min_font"] >= plotting.MIN_FONT, report
     assert report["min_font"] * DPI / 72 * 0.88 >= 11
     assert report["width"] <= report["max_width"] + 1e-6, report
@@ -225,17 +227,17 @@ def test_audit_catches_small_text_wide_figures_and_foreign_colours():
     fig, ax = plt.subplots(figsize=(8, 2))
     ax.plot([0, 1], [0, 1], color="tab:red")
     ax.set_title("tiny", fontsize=7)
-    report = plotting.audit(fig)
+    report = audit(fig)
     assert report["min_font"] == 7
     assert report["width"] > report["max_width"] == plotting.COLUMN_WIDTH + 2 * PAD
     assert report["foreign_colors"] == {"#d62728"}
-    assert plotting.audit(full_width(fig))["max_width"] == plotting.FULL_WIDTH + 0.2
+    assert audit(fit(fig))["max_width"] == plotting.FULL_WIDTH + 0.2
     plt.close(fig)
 
 
 def test_style_sets_fonts_dpi_and_palette_in_one_place():
     s = STYLE
-    assert s["savefig.dpi"] == RASTER_SCALE * s["figure.dpi"] == 200
+    assert s["savefig.dpi"] == SAVE_DPI == 2 * s["figure.dpi"] == 200
     for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize", "axes.titlesize",
                 "axes.labelsize", "font.size"):  # fmt: skip
         assert s[key] >= plotting.MIN_FONT
@@ -318,13 +320,19 @@ def test_loss_comparison_shares_one_axis_range_and_names_every_run():
         plotting.loss_comparison({})
 
 
-def test_grid_shape_fits_the_width():
-    assert grid_shape(5, None, plotting.FULL_WIDTH)[:2] == (1, 5)
-    rows, cols, side = grid_shape(13, None, plotting.COLUMN_WIDTH)
+def test_panel_grid_fits_the_width():
+    import matplotlib.pyplot as plt
+
+    fig, axes, _ = panel_grid(5, None, plotting.FULL_WIDTH)
+    assert axes.shape == (1, 5)
+    fig, axes, side = panel_grid(13, None, plotting.COLUMN_WIDTH)
+    (rows, cols) = axes.shape
     assert rows * cols >= 13 and cols * side + 0.55 <= plotting.COLUMN_WIDTH + 1e-9
-    assert grid_shape(2, None, plotting.COLUMN_WIDTH)[2] == PANEL
+    assert fig.get_size_inches()[0] <= plotting.COLUMN_WIDTH
+    assert panel_grid(2, None, plotting.COLUMN_WIDTH)[2] == PANEL
+    plt.close("all")
     with pytest.raises(ValueError, match="n must"):
-        grid_shape(0, None, 5.0)
+        panel_grid(0, None, 5.0)
     with pytest.raises(ValueError, match="width"):
         plotting.scatter_grid([torch.zeros(3, 2)], ["a"], width=20)
 
@@ -337,7 +345,7 @@ def test_scatter_grid_wider_than_the_column_is_marked_full_width(cloud):
 
 
 def test_data_is_grey_dots_beneath_and_samples_blue_on_top(cloud):
-    fig = plotting.samples_over_data(cloud * 0.5, cloud)
+    fig = plotting.scatter(cloud * 0.5, kind="samples", data=cloud)
     (ax,) = fig.axes
     data, samples = _collections(ax, PathCollection)
     assert matplotlib.colors.to_hex(data.get_facecolor()[0]) == plotting.COLORS["data"].lower()
@@ -384,7 +392,7 @@ def test_compress_png_keeps_the_picture_in_fewer_bytes(cloud):
 
     from PIL import Image
 
-    fig = plotting.samples_over_data(cloud * 0.5, cloud, title="samples")
+    fig = plotting.scatter(cloud * 0.5, "samples", kind="samples", data=cloud)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=SAVE_DPI)
     small = compress_png(buf.getvalue())

@@ -97,7 +97,7 @@ def test_exact_denoiser_lands_on_the_training_points(ref):
 def test_evaluate_is_deterministic_and_cached(ref, dino, tmp_path, monkeypatch):
     model, _ = train(TINY, data=dino)
     first = P.evaluate(model, ref, "ddpm", protocol=SMALL)
-    files = list((tmp_path / "protocol").glob("*.json"))
+    files = list((tmp_path / "results").glob("*.pt"))
     assert len(files) == 1
     monkeypatch.setattr(P, "samples", lambda *a, **k: pytest.fail("recomputed"))
     again = P.evaluate(model, ref, "ddpm", protocol=SMALL)
@@ -110,8 +110,7 @@ def test_the_key_sees_model_sampler_steps_protocol_and_reference(ref, dino):
     other, _ = train(TINY.replace(seed=1), data=dino)
 
     def key(m=model, sampler="ddpm", steps=None, protocol=SMALL, r=ref):
-        what = {"model": P._state_digest(m), "sampler": sampler, "num_steps": steps}
-        return P._key(what, r, protocol)
+        return P._key(m, sampler, steps, r, protocol)
 
     keys = [key(), key(m=other), key(sampler="ddim"), key(steps=5),
             key(protocol=P.Protocol(num_samples=300, seeds=(0, 1, 2), mmd_samples=100)),
@@ -122,18 +121,29 @@ def test_the_key_sees_model_sampler_steps_protocol_and_reference(ref, dino):
 def test_a_corrupt_cache_file_is_recomputed(ref, tmp_path):
     exact = ExactDenoiser(ref.train, 1e-4, 0.05, 10)
     first = P.evaluate(exact, ref, "ddim", protocol=SMALL)
-    (path,) = (tmp_path / "protocol").glob("*.json")
-    path.write_text("{not json")
+    (path,) = (tmp_path / "results").glob("*.pt")
+    path.write_text("not a torch file")
     pd.testing.assert_frame_equal(P.evaluate(exact, ref, "ddim", protocol=SMALL), first)
 
 
-def test_baselines(ref):
+def test_baselines(ref, tmp_path, monkeypatch):
     gauss = P.baseline("gaussian", ref, SMALL)
     copy = P.baseline("resampled", ref, SMALL)
     assert P.compare(copy, gauss, "chamfer") == -1
     assert (copy["frac_close"] > 0.95).all()
     with pytest.raises(ValueError, match="name"):
         P.baseline("uniform", ref, SMALL)
+    # cached: one file per baseline, loaded again with the same rows (a bandwidth is its own key)
+    assert len(list((tmp_path / "results").glob("*.pt"))) == 2
+    smooth = P.baseline("smooth", ref, SMALL, bandwidth=0.1)
+    assert smooth.attrs["bandwidth"] == 0.1
+    scored = []
+    monkeypatch.setattr(P, "scores", lambda *a: scored.append(a) or dict.fromkeys(P.METRICS, 0.0))
+    pd.testing.assert_frame_equal(P.baseline("gaussian", ref, SMALL), gauss)
+    pd.testing.assert_frame_equal(P.baseline("smooth", ref, SMALL, bandwidth=0.1), smooth)
+    assert scored == []
+    P.baseline("smooth", ref, SMALL, bandwidth=0.2)
+    assert len(scored) == len(SMALL.seeds)
 
 
 def test_table_is_a_dataframe_of_intervals(ref):

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from figaudit import audit  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
 from diffusion2d import evaluation as ev  # noqa: E402
@@ -159,12 +160,13 @@ def test_figures_have_one_panel_per_run_and_time(runs, data):
     assert fig.axes[5].get_title() == "DDIM, t = 0"
 
 
-def test_compare_fields_of_the_exact_denoiser_with_itself_is_zero(model):
+def test_compare_fields_of_the_exact_denoiser_with_itself_is_zero(model, data):
     comp = ev.compare_fields(model, model, [1, T], grid=GRID)
     assert comp.learned.shape == comp.exact.shape == (2, 5, 5, 2)
     assert comp.sq_error.shape == (2, 5, 5) and np.allclose(comp.sq_error, 0, atol=1e-10)
     assert comp.centres.shape == (2, 12, 2)
-    np.testing.assert_allclose(comp.alpha_bars, model.alpha_bars.double().numpy()[[0, T - 1]])
+    abars = model.alpha_bars.double().numpy()[[0, T - 1]]  # the schedule at t = 1 and t = T
+    np.testing.assert_allclose(comp.centres, np.sqrt(abars)[:, None, None] * data.double().numpy())
     assert (comp.distance >= 0).all()
 
 
@@ -242,7 +244,7 @@ def test_sampling_figures_keep_the_book_style(name, runs, data, model):
     from diffusion2d import plotting
 
     fig = _sampling_figures(runs, data, model)[name]()
-    report = plotting.audit(fig)
+    report = audit(fig)
     assert report["min_font"] >= plotting.MIN_FONT, report
     assert report["width"] <= report["max_width"] + 1e-6, report
     assert not report["foreign_colors"], report

@@ -1,4 +1,4 @@
-"""Sphinx extension: train the book's models once, then execute the outdated chapters in parallel.
+"""Sphinx extension: train the book's models once and execute the outdated chapters in parallel.
 
 myst-nb executes a chapter while Sphinx reads it, one chapter after the other, and the first
 chapter that needs a trained model trains it there. On a machine with several cores most of that
@@ -8,12 +8,19 @@ extension
 1. turns every page about to be read into a notebook with myst-nb's own reader and asks myst-nb's
    execution cache (jupyter-cache, ``nb_execution_cache_path``) whether it already holds outputs
    for exactly this code;
-2. if some do not: trains every model the book needs in one pool first (a subprocess running
-   ``prerun_train``, default ``diffusion2d.experiments.load_all()``: one process per core), so no
-   two chapters train the same model at once;
+2. if some do not: trains every model the book needs in one pool (a subprocess running
+   ``prerun_train``, default ``diffusion2d.experiments.load_all()``: one process per core),
+   started beside the chapters: a chapter that needs a model waits for the pool
+   (``diffusion2d.cache.training_lock``), so no two processes train the same model, and with
+   every model cached the check costs the chapters nothing;
 3. executes the missing notebooks ``prerun_workers`` at a time (default: the number of CPUs; each
-   in its own kernel, as myst-nb would: same working directory, timeout and error policy) and
-   stores the results in the cache.
+   in its own kernel, as myst-nb would: same working directory, timeout and error policy), the
+   slowest of the last build first (its times are kept in ``<cache>.prerun-seconds.json``, but
+   not of a chapter that started while the pool trained, which may have waited for it; a chapter
+   with no time goes first), so that they finish together, and stores the results in the cache.
+   The kernels share the cores: each gets CPUs / workers threads (``OMP_NUM_THREADS`` and the
+   BLAS variables, set for every kernel of the build, also one myst-nb starts), since a thread
+   team that waits for a descheduled thread slows down.
 
 Then Sphinx reads the pages as usual and myst-nb finds every chapter in the cache. A chapter that
 fails here is not cached, so myst-nb runs it again while reading and reports the error in its
@@ -25,9 +32,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
+import json
+import math
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +49,7 @@ from sphinx.util import logging
 
 LOG = logging.getLogger(__name__)
 TRAIN = "from diffusion2d.experiments import load_all; load_all()"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def _notebooks(app, env, docnames):
@@ -57,8 +68,10 @@ def _notebooks(app, env, docnames):
     return found
 
 
-def _execute(nb, cwd: str, timeout: int | None, allow_errors: bool):
-    return single_nb_execution(nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors)
+def _execute(nb, cwd: str, timeout: int | None, allow_errors: bool, training=None):
+    """``(whether ``training`` was still running at the start, jupyter-cache's ExecutionResult)``"""
+    overlapped = training is not None and training.poll() is None
+    return overlapped, single_nb_execution(nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors)
 
 
 def _prerun(app, env, docnames) -> None:
@@ -75,25 +88,44 @@ def _prerun(app, env, docnames) -> None:
             missing.append((docname, path, nb, read_fmt))
     if not missing:
         return
-    start = time.perf_counter()
-    if app.config.prerun_train:
+    start, training = time.perf_counter(), None
+    if app.config.prerun_train:  # beside the chapters: one that needs a model waits for it
         LOG.info(f"[prerun] training the book's models once: {app.config.prerun_train}")
-        subprocess.run([sys.executable, "-c", app.config.prerun_train], check=True)
-        LOG.info(f"[prerun] models ready after {time.perf_counter() - start:.0f} s")
-    missing.sort(key=lambda item: -len(item[2].cells))  # longest first: the pool ends together
-    workers = max(1, min(len(missing), app.config.prerun_workers or os.cpu_count() or 1))
-    LOG.info(f"[prerun] executing {len(missing)} chapters, {workers} at a time")
+        training = subprocess.Popen([sys.executable, "-c", app.config.prerun_train])
+
+        def ready() -> None:
+            if training.wait() == 0:
+                LOG.info(f"[prerun] models ready after {time.perf_counter() - start:.0f} s")
+
+        threading.Thread(target=ready, daemon=True).start()
+    # slowest first (srcguard drops the cache records of outdated pages, so the times live in a
+    # file of their own); ties and unknown times by the number of cells
+    timings = Path(f"{cache_path}.prerun-seconds.json")
+    try:
+        seconds = json.loads(timings.read_text())
+    except (OSError, ValueError):
+        seconds = {}
+    missing.sort(key=lambda item: (-seconds.get(item[0], math.inf), -len(item[2].cells)))
+    size = app.config.prerun_workers or os.cpu_count() or 1  # of the pool, however many run
+    workers = max(1, min(len(missing), size))
+    # per kernel, from the pool's size, not from how many chapters are missing: a chapter's
+    # numbers must not depend on what else was outdated (thread counts change reduction orders)
+    threads = str(max(1, (os.cpu_count() or 1) // size))
+    for name in THREAD_VARIABLES:  # inherited by every kernel started from now on
+        os.environ[name] = threads
+    LOG.info(f"[prerun] executing {len(missing)} chapters, {workers} at a time, {threads} thread(s)"
+             " each")
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         jobs = {
             pool.submit(
                 _execute, copy.deepcopy(nb), str(path.parent), config.execution_timeout,
-                config.execution_allow_errors,
+                config.execution_allow_errors, training,
             ): (docname, path, read_fmt)
             for docname, path, nb, read_fmt in missing
         }
         for job in concurrent.futures.as_completed(jobs):
             docname, path, read_fmt = jobs[job]
-            result = job.result()
+            overlapped, result = job.result()
             if result.err is not None:  # myst-nb runs it again while reading and reports it
                 LOG.info(f"[prerun] {docname} failed ({type(result.err).__name__}); not cached")
                 continue
@@ -104,6 +136,11 @@ def _prerun(app, env, docnames) -> None:
                 check_validity=False, overwrite=True,
             )
             LOG.info(f"[prerun] {docname} executed in {result.time:.0f} s")
+            if not overlapped:  # started while the pool trained: it may have waited for it
+                seconds[docname] = round(result.time, 1)
+    timings.write_text(json.dumps(seconds, indent=1, sort_keys=True))
+    if training is not None and training.wait():
+        raise subprocess.CalledProcessError(training.returncode, training.args)
     LOG.info(f"[prerun] done in {time.perf_counter() - start:.0f} s")
 
 

@@ -3,8 +3,9 @@
 The library behind the tutorial site, one concept per module, in the order of the story:
 ``data`` (the Datasaurus dino, checksummed; the held-out split), ``schedules`` (DDPM Sec. 2, 4),
 ``forward`` (q, eqs. 2 and 4), ``exact`` (the exact denoiser of a finite data set, eq. 7),
-``model`` (eps_theta), ``loss`` (L_simple, eq. 14), ``training`` (Algorithm 1, ``TrainConfig``),
-``samplers`` (DDPM eq. 11 / Algorithm 2, DDIM eq. 12), ``flow`` (flow matching),
+``model`` (eps_theta), ``parameterisation`` (eps, x_0, v and the score), ``loss`` (L_simple,
+eq. 14), ``training`` (Algorithm 1, ``TrainConfig``), ``samplers`` (DDPM eq. 11 / Algorithm 2,
+DDIM eq. 12, the probability-flow ODE), ``flow`` (flow matching),
 ``likelihood`` (NLL through the probability-flow ODE), ``trajectories`` (sampling recorded step
 by step), ``metrics``, ``protocol`` (the one evaluation protocol), ``experiments`` (the workshop's
 four), ``cache`` (trained models shared between chapters), ``evaluation`` and ``plotting``

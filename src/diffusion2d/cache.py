@@ -3,20 +3,22 @@
 The key is a SHA-256 over what determines a trained model: every field of the
 :class:`TrainConfig`, the data, the source of ``TRAINING_MODULES`` and the torch version; an edit
 of plotting, sampling or evaluation code keeps every model. Files are written atomically and
-carry their key; an unusable file is retrained, never silently reused. The cache lives in
+carry their key; an unusable file is retrained, never silently reused; processes that find the
+same models missing train them once (:func:`training_lock`). The cache lives in
 ``$DIFFUSION2D_CACHE``, else ``_build/model_cache`` in the checkout, else ``~/.cache/diffusion2d``.
 """
 
-from __future__ import annotations
-
 import concurrent.futures
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import json
 import multiprocessing
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,6 +26,11 @@ import torch
 from .data import load_datasaurus, project_root
 from .training import TrainConfig, TrainHistory, build_model, train
 from .utils import atomic_write
+
+try:
+    import fcntl
+except ImportError:  # not POSIX
+    fcntl = None
 
 ENV_VAR = "DIFFUSION2D_CACHE"
 # The package's modules that determine a trained model (training imports nothing else of ours).
@@ -34,10 +41,9 @@ TRAINING_MODULES = (
 
 
 def cache_dir() -> Path:
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
     root = project_root()
-    return root / "_build" / "model_cache" if root else Path.home() / ".cache" / "diffusion2d"
+    default = root / "_build" / "model_cache" if root else Path.home() / ".cache" / "diffusion2d"
+    return Path(os.environ.get(ENV_VAR) or default)
 
 
 def digest(*parts: str | bytes | torch.Tensor) -> str:
@@ -63,6 +69,19 @@ def result_key(modules: tuple[str, ...], **payload) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def cached(key: str, compute: Callable[[], dict]) -> dict:
+    """``compute()`` (a dict of tensors, numbers, strings and lists), stored under ``key`` in
+    ``results/`` of the cache: later calls with the same key load it, equal to a fresh result."""
+    path = cache_dir() / "results" / f"{key}.pt"
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - missing or unreadable: compute it (again)
+        result, buffer = compute(), io.BytesIO()
+        torch.save(result, buffer)
+        atomic_write(path, buffer.getvalue())
+        return result
+
+
 def cache_key(config: TrainConfig, data: torch.Tensor) -> str:
     """The hash naming a trained model: config fields, data, training source, torch version."""
     return result_key(TRAINING_MODULES, config=dataclasses.asdict(config),
@@ -71,10 +90,19 @@ def cache_key(config: TrainConfig, data: torch.Tensor) -> str:
 
 def load_or_train(config: TrainConfig, data: torch.Tensor | None = None,
                   directory: str | os.PathLike | None = None, progress: bool | None = None):
-    """``(model, history)`` for ``config``: from the cache when valid, else trained and stored."""
+    """``(model, history)`` for ``config``: from the cache when valid, else trained and stored
+    (under the :func:`training_lock`: a model another process is training is loaded, not trained
+    again)."""
     data = load_datasaurus(config.dataset) if data is None else data
+    directory = Path(directory or cache_dir())
+    with training_lock(directory):
+        return _load_or_train(config, data, directory, progress)
+
+
+def _load_or_train(config: TrainConfig, data: torch.Tensor, directory: Path, progress):
+    """:func:`load_or_train` for a caller that holds the lock (or a worker of one that does)."""
     key = cache_key(config, data)
-    path = Path(directory or cache_dir()) / f"{key}.pt"
+    path = directory / f"{key}.pt"
     if path.is_file():
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
@@ -86,34 +114,48 @@ def load_or_train(config: TrainConfig, data: torch.Tensor | None = None,
         except Exception as err:  # noqa: BLE001 - any unreadable file is retrained
             warnings.warn(f"model cache file {path} is unusable ({err}); retraining", stacklevel=2)
     model, history = train(config, data=data, progress=progress)
-    blob = {"key": key, "config": dataclasses.asdict(config), "state_dict": model.state_dict(),
-            "history": dataclasses.asdict(history)}
     buffer = io.BytesIO()
-    torch.save(blob, buffer)
+    torch.save({"key": key, "config": dataclasses.asdict(config), "state_dict": model.state_dict(),
+                "history": dataclasses.asdict(history)}, buffer)
     atomic_write(path, buffer.getvalue())
     return model, history
 
 
-def _train_into_cache(config: TrainConfig, data: torch.Tensor, directory: Path) -> None:
-    """Worker of :func:`load_or_train_many` (top level so that it pickles for 'spawn')."""
-    load_or_train(config, data, directory, progress=False)
+@contextlib.contextmanager
+def training_lock(directory: Path):
+    """Hold the cache's training lock (``flock``; where there is none, e.g. on Windows, no lock):
+    processes that find the same models missing (the build's training pool and a chapter, two
+    notebooks, two test workers) train them once, one after the other, not each at once."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".training.lock", "w") as handle:  # the lock ends when it closes
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def training_work(config: TrainConfig) -> int:
+    """A model's training cost in relative units: optimizer steps times the width squared and
+    depth of its blocks (the matrix products that dominate a step)."""
+    return config.epochs * config.repeats * config.hidden**2 * config.num_blocks
 
 
 def load_or_train_many(configs: dict[str, TrainConfig], directory: str | os.PathLike | None = None,
                        processes: int | None = None) -> dict[str, tuple]:
     """``{name: (model, history)}`` for several configs, training the missing ones in parallel:
     one process per model (up to ``processes``, default the number of CPUs), each on
-    ``config.threads`` threads, so two models train at once on two cores."""
+    ``config.threads`` threads, so two models train at once on two cores. The longest start first,
+    so the processes finish together (a 4,000-epoch model last would leave one core idle)."""
     directory = Path(directory or cache_dir())
     datas = {name: load_datasaurus(cfg.dataset) for name, cfg in configs.items()}
-    missing = [name for name, cfg in configs.items()
-               if not (directory / f"{cache_key(cfg, datas[name])}.pt").is_file()]
-    workers = min(len(missing), processes or os.cpu_count() or 1)
-    if workers > 1:
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            list(pool.map(_train_into_cache, [configs[n] for n in missing],
-                          [datas[n] for n in missing], [directory] * len(missing)))
-    # load what the workers wrote (or train here: one worker, or an unusable file)
-    return {name: load_or_train(cfg, datas[name], directory, progress=False)
-            for name, cfg in configs.items()}
+    load = functools.partial(_load_or_train, directory=directory, progress=False)
+    with training_lock(directory):  # another process training these: wait, then load its files
+        missing = sorted((name for name, cfg in configs.items()
+                          if not (directory / f"{cache_key(cfg, datas[name])}.pt").is_file()),
+                         key=lambda name: -training_work(configs[name]))
+        workers = min(len(missing), processes or os.cpu_count() or 1)
+        if workers > 1:
+            ctx = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                list(pool.map(load, [configs[n] for n in missing], [datas[n] for n in missing]))
+        # load what the workers wrote (or train here: one worker, or an unusable file)
+        return {name: load(cfg, datas[name]) for name, cfg in configs.items()}

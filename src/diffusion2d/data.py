@@ -6,8 +6,6 @@ as published in tanelp/tiny-diffusion. Where the file comes from, in order: an e
 Every source is verified against :data:`SHA256`.
 """
 
-from __future__ import annotations
-
 import csv
 import hashlib
 import io
@@ -19,17 +17,13 @@ import torch
 
 from .utils import atomic_write
 
-URL = (
-    "https://raw.githubusercontent.com/tanelp/tiny-diffusion/"
-    "4869af45569333918fd01d4af23f87245762ce5d/static/DatasaurusDozen.tsv"
-)
+URL = ("https://raw.githubusercontent.com/tanelp/tiny-diffusion/"
+       "4869af45569333918fd01d4af23f87245762ce5d/static/DatasaurusDozen.tsv")
 SHA256 = "c8c4792c3ed15238ba07dad6ab778adc79d72e3e1324ead4d8c1ae52849780f8"
 FILENAME = "DatasaurusDozen.tsv"
 ENV_VAR = "DATASAURUS_TSV"
-SHAPES = (
-    "dino", "away", "h_lines", "v_lines", "x_shape", "star", "high_lines",
-    "dots", "circle", "bullseye", "slant_up", "slant_down", "wide_lines",
-)
+SHAPES = ("dino", "away", "h_lines", "v_lines", "x_shape", "star", "high_lines", "dots", "circle",
+          "bullseye", "slant_up", "slant_down", "wide_lines")
 
 
 class DataError(RuntimeError):
@@ -44,23 +38,18 @@ def project_root() -> Path | None:
     return None
 
 
-def default_data_dir() -> Path:
-    return (project_root() or Path.cwd()) / "data"
-
-
 def _verified(raw: bytes, origin: str) -> bytes:
     digest = hashlib.sha256(raw).hexdigest()
     if digest != SHA256:
-        raise DataError(
-            f"checksum mismatch: {origin} fails the sha256 check ({digest}, expected {SHA256}). "
-            "The file is corrupted or not the Datasaurus Dozen; delete it and load again."
-        )
+        raise DataError(f"checksum mismatch: {origin} fails the sha256 check ({digest}, expected "
+                        f"{SHA256}). The file is corrupted or not the Datasaurus Dozen; delete it"
+                        " and load again.")
     return raw
 
 
 def read_datasaurus_bytes(path: str | os.PathLike | None = None) -> bytes:
     """The verified bytes of the TSV file, from the first source that exists (see module doc)."""
-    local = default_data_dir() / FILENAME
+    local = (project_root() or Path.cwd()) / "data" / FILENAME
     for source, origin in ((path, "path argument"), (os.environ.get(ENV_VAR), f"${ENV_VAR}"),
                            (local if local.is_file() else None, "local copy")):
         if source:
@@ -71,10 +60,9 @@ def read_datasaurus_bytes(path: str | os.PathLike | None = None) -> bytes:
         with urllib.request.urlopen(URL, timeout=30) as response:  # noqa: S310 (fixed https URL)
             raw = _verified(response.read(), f"the downloaded file from {URL}")
     except OSError as err:
-        raise DataError(
-            f"Datasaurus file not found locally and the download from {URL} failed ({err}). "
-            f"Pass path=..., set ${ENV_VAR}, or copy the file to {local}."
-        ) from err
+        raise DataError(f"Datasaurus file not found locally and the download from {URL} failed "
+                        f"({err}). Pass path=..., set ${ENV_VAR}, or copy the file to {local}."
+                        ) from err
     atomic_write(local, raw)
     return raw
 
@@ -106,7 +94,6 @@ def load_datasaurus(name: str = "dino", path: str | os.PathLike | None = None,
 
 
 def z_normalize(x: torch.Tensor) -> torch.Tensor:
-    """Per coordinate: subtract the mean, divide by the (population) standard deviation."""
     return (x - x.mean(dim=0)) / x.std(dim=0, unbiased=False)
 
 

@@ -1,14 +1,11 @@
 """The analyses of a trained model beside the book's evaluation protocol (:mod:`protocol`),
 which computes every sample-quality number; figures of them are in :mod:`diffusion2d.plotting`.
 
-Memorisation (:func:`memorisation_of`) and a sampler that copies nothing by construction
-(:func:`smooth_baseline`); quality against the step t (:func:`chamfer_by_step`); the learned
-noise field against E[eps | x_t] on a grid (:func:`compare_fields`, :func:`error_by_distance`),
-L_simple (DDPM eq. 14) per step (:func:`loss_by_step`) and :func:`eps_slope`; helpers for the
-tables. Everything uses explicit seeds and one torch thread (more only add contention here).
+Memorisation distances (:func:`memorisation_of`); quality against t (:func:`chamfer_by_step`);
+eps_theta against E[eps | x_t] on a grid (:func:`compare_fields`, :func:`error_by_distance`),
+L_simple (DDPM eq. 14) per step (:func:`loss_by_step`), :func:`eps_slope`; the book's tables
+(:func:`display_table`). Everything uses explicit seeds and one torch thread.
 """
-
-from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,10 +18,9 @@ import torch
 from . import metrics
 from . import protocol as P
 from .forward import q_sample
+from .loss import get_loss
 from .utils import check_points, torch_threads
 from .utils import grid as grid_points
-
-ERROR_GRID = (-3.0, 3.001, 0.1)  # 61 x 61 points for error maps
 
 
 @dataclass
@@ -36,70 +32,21 @@ class MemorisationStats:
     train_spacing: np.ndarray  # (M,): each training point to the nearest other one
     spacing: float  # median of train_spacing
     copy_radius: float  # copy_fraction * spacing
-    frac_close: float  # fraction of samples within spacing of a training point
-    frac_copies: float  # ... within copy_radius
-    train_coverage: float  # mean distance from a training point to the nearest sample
-    heldout_coverage: float  # ... from a held-out point
-    heldout_to_train: float  # ... from a held-out point to the nearest training point
+    heldout_to_train: float  # mean distance from a held-out point to the nearest training point
 
 
-def memorisation_of(
-    samples: torch.Tensor, train: torch.Tensor, heldout: torch.Tensor, copy_fraction: float = 0.1
-) -> MemorisationStats:
+def memorisation_of(samples: torch.Tensor, train: torch.Tensor, heldout: torch.Tensor,
+                    copy_fraction: float = 0.1) -> MemorisationStats:
     """The distances of :class:`MemorisationStats` for given ``samples`` (N, 2), e.g. one seed of
     the protocol (:func:`protocol.samples`), so that figures show what the protocol measures."""
-    x = torch.as_tensor(samples)
-    if x.ndim != 2 or x.shape[1] != 2 or len(x) == 0:
-        raise ValueError(f"samples must have shape (N, 2) with N >= 1, got {tuple(x.shape)}")
+    x = check_points("samples", torch.as_tensor(samples))
     nearest = metrics.nearest_neighbour_distances
     with torch_threads(1):
-        nn = nearest(x, train)
-        spacing_all = metrics.data_spacing(train)
+        spacing_all = metrics.data_spacing(train)  # (M,)
         spacing = float(spacing_all.median())
-        return MemorisationStats(
-            samples=x.double().numpy(),
-            sample_to_train=nn.numpy(),
-            train_spacing=spacing_all.numpy(),
-            spacing=spacing,
-            copy_radius=copy_fraction * spacing,
-            frac_close=float((nn <= spacing).double().mean()),
-            frac_copies=float((nn <= copy_fraction * spacing).double().mean()),
-            train_coverage=float(nearest(train, x).mean()),
-            heldout_coverage=float(nearest(heldout, x).mean()),
-            heldout_to_train=float(nearest(heldout, train).mean()),
-        )
-
-
-def smooth_samples(
-    points: torch.Tensor, num_samples: int, bandwidth: float, generator: torch.Generator
-) -> torch.Tensor:
-    """``num_samples`` draws (N, 2) from a Gaussian kernel density of ``points`` (M, 2): a point
-    drawn uniformly, plus N(0, bandwidth^2 I). It lands within a radius r of its chosen point
-    only with probability 1 - exp(-r^2 / (2 bandwidth^2)): it copies no point on purpose."""
-    pts = torch.as_tensor(points)
-    if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
-        raise ValueError(f"points must have shape (M, 2) with M >= 1, got {tuple(pts.shape)}")
-    if not bandwidth > 0:
-        raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-        raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
-    idx = torch.randint(0, len(pts), (num_samples,), generator=generator)
-    return pts.float()[idx] + bandwidth * torch.randn(num_samples, 2, generator=generator)
-
-
-def smooth_baseline(ref, bandwidth: float, protocol=P.PROTOCOL) -> pd.DataFrame:
-    """The protocol's rows (one per seed) for :func:`smooth_samples` of all points of ``ref``
-    (a :class:`protocol.Reference`): what a sampler that draws the shape without copying scores."""
-    def draw(seed: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(seed)
-        return smooth_samples(ref.all, protocol.num_samples, bandwidth, g)
-
-    return P.score_seeds(draw, ref, protocol, bandwidth=bandwidth)
-
-
-def points_as_samples(points: torch.Tensor, ref, protocol=P.PROTOCOL) -> dict[str, float]:
-    """The protocol's scores of fixed points (e.g. the held-out points) taken as "samples"."""
-    return P.scores(torch.as_tensor(points).float(), ref, protocol)
+        return MemorisationStats(x.double().numpy(), nearest(x, train).numpy(), spacing_all.numpy(),
+                                 spacing, copy_fraction * spacing,
+                                 float(nearest(heldout, train).mean()))
 
 
 def chamfer_by_step(df: pd.DataFrame) -> pd.DataFrame:
@@ -108,9 +55,8 @@ def chamfer_by_step(df: pd.DataFrame) -> pd.DataFrame:
     by_step = df.attrs.get("chamfer_by_step")
     if not by_step:
         raise ValueError("df has no attrs['chamfer_by_step']: pass a protocol.evaluate result")
-    values = np.asarray(by_step, dtype=float)  # (seeds, T+1)
-    mean, half = P.mean_interval(values, df.attrs.get("confidence", 0.95))  # (T+1,) each
-    t = pd.Index(np.arange(values.shape[1] - 1, -1, -1), name="t")
+    mean, half = P.mean_interval(by_step, df.attrs.get("confidence", 0.95))  # (T+1,) each
+    t = pd.Index(np.arange(len(mean) - 1, -1, -1), name="t")
     return pd.DataFrame({"mean": mean, "lo": mean - half, "hi": mean + half}, index=t)
 
 
@@ -123,7 +69,6 @@ class FieldComparison:
     grid_y: np.ndarray  # (ny, nx)
     learned: np.ndarray  # (S, ny, nx, 2)
     exact: np.ndarray  # (S, ny, nx, 2)
-    alpha_bars: np.ndarray  # (S,): alpha_bar_t of each time
     centres: np.ndarray  # (S, M, 2): sqrt(alpha_bar_t) x0_i, the means of the mixture q(x_t)
 
     @cached_property
@@ -136,40 +81,38 @@ class FieldComparison:
         """Each grid point's distance to the nearest centre sqrt(alpha_bar_t) x0_i, (S, ny, nx)."""
         pts = torch.from_numpy(np.stack([self.grid_x.ravel(), self.grid_y.ravel()], 1))  # (G, 2)
         with torch_threads(1):
-            out = [torch.cdist(pts, torch.from_numpy(c), compute_mode="use_mm_for_euclid_dist")
-                   .min(1).values.clamp_min(0.0).numpy() for c in self.centres]  # fmt: skip
+            out = [metrics.nearest_neighbour_distances(pts, torch.from_numpy(c)).numpy()
+                   for c in self.centres]
         return np.stack(out).reshape(self.sq_error.shape)
 
 
-def _check_schedules(models: Mapping[str, object]) -> None:
+def _check_schedules(models: Mapping[str, object]):
+    """Check that ``models`` share one schedule and put them in eval mode; return the first."""
     first = next(iter(models.values()))
     for name, m in models.items():
         if m.T != first.T or not torch.allclose(m.alpha_bars, first.alpha_bars):
             raise ValueError(f"{name} does not share the schedule of the others")
         if hasattr(m, "eval"):
             m.eval()
+    return first
 
 
 @torch.no_grad()
-def compare_fields(model, exact, times: Sequence[int], grid: tuple = ERROR_GRID):
+def compare_fields(model, exact, times: Sequence[int], grid: tuple = (-3.0, 3.001, 0.1)):
     """:class:`FieldComparison` of ``model`` (eps_theta) and ``exact`` (an
-    :class:`exact.ExactDenoiser`, same schedule) on the grid ``utils.grid(grid)`` at paper times
-    t."""
+    :class:`exact.ExactDenoiser`, same schedule) on ``utils.grid(grid)`` at paper times t."""
     _check_schedules({"model": model, "exact denoiser": exact})
     times = np.asarray(list(times), dtype=int)
     if times.size == 0 or times.min() < 1 or times.max() > model.T:
         raise ValueError(f"times must lie in 1..{model.T} (there is no step at t = 0), got {times}")
     gx, gy, pts = grid_points(grid)  # (ny, nx) each, (G, 2)
-    pts = pts.float()
-    learned, exact_eps = [], []
-    with torch_threads(1):
-        for t in times:
-            step = torch.full((len(pts),), int(t) - 1, dtype=torch.long)  # 0-based step
-            learned.append(model(pts, step).double().numpy().reshape(gx.shape + (2,)))
-            exact_eps.append(exact(pts.double(), step).numpy().reshape(gx.shape + (2,)))
-    abars = exact.alpha_bars.double().numpy()[times - 1]
+    pts, shape = pts.float(), (len(times),) + gx.shape + (2,)  # (S, ny, nx, 2)
+    with torch_threads(1):  # 0-based step t - 1
+        learned = torch.stack([model(pts, int(t) - 1) for t in times]).double().numpy()
+        exact_eps = torch.stack([exact(pts.double(), int(t) - 1) for t in times]).numpy()
+    abars = exact.alpha_bars.double().numpy()[times - 1]  # (S,)
     centres = np.sqrt(abars)[:, None, None] * exact.data.double().numpy()[None]
-    return FieldComparison(times, gx, gy, np.stack(learned), np.stack(exact_eps), abars, centres)
+    return FieldComparison(times, gx, gy, learned.reshape(shape), exact_eps.reshape(shape), centres)
 
 
 def error_by_distance(comp: FieldComparison, edges: Sequence[float]):
@@ -178,50 +121,41 @@ def error_by_distance(comp: FieldComparison, edges: Sequence[float]):
     edges = np.asarray(edges, dtype=float)
     table = np.full((len(comp.times), len(edges) - 1), np.nan)
     counts = np.zeros(table.shape, dtype=int)
-    for s in range(len(comp.times)):
-        which = np.digitize(comp.distance[s].ravel(), edges) - 1  # bin index per grid point
-        err = comp.sq_error[s].ravel()
-        for b in range(len(edges) - 1):
-            counts[s, b] = (which == b).sum()
-            if counts[s, b]:
-                table[s, b] = err[which == b].mean()
+    for s, b in np.ndindex(table.shape):
+        inside = np.digitize(comp.distance[s].ravel(), edges) - 1 == b  # grid points in bin b
+        counts[s, b] = inside.sum()
+        if counts[s, b]:
+            table[s, b] = comp.sq_error[s].ravel()[inside].mean()
     return table, counts
 
 
 @torch.no_grad()
 def loss_by_step(models: Mapping[str, object], points: torch.Tensor, repeats: int = 16,
                  generator: torch.Generator | None = None) -> dict[str, np.ndarray]:  # fmt: skip
-    """L_simple (eq. 14) per step for each model on the same draws: ``{name: (T,) array}``.
-
-    Every point is noised ``repeats`` times at *every* step t = 1..T with one shared set of eps
-    (eq. 4), so the models are compared on identical inputs; entry t-1 is the loss at time t.
-    """
-    _check_schedules(models)
-    first = next(iter(models.values()))
+    """L_simple (eq. 14) per step for each model, ``{name: (T,) array}`` (entry t-1: time t):
+    every point is noised ``repeats`` times at *every* step with one shared set of eps (eq. 4),
+    so the models are compared on identical inputs."""
+    first = _check_schedules(models)
     g = torch.Generator().manual_seed(0) if generator is None else generator
     x0 = check_points("points", torch.as_tensor(points)).float().repeat(repeats, 1)  # (R*M, 2)
     out = {name: np.zeros(first.T) for name in models}
     with torch_threads(1):
         for s in range(first.T):
             eps = torch.randn(x0.shape, generator=g)  # (R*M, 2)
-            ts = torch.full((len(x0),), s, dtype=torch.long)
-            xt = q_sample(x0, ts, eps, first.alpha_bars)
             for name, m in models.items():
-                out[name][s] = float(((eps - m(xt, ts)) ** 2).mean())
+                out[name][s] = float(get_loss(m, x0, eps, first.alpha_bars, s))
     return out
 
 
 @torch.no_grad()
-def eps_slope(denoiser, points: torch.Tensor, t: int, num: int = 20_000,
-              generator: torch.Generator | None = None) -> float:  # fmt: skip
-    """The least-squares slope c of eps_pred ~ c x_t over x_t ~ q(x_t) (DDPM eq. 4 from
-    ``points``) at the paper time t (0-based step t - 1): how strongly the noise prediction
-    points along x_t. For unit-variance data the linear-Gaussian estimate is sqrt(1 - alpha_bar_t).
-    """
+def eps_slope(denoiser, points: torch.Tensor, t: int, num: int = 20_000) -> float:
+    """The least-squares slope c of eps_pred ~ c x_t over x_t ~ q(x_t) (eq. 4 from ``points``)
+    at paper time t (0-based step t - 1): how strongly the noise prediction points along x_t;
+    sqrt(1 - alpha_bar_t) for unit-variance Gaussian data."""
     T = len(denoiser.alpha_bars)
     if isinstance(t, bool) or not 1 <= int(t) <= T or int(t) != t:
         raise ValueError(f"t must be a paper time in 1..{T}, got {t!r}")
-    g = torch.Generator().manual_seed(0) if generator is None else generator
+    g = torch.Generator().manual_seed(0)
     x0 = torch.as_tensor(points).float()
     x0 = x0[torch.randint(0, len(x0), (num,), generator=g)]  # (num, 2)
     ts = torch.full((num,), int(t) - 1, dtype=torch.long)
@@ -237,38 +171,15 @@ def rms_radius(points: torch.Tensor) -> float:
     return float((x - x.mean(0)).pow(2).sum(1).mean().sqrt())
 
 
-def percent_interval(mean: float, half: float) -> str:
-    """The protocol's ``"mean ± half"`` (:func:`protocol.format_interval`) of a share, printed in
-    percent with the same rounding: ``0.0790 ± 0.0038`` becomes ``"7.90% ± 0.38%"``."""
-    text = P.format_interval(mean, half)
-    if "e" in text:  # scientific notation below 1e-3
-        return f"{100 * mean:.2g}% ± {100 * half:.1g}%"
-    decimals = max(len(text.split(" ± ")[0].split(".")[1]) - 2, 0)
-    return f"{100 * mean:.{decimals}f}% ± {100 * half:.{decimals}f}%"
-
-
-def glue_percent(prefix: str, df: pd.DataFrame, metric: str) -> None:
-    """Glue ``{prefix}-{metric}-pct``: a share of the protocol (e.g. ``frac_copies``) as
-    :func:`percent_interval`, from the same numbers as the ``-ci`` key of ``glue_result``."""
-    from myst_nb import glue
-
-    mean, lo, hi = P.interval(df, metric)
-    glue(f"{prefix}-{metric}-pct", percent_interval(mean, (hi - lo) / 2), display=False)
-
-
 def display_table(df: pd.DataFrame, nowrap: bool = True, precision: int = 3):
     """A table as the book shows it (a pandas Styler, glued as HTML): row labels plain and
     left-aligned, no index name, numbers with ``precision`` decimals, and (with ``nowrap``) value
     cells that never break inside a ``"mean ± half"`` (the page scrolls the table instead)."""
-    body = df.copy()
-    body.index = body.index.rename(None)
-    body.columns = body.columns.rename(None)
     styles = [
         {"selector": "th.row_heading", "props": "text-align: left; font-weight: normal;"},
         {"selector": "th.col_heading", "props": "text-align: center;"},
+        *([{"selector": "td", "props": "white-space: nowrap;"}] if nowrap else []),
+        {"selector": "td, th", "props": "padding: 0.15em 0.4em;"},
     ]
-    if nowrap:
-        styles.append({"selector": "td", "props": "white-space: nowrap;"})
-    styles.append({"selector": "td, th", "props": "padding: 0.15em 0.4em;"})
-    styler = body.style.set_table_styles(styles).format(precision=precision)
-    return styler.set_table_attributes('class="dataframe"')
+    styler = df.rename_axis(index=None, columns=None).style.set_table_styles(styles)
+    return styler.format(precision=precision).set_table_attributes('class="dataframe"')

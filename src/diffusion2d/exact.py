@@ -10,8 +10,6 @@ them: ``E[x0 | x_t] = sum_i w_i x0_i`` (Tweedie), the optimal noise prediction `
 Steps are 0-based: step t uses ``alphas[t]``, ``alpha_bars[t]`` and ``alpha_bars[t-1]`` (1 at 0).
 """
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 from torch import nn
@@ -43,11 +41,9 @@ def exact_eps(xt: torch.Tensor, data: torch.Tensor, alpha_bar: torch.Tensor) -> 
 def exact_reverse_mean(xt: torch.Tensor, data: torch.Tensor, t: int, alphas: torch.Tensor,
                        alpha_bars: torch.Tensor) -> torch.Tensor:
     """``E[mu_tilde(x_t, x0) | x_t]`` at 0-based step t, with mu_tilde from DDPM eq. 7."""
-    ab = alpha_bars[t].to(xt.dtype)
-    ab_prev = alpha_bars_prev(alpha_bars)[t].to(xt.dtype)
-    beta = 1.0 - alphas[t].to(xt.dtype)
-    coef_x0 = ab_prev.sqrt() * beta / (1.0 - ab)  # eq. 7, first coefficient
-    coef_xt = alphas[t].to(xt.dtype).sqrt() * (1.0 - ab_prev) / (1.0 - ab)  # eq. 7, second
+    a, ab, ab_prev = (v[t].to(xt.dtype) for v in (alphas, alpha_bars, alpha_bars_prev(alpha_bars)))
+    coef_x0 = ab_prev.sqrt() * (1.0 - a) / (1.0 - ab)  # eq. 7, first coefficient (beta_t = 1 - a)
+    coef_xt = a.sqrt() * (1.0 - ab_prev) / (1.0 - ab)  # eq. 7, second
     return coef_x0 * posterior_mean_x0(xt, data, ab) + coef_xt * xt
 
 
@@ -58,14 +54,12 @@ def reverse_conditional(xt: torch.Tensor, data: torch.Tensor, alpha_bars: torch.
     over the data points. States use the paper's indexing (x_0 the data), ``0 <= s < t <= T``;
     ``alpha_bars`` is the 0-based schedule (T,). For s = t - 1 this is one reverse step (variance
     beta_tilde_t). Returns ``(weights (N, M), means (N, M, 2), var)`` in float64."""
-    check_points("xt", xt)
-    check_points("data", data)
+    x, x0 = check_points("xt", xt).double(), check_points("data", data).double()
     T = len(alpha_bars)
     if not (isinstance(t, int) and isinstance(s, int) and 0 <= s < t <= T):
         raise ValueError(f"need integers 0 <= s < t <= T={T}, got t={t!r}, s={s!r}")
     ab = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bars.double()])  # ab[k]: paper's k
     a = ab[t] / ab[s]  # q(x_t | x_s) = N(sqrt(a) x_s, (1 - a) I)
-    x, x0 = xt.double(), data.double()
     weights = posterior_weights(x, x0, ab[t])  # (N, M)
     coef_x0 = ab[s].sqrt() * (1.0 - a) / (1.0 - ab[t])  # eq. 7 with the jump t -> s
     coef_xt = a.sqrt() * (1.0 - ab[s]) / (1.0 - ab[t])
@@ -76,8 +70,7 @@ def reverse_conditional(xt: torch.Tensor, data: torch.Tensor, alpha_bars: torch.
 def mixture_share(xt: torch.Tensor, data: torch.Tensor, alpha_bars: torch.Tensor, t: int,
                   s: int) -> torch.Tensor:
     """How far ``q(x_s | x_t)`` is from one Gaussian, per point (N,): the share of its variance
-    that comes from the spread of the component means (0: a single Gaussian; 1: nothing but
-    weighted data points), against the components' own noise."""
+    from the spread of the component means against their own noise (0: one Gaussian, 1: data)."""
     weights, means, var = reverse_conditional(xt, data, alpha_bars, t, s)
     centre = (weights[..., None] * means).sum(1, keepdim=True)  # (N, 1, 2)
     between = (weights * ((means - centre) ** 2).sum(-1)).sum(1)  # (N,)
@@ -88,16 +81,11 @@ def drift_grids(dataset: torch.Tensor, beta_min: float, beta_max: float, T: int,
                 xrange: tuple = (-2, 2, 0.15), yrange: tuple = (-2, 2, 0.15)) -> list[np.ndarray]:
     """The exact drift ``E[mu_tilde(x_k, x0) | x_k] - x_k`` on :func:`utils.grid`, for k = 0..T:
     T+1 arrays (ny, nx, 2); element 0 is zeros (no step to take), element k is 0-based step k-1."""
-    check_points("dataset", dataset)
-    _, alphas, alpha_bars = get_diffusion_parameters(beta_min, beta_max, T)
+    data = check_points("dataset", dataset).double()
+    alphas, alpha_bars = (s.double() for s in get_diffusion_parameters(beta_min, beta_max, T)[1:])
     gx, _, pts = grid(xrange, yrange)  # (ny, nx), (ny*nx, 2) float64
-    data = dataset.double()
-    alphas, alpha_bars = alphas.double(), alpha_bars.double()
-    grids = [np.zeros(gx.shape + (2,))]
-    for k in range(1, T + 1):
-        drift = exact_reverse_mean(pts, data, k - 1, alphas, alpha_bars) - pts  # (ny*nx, 2)
-        grids.append(drift.numpy().reshape(gx.shape + (2,)))
-    return grids
+    drifts = (exact_reverse_mean(pts, data, t, alphas, alpha_bars) - pts for t in range(T))
+    return [np.zeros(gx.shape + (2,))] + [d.numpy().reshape(gx.shape + (2,)) for d in drifts]
 
 
 class ExactDenoiser(nn.Module):
@@ -106,11 +94,9 @@ class ExactDenoiser(nn.Module):
 
     def __init__(self, data: torch.Tensor, beta_min: float, beta_max: float, T: int):
         super().__init__()
-        check_points("data", data)
-        self.register_buffer("data", data.clone())
+        self.register_buffer("data", check_points("data", data).clone())
         register_schedule(self, beta_min, beta_max, T)
 
     def forward(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        check_points("xt", xt)
-        t = check_steps("t", t, self.T, n=xt.shape[0])
+        t = check_steps("t", t, self.T, n=check_points("xt", xt).shape[0])
         return exact_eps(xt.double(), self.data.double(), self.alpha_bars.double()[t]).to(xt.dtype)

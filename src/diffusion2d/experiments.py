@@ -6,8 +6,6 @@ settings (:func:`workshop_comparison`); :func:`show_config` prints a config one 
 marking the fields that differ from another.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import html
 
@@ -33,46 +31,33 @@ EXPERIMENTS: dict[str, TrainConfig] = {
 # The workshop notebook's settings where this book changed them (read for issue 8, chapter 10's
 # held-out fraction, benchmarks/train_speed.py's optimizer): facts, change them only against it.
 WORKSHOP: dict[str, object] = {
-    "hidden": 128,
-    "blocks": "plain MLP layers (no residual connections, no LayerNorm)",
+    "hidden": 128, "blocks": "plain MLP layers (no residual connections, no LayerNorm)",
     "position_embedding": "random Gaussian Fourier features, scale 25",
-    "time_embedding": "a different embedding",
-    "lr": 4e-4,
-    "batch_size": 32,
-    "epochs": 10,
+    "time_embedding": "a different embedding", "lr": 4e-4, "batch_size": 32, "epochs": 10,
     "epochs_asked": 1000,  # its text asks participants to train for more than this
     "optimizer": "Adam, constant learning rate",
     "normalisation": "a different normalisation, not per coordinate",
-    "holdout_fraction": 0.10,
-    "holdout_of": "the six-fold repeated data",
-}
+    "holdout_fraction": 0.10, "holdout_of": "the six-fold repeated data",
+}  # fmt: skip
 
 # Chapter 5's follow-up: the workshop's suggestion "train twice as long", for experiment 4.
 EXTRA = {"v4long": EXPERIMENTS["v4"].replace(epochs=2 * EXPERIMENTS["v4"].epochs)}
 
 # Every model the book trains, in one parallel pool: chapter 5's, and chapter 10's model
 # trained for the workshop's epochs (bug 7).
-POOL: dict[str, TrainConfig] = {
-    **EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"]),
-}
+POOL = {**EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"])}
 
-TITLES: dict[str, str] = {
-    "v1": "identity position, no time",
-    "v2": "identity position, linear time",
-    "v3": "Fourier position, Fourier time",
-    "v4": "Fourier/Fourier, gentler schedule (beta_max = 0.02)",
-    "v4long": "experiment 4 trained twice as long",
-    "v3short": f"BASE for the workshop's {WORKSHOP['epochs']} epochs",
-}
+TITLES: dict[str, str] = {"v1": "identity position, no time",
+                          "v2": "identity position, linear time",
+                          "v3": "Fourier position, Fourier time",
+                          "v4": "Fourier/Fourier, gentler schedule (beta_max = 0.02)",
+                          "v4long": "experiment 4 trained twice as long",
+                          "v3short": f"BASE for the workshop's {WORKSHOP['epochs']} epochs"}
 
 # Short descriptions of chapter 5's models for the columns of narrow tables.
-SHORT_TITLES: dict[str, str] = {
-    "v1": "raw x, no t",
-    "v2": "raw x, t / T",
-    "v3": "Fourier x and t",
-    "v4": f"as 3, beta_max {EXPERIMENTS['v4'].beta_max:g}",
-    "v4long": f"as 4, {EXTRA['v4long'].epochs} epochs",
-}
+SHORT_TITLES: dict[str, str] = {"v1": "raw x, no t", "v2": "raw x, t / T", "v3": "Fourier x and t",
+                                "v4": f"as 3, beta_max {EXPERIMENTS['v4'].beta_max:g}",
+                                "v4long": f"as 4, {EXTRA['v4long'].epochs} epochs"}
 
 
 def _resolve(value, argument: str) -> tuple[TrainConfig, str]:
@@ -83,25 +68,24 @@ def _resolve(value, argument: str) -> tuple[TrainConfig, str]:
         return BASE, "BASE (the defaults)"
     if isinstance(value, str) and value in POOL:
         return POOL[value], f"experiment {value[1:]}" if value in EXPERIMENTS else TITLES[value]
-    raise ValueError(
-        f"{argument} must be a TrainConfig, 'BASE' or one of {', '.join(POOL)}, got {value!r}"
-    )
+    names = ", ".join(POOL)
+    raise ValueError(f"{argument} must be a TrainConfig, 'BASE' or one of {names}, got {value!r}")
 
 
+@dataclasses.dataclass
 class ConfigView:
-    """A config shown one field per line: ``lines`` of ``(text, changed)``; ``changed`` names the
-    fields that differ from the baseline (marked ``*``, with its value in a comment; bold in
-    HTML)."""
+    """A config shown one field per line; ``changed`` names the fields that differ from the
+    baseline, marked ``*`` (with the old value in a comment) and bold in HTML."""
 
-    def __init__(self, lines: list[tuple[str, bool]], changed: tuple[str, ...]):
-        self.lines, self.changed = lines, changed
+    lines: list[str]
+    changed: tuple[str, ...]
 
     def __repr__(self) -> str:
-        return "\n".join(text for text, _ in self.lines)
+        return "\n".join(self.lines)
 
     def _repr_html_(self) -> str:
-        rows = (f"<strong>{html.escape(t)}</strong>" if bold else html.escape(t)
-                for t, bold in self.lines)
+        rows = (f"<strong>{t}</strong>" if t.startswith("  *") else t
+                for t in map(html.escape, self.lines))
         return '<pre class="config-view">' + "\n".join(rows) + "</pre>"
 
 
@@ -114,13 +98,9 @@ def show_config(config: TrainConfig | str, baseline: TrainConfig | str | None = 
     changed = tuple(n for n in names if base and getattr(cfg, n) != getattr(base, n))
     if base:
         title += f"; * = changed from {base_title}" if changed else f", the same as {base_title}"
-    lines = [(f"# {title}", False), ("TrainConfig(", False)]
-    for n in names:
-        if n in changed:
-            lines.append((f"  * {n}={getattr(cfg, n)!r},  # was {getattr(base, n)!r}", True))
-        else:
-            lines.append((f"    {n}={getattr(cfg, n)!r},", False))
-    return ConfigView(lines + [(")", False)], changed)
+    fields = [f"  * {n}={getattr(cfg, n)!r},  # was {getattr(base, n)!r}" if n in changed
+              else f"    {n}={getattr(cfg, n)!r}," for n in names]  # fmt: skip
+    return ConfigView([f"# {title}", "TrainConfig(", *fields, ")"], changed)
 
 
 def _lr(x: float) -> str:
@@ -178,12 +158,10 @@ def signal_scale(config: TrainConfig, t: int, workshop_bug: bool = False) -> flo
 
 def prior_terms(config: TrainConfig, data=None, num_samples: int = 200_000) -> dict:
     """Where the forward process of ``config`` ends, against the sampler's start N(0, I):
-    ``alpha_bar_T``; ``prior_kl``, KL(q(x_T) || N(0, I)) in nats (:func:`metrics.
-    prior_mismatch_kl`, with enough Monte Carlo samples to resolve values near 1e-3);
-    ``matched_kl``, the KL of the Gaussian N(m, S) with the moments of q(x_T) (closed form:
-    m = sqrt(ab) mean(x_0), S = ab Cov(x_0) + (1 - ab) I)."""
-    if data is None:
-        data = load_datasaurus(config.dataset)
+    ``alpha_bar_T``; ``prior_kl``, KL(q(x_T) || N(0, I)) in nats (Monte Carlo samples enough to
+    resolve 1e-3); ``matched_kl``, the KL of the Gaussian N(m, S) with the moments of q(x_T):
+    m = sqrt(ab) mean(x_0), S = ab Cov(x_0) + (1 - ab) I."""
+    data = load_datasaurus(config.dataset) if data is None else data
     ab = float(get_diffusion_parameters(config.beta_min, config.beta_max, config.T)[2][-1])
     x0 = data.double()
     cov = ab * torch.cov(x0.T, correction=0) + (1 - ab) * torch.eye(x0.shape[1], dtype=x0.dtype)
@@ -193,8 +171,7 @@ def prior_terms(config: TrainConfig, data=None, num_samples: int = 200_000) -> d
 
 def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
     """Share of the workshop's "held-out" points with an exact copy in its training set: it
-    repeated the points ``repeats`` times and then held out ``WORKSHOP["holdout_fraction"]`` of
-    the copies at random (chapters 1 and 10 show the code)."""
+    repeated the points ``repeats`` times, then held out a random ``holdout_fraction`` of them."""
     repeated = data.repeat(repeats, 1)  # (repeats * N, 2)
     perm = torch.randperm(len(repeated), generator=torch.Generator().manual_seed(seed))
     n_test = round(float(WORKSHOP["holdout_fraction"]) * len(repeated))
@@ -203,8 +180,7 @@ def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
 
 
 def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
-    """One row per trained model of ``runs`` ({name: (model, history)}): epochs, threads,
-    gradient steps, the measured training seconds and milliseconds per gradient step."""
+    """A row per model of ``runs`` ({name: (model, history)}): its gradient steps and timings."""
     rows = {}
     for name, (_, h) in runs.items():
         cfg = POOL[name]
@@ -221,16 +197,14 @@ def fused_adamw() -> bool:
 
 
 def load_experiment(name: str):
-    """``(model, history)`` of one model of ``POOL`` from the model cache. The first call trains
-    everything in ``POOL`` at once (:func:`diffusion2d.cache.load_or_train_many`, one process per
-    core); later calls, in any kernel, only load."""
+    """``(model, history)`` of one model of ``POOL``: the first call trains all of ``POOL`` at once
+    (:func:`cache.load_or_train_many`, one process per core); later calls only load."""
     if name not in POOL:
         raise ValueError(f"unknown experiment {name!r}; choose one of {', '.join(POOL)}")
     return load_or_train_many(POOL)[name]
 
 
 def load_all() -> dict[str, tuple]:
-    """``{name: (model, history)}`` of chapter 5's models (``EXPERIMENTS`` and ``EXTRA``),
-    training everything in ``POOL`` at once if missing (the build's first step)."""
+    """``{name: (model, history)}`` of ``EXPERIMENTS`` and ``EXTRA``, as :func:`load_experiment`."""
     runs = load_or_train_many(POOL)
     return {name: runs[name] for name in {**EXPERIMENTS, **EXTRA}}

@@ -20,8 +20,6 @@ the data). Times are float tensors of shape (N,) (or one float for the batch).
 6. ``path_length_ratio``: how far a particle travels against how far it gets (1: straight).
 """
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

@@ -7,8 +7,6 @@ The workshop notebook iterated with sqrt(alpha_bar_t) in place of sqrt(alpha_t),
 data far faster than the closed form says; here both forms agree (tested).
 """
 
-from __future__ import annotations
-
 import torch
 
 from .schedules import get_diffusion_parameters
@@ -36,9 +34,8 @@ def forward_step(x_prev: torch.Tensor, t: int, betas: torch.Tensor, alphas: torc
 def forward_noise_dataset(dataset: torch.Tensor, beta_min: float, beta_max: float, T: int,
                           generator: torch.Generator | None = None) -> list[torch.Tensor]:
     """Noise ``dataset`` step by step (eq. 2): T+1 tensors (N, 2), the data first."""
-    check_points("dataset", dataset)
+    xs = [check_points("dataset", dataset)]
     betas, alphas, _ = get_diffusion_parameters(beta_min, beta_max, T)
-    xs = [dataset]
     for t in range(T):
         eps = torch.randn(dataset.shape, generator=generator, dtype=dataset.dtype)  # (N, 2)
         xs.append(forward_step(xs[-1], t, betas, alphas, eps))

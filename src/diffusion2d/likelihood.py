@@ -30,8 +30,6 @@ and 'heun' samplers): ``sigma = sqrt((1 - alpha_bar) / alpha_bar)``, ``y = x / s
 t = 1 (the data) to t = 0, where the prior N(0, I) is exact.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable
 

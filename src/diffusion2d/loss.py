@@ -7,8 +7,6 @@ A model that predicts x_0 or v (``model.prediction``, Salimans & Ho 2022) regres
 instead, with its ``model.native(xt, t)`` read-out: the same unweighted mean of squares.
 """
 
-from __future__ import annotations
-
 import torch
 
 from .forward import q_sample
@@ -16,21 +14,16 @@ from .parameterisation import target
 from .utils import check_points
 
 
-def get_loss(
-    model,
-    x0s: torch.Tensor,
-    eps: torch.Tensor,
-    alpha_bars: torch.Tensor,
-    ts: torch.Tensor,
-) -> torch.Tensor:
-    """L_simple on one batch: noise ``x0s`` to step ``ts`` with ``eps``
-    (eq. 4), regress ``eps`` (or the model's native target).
-
-    Shapes: x0s, eps (B, 2); ts (B,) 0-based long steps; returns a scalar.
-    """
+def get_loss(model, x0s: torch.Tensor, eps: torch.Tensor,
+             alpha_bars: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
+    """L_simple on one batch (a scalar): noise ``x0s`` (B, 2) to the 0-based
+    steps ``ts`` (B,) with ``eps`` (B, 2) (eq. 4), regress ``eps``."""
     check_points("x0s", x0s)
     check_points("eps", eps, ("x0s", x0s))
     xt = q_sample(x0s, ts, eps, alpha_bars)  # (B, 2)
     prediction = getattr(model, "prediction", "eps")
-    pred = model(xt, ts) if prediction == "eps" else model.native(xt, ts)  # (B, 2)
-    return ((target(prediction, x0s, eps, alpha_bars[ts]) - pred) ** 2).mean()
+    if prediction != "eps":  # an x_0- or v-model regresses its own read-out
+        want = target(prediction, x0s, eps, alpha_bars[ts])  # (B, 2)
+        return ((want - model.native(xt, ts)) ** 2).mean()
+    eps_pred = model(xt, ts)  # (B, 2)
+    return ((eps - eps_pred) ** 2).mean()

@@ -6,8 +6,6 @@ distances and the data's own spacing, for memorisation; the KL divergence of q(x
 at t = T) and of a Gaussian to N(0, I), the prior the sampler starts from.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch
@@ -32,8 +30,8 @@ def data_spacing(x: torch.Tensor) -> torch.Tensor:
 
 def chamfer_distance(samples: torch.Tensor, data: torch.Tensor) -> float:
     """Symmetric Chamfer distance (mean of Euclidean nearest-neighbour distances both ways)."""
-    nn = nearest_neighbour_distances
-    return float(nn(samples, data).mean() + nn(data, samples).mean())
+    d = torch.cdist(check_points("samples", samples).double(), check_points("data", data).double())
+    return float(d.min(dim=1).values.mean() + d.min(dim=0).values.mean())  # one (N, M) matrix
 
 
 def mmd_rbf(a: torch.Tensor, b: torch.Tensor,
@@ -43,17 +41,14 @@ def mmd_rbf(a: torch.Tensor, b: torch.Tensor,
     check_points("b", b)
     if len(a) < 2 or len(b) < 2:
         raise ValueError("mmd_rbf needs at least two points in each set")
-    a, b = a.double(), b.double()
 
     def kernel(x, y):
-        d2 = torch.cdist(x, y) ** 2
+        d2 = torch.cdist(x.double(), y.double()) ** 2
         return sum(torch.exp(-d2 / (2.0 * s * s)) for s in bandwidths)
 
-    kaa, kbb, kab = kernel(a, a), kernel(b, b), kernel(a, b)
-    n, m = len(a), len(b)
-    term_a = (kaa.sum() - kaa.diagonal().sum()) / (n * (n - 1))
-    term_b = (kbb.sum() - kbb.diagonal().sum()) / (m * (m - 1))
-    return float(term_a + term_b - 2.0 * kab.mean())
+    kaa, kbb = kernel(a, a), kernel(b, b)
+    within = [(k.sum() - k.diagonal().sum()) / (len(k) * (len(k) - 1)) for k in (kaa, kbb)]
+    return float(within[0] + within[1] - 2.0 * kernel(a, b).mean())
 
 
 def gaussian_kl(mean: torch.Tensor, cov: torch.Tensor) -> float:
@@ -61,22 +56,18 @@ def gaussian_kl(mean: torch.Tensor, cov: torch.Tensor) -> float:
     return 0.5 * float(torch.trace(cov) + mean @ mean - len(mean) - torch.logdet(cov))
 
 
-def prior_mismatch_kl(data: torch.Tensor, alpha_bar_T: float, num_samples: int = 20000,
-                      seed: int = 0) -> float:
+def prior_mismatch_kl(data: torch.Tensor, alpha_bar_T: float, num_samples: int = 20000) -> float:
     """KL( q(x_T) || N(0, I) ) in nats for the mixture q(x_T) = 1/M sum_i N(sqrt(ab) x0_i,
     (1 - ab) I) of eq. 4 at t = T: no closed form, so a seeded Monte Carlo estimate of
     E_q[log q(x) - log N(x; 0, I)] with exact log-densities (it sees the shape of the data left
     in x_T, not just its mean and covariance)."""
-    check_points("data", data)
-    x0 = data.double()
+    x0 = check_points("data", data).double()
     ab = float(alpha_bar_T)
     if not 0.0 < ab < 1.0:
         raise ValueError(f"alpha_bar_T must lie in (0, 1), got {alpha_bar_T}")
-    g = torch.Generator().manual_seed(seed)
-    centres = ab**0.5 * x0  # (M, d)
-    var = 1.0 - ab
+    g = torch.Generator().manual_seed(0)
+    centres, var, d = ab**0.5 * x0, 1.0 - ab, x0.shape[1]  # (M, d), scalar, d = 2
     pick = torch.randint(0, len(x0), (num_samples,), generator=g)
-    d = x0.shape[1]
     x = centres[pick] + var**0.5 * torch.randn(num_samples, d, generator=g, dtype=x0.dtype)
     log_q = torch.logsumexp(-(torch.cdist(x, centres) ** 2) / (2 * var), dim=1)
     log_q = log_q - math.log(len(x0)) - 0.5 * d * math.log(2 * math.pi * var)  # (S,)

@@ -12,8 +12,6 @@ from the identities of ``parameterisation`` (for v and x_0 also at alpha_bar = 0
 eps-model cannot give x_0). The schedule is one of ``schedules.SCHEDULES``.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch
@@ -99,8 +97,7 @@ class DenoisingMLP(nn.Module):
 
     def native(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The read-out (N, 2) in the model's own parameterisation: eps, x_0 or v."""
-        check_points("xt", xt)
-        t = check_steps("t", t, self.T, n=xt.shape[0])
+        t = check_steps("t", t, self.T, n=check_points("xt", xt).shape[0])
         h = torch.cat([self.pos(xt), self.time(t)], dim=1)  # (N, pos_dim + time_dim)
         return self.out(self.blocks(self.inp(h)))  # (N, 2)
 

@@ -10,8 +10,6 @@ alpha_bar)`` (Song et al. 2021, Tweedie's formula). ``alpha_bar`` is a float, a 
 value per point, (N,) or (N, 1); every function broadcasts it over the coordinates.
 """
 
-from __future__ import annotations
-
 import torch
 
 PREDICTIONS = ("eps", "x0", "v")

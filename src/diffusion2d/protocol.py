@@ -1,22 +1,17 @@
 """The book's one evaluation protocol: every sample-quality number and every loss comes from here.
 
-Sample quality (:func:`evaluate`): a sampler (a trained model or the exact denoiser, with DDPM or
-DDIM and a number of steps) draws ``num_samples`` points from each of the ``seeds`` of
-:class:`Protocol` (seed s: ``torch.Generator().manual_seed(s)``), scored by the ``METRICS``
-against the split of the z-normalised dino (:class:`Reference`); ``chamfer_by_step`` records
-every x_t of the run too. Tables give the mean over the seeds with a Student-t ``confidence``
-interval; :func:`compare` says "A beats B" only when the intervals do not overlap.
-:func:`baseline` gives two reference rows: N(0, I) noise (a sampler that learned nothing) and the
-dino resampled with a small jitter (a sampler that copies). Results are cached beside the model
-cache, keyed by the model's weights, the sampler, the protocol, the reference and the source of
-the code. Losses (:func:`split_losses`): L_simple (DDPM eq. 14) on the fixed batches of the
-training curves.
+Sample quality (:func:`evaluate`): a sampler (a trained model or the exact denoiser, DDPM or DDIM,
+a number of steps) draws ``num_samples`` points for each seed s of :class:`Protocol`
+(``torch.Generator().manual_seed(s)``), scored by the ``METRICS`` against the dino's split
+(:class:`Reference`). Tables give the mean over the seeds with a Student-t ``confidence``
+interval; :func:`compare` says "A beats B" only when the intervals do not overlap; :func:`baseline`
+scores reference samplers. Results are cached, keyed by the model's weights, the sampler, the
+protocol, the reference and the code. Losses: L_simple (DDPM eq. 14) on the fixed batches of the
+training curves (:func:`split_losses`).
 """
 
-from __future__ import annotations
-
 import dataclasses
-import json
+import functools
 import math
 from dataclasses import dataclass
 
@@ -26,14 +21,15 @@ import pandas as pd
 import torch
 
 from . import metrics
-from .cache import cache_dir, digest, result_key
-from .samplers import SAMPLERS, sample
+from .cache import cached, digest, result_key
+from .samplers import sample
 from .training import TrainConfig, batch_losses, loss_batches, split_for
-from .utils import atomic_write, torch_threads
+from .utils import check_points, check_positive_int, torch_threads
 
 # the modules whose code determines a protocol result (besides the model's weights)
 EVALUATION_MODULES = (
-    "exact.py", "metrics.py", "model.py", "protocol.py", "samplers.py", "schedules.py", "utils.py",
+    "exact.py", "metrics.py", "model.py", "parameterisation.py", "protocol.py", "samplers.py",
+    "schedules.py", "utils.py",
 )
 
 
@@ -61,18 +57,14 @@ class Protocol:
 PROTOCOL = Protocol()
 
 METRICS: dict[str, tuple[str, str]] = {  # name: (label in tables, what it measures)
-    "chamfer": ("Chamfer", "symmetric Chamfer distance to all dino points (Fan et al. 2017): "
-                "low only on the shape *and* covering it"),
-    "mmd2": ("MMD²", "unbiased MMD^2 to all dino points, a sum of Gaussian kernels (Gretton "
-             "et al. 2012, eq. 3), of the first mmd_samples samples"),
+    "chamfer": ("Chamfer", "Chamfer distance to all dino points (Fan et al. 2017)"),
+    "mmd2": ("MMD²", "unbiased MMD^2 (Gretton et al. 2012, eq. 3) of the first mmd_samples "
+             "samples to all dino points"),
     "nn_mean": ("NN distance", "mean distance from a sample to its nearest dino point"),
     "frac_close": ("within spacing", "share of samples within the median spacing of the dino"),
-    "frac_copies": ("near-copies", "share of samples within copy_fraction x the median spacing "
-                    "of the training points of one of them"),
-    "train_coverage": ("train coverage", "mean distance from a training point to its nearest "
-                       "sample"),
-    "heldout_coverage": ("held-out coverage", "mean distance from a held-out point to its "
-                         "nearest sample"),
+    "frac_copies": ("near-copies", "share within copy_fraction x the training points' spacing"),
+    "train_coverage": ("train coverage", "mean distance from a training point to a sample"),
+    "heldout_coverage": ("held-out coverage", "mean distance from a held-out point to a sample"),
 }
 
 
@@ -88,7 +80,7 @@ class Reference:
         return torch.cat([self.train, self.heldout])  # (M, 2)
 
     @classmethod
-    def of(cls, config: TrainConfig, data: torch.Tensor | None = None) -> Reference:
+    def of(cls, config: TrainConfig, data: torch.Tensor | None = None) -> "Reference":
         """The split a model trained with ``config`` saw (:func:`training.split_for`)."""
         return cls(*split_for(config, data))
 
@@ -123,14 +115,11 @@ def samples(model, seed: int, sampler: str = "ddpm", num_steps: int | None = Non
     return sample(protocol.num_samples, model, sampler, generator, num_steps)
 
 
-def _key(what: dict, ref: Reference, protocol: Protocol) -> str:
-    return result_key(EVALUATION_MODULES, **what, reference=ref.digest(),
-                      protocol=dataclasses.asdict(protocol))
-
-
-def _state_digest(model) -> str:
+def _key(model, sampler: str, num_steps: int | None, ref: Reference, protocol: Protocol) -> str:
     state = sorted(model.state_dict().items())
-    return digest(type(model).__name__, str(model.T), *(x for item in state for x in item))
+    weights = digest(type(model).__name__, str(model.T), *(x for item in state for x in item))
+    return result_key(EVALUATION_MODULES, model=weights, sampler=sampler, num_steps=num_steps,
+                      reference=ref.digest(), protocol=dataclasses.asdict(protocol))
 
 
 def evaluate(model, ref: Reference, sampler: str = "ddpm", num_steps: int | None = None,
@@ -138,46 +127,52 @@ def evaluate(model, ref: Reference, sampler: str = "ddpm", num_steps: int | None
     """Score ``model`` under the protocol: one row per seed, one column per metric.
     ``df.attrs["chamfer_by_step"]`` holds, per seed, the Chamfer distance of every x_t of the run
     to all dino points (x_T first, x_0 last)."""
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    what = {"model": _state_digest(model), "sampler": sampler, "num_steps": num_steps}
-    path = cache_dir() / "protocol" / f"{_key(what, ref, protocol)}.json"
-    try:
-        result = json.loads(path.read_text())["result"]
-    except (OSError, ValueError, KeyError, TypeError):
+    def run() -> dict:
         rows, by_step = [], []
         for seed in protocol.seeds:
             run = samples(model, seed, sampler, num_steps, protocol)
             rows.append(scores(run[-1], ref, protocol))
             with torch_threads(1):
                 by_step.append([metrics.chamfer_distance(x, ref.all) for x in run])
-        result = {"rows": rows, "chamfer_by_step": by_step}
-        atomic_write(path, json.dumps({"result": result}).encode())
+        return {"rows": rows, "chamfer_by_step": by_step}
+
+    result = cached(_key(model, sampler, num_steps, ref, protocol), run)
     return _frame(result["rows"], protocol, chamfer_by_step=result["chamfer_by_step"])
 
 
-def baseline(name: str, ref: Reference, protocol: Protocol = PROTOCOL) -> pd.DataFrame:
-    """The protocol's rows (one per seed) for a reference cloud of ``protocol.num_samples``
-    points: ``"gaussian"``, N(0, I) draws; ``"resampled"``, dino points drawn with replacement
-    plus ``protocol.jitter`` Gaussian jitter."""
-    if name not in ("gaussian", "resampled"):
-        raise ValueError(f"name must be 'gaussian' or 'resampled', got {name!r}")
-    n, data = protocol.num_samples, ref.all.float()
-
-    def draw(seed: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(seed)
-        if name == "gaussian":
-            return torch.randn(n, 2, generator=g)
-        idx = torch.randint(0, len(data), (n,), generator=g)
-        return data[idx] + protocol.jitter * torch.randn(n, 2, generator=g)
-
-    return score_seeds(draw, ref, protocol)
+def smooth_samples(points: torch.Tensor, num_samples: int, bandwidth: float,
+                   generator: torch.Generator) -> torch.Tensor:
+    """``num_samples`` draws (N, 2) from a Gaussian kernel density of ``points`` (M, 2): a point
+    drawn uniformly, plus N(0, bandwidth^2 I). It lands within a radius r of its chosen point
+    only with probability 1 - exp(-r^2 / (2 bandwidth^2)): it copies no point on purpose."""
+    pts = check_points("points", torch.as_tensor(points)).float()
+    if bandwidth is None or not bandwidth > 0:
+        raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
+    check_positive_int("num_samples", num_samples)
+    idx = torch.randint(0, len(pts), (num_samples,), generator=generator)
+    return pts[idx] + bandwidth * torch.randn(num_samples, 2, generator=generator)
 
 
-def score_seeds(draw, ref: Reference, protocol: Protocol = PROTOCOL, **attrs) -> pd.DataFrame:
-    """The protocol's rows for any sampler: ``draw(seed)`` returns the samples (N, 2) of one seed;
-    one row of :func:`scores` per seed of ``protocol`` (``attrs`` go to ``df.attrs``)."""
-    return _frame([scores(draw(seed), ref, protocol) for seed in protocol.seeds], protocol, **attrs)
+def baseline(name: str, ref: Reference, protocol: Protocol = PROTOCOL,
+             bandwidth: float | None = None) -> pd.DataFrame:
+    """The protocol's rows (one per seed) for ``protocol.num_samples`` points of a reference
+    sampler: ``"gaussian"``, N(0, I) draws (it learned nothing); ``"smooth"``,
+    :func:`smooth_samples` of all dino points with ``bandwidth`` (kept in ``df.attrs``);
+    ``"resampled"``, the same with the tiny ``protocol.jitter`` (it copies)."""
+    if name not in ("gaussian", "resampled", "smooth"):
+        raise ValueError(f"name must be 'gaussian', 'resampled' or 'smooth', got {name!r}")
+    n, h = protocol.num_samples, protocol.jitter if name == "resampled" else bandwidth
+
+    def run() -> dict:
+        gens = [torch.Generator().manual_seed(seed) for seed in protocol.seeds]
+        xs = [torch.randn(n, 2, generator=g) if name == "gaussian"
+              else smooth_samples(ref.all, n, h, g) for g in gens]  # fmt: skip
+        return {"rows": [scores(x, ref, protocol) for x in xs]}
+
+    key = result_key(EVALUATION_MODULES, baseline=name, bandwidth=h, reference=ref.digest(),
+                     protocol=dataclasses.asdict(protocol))
+    rows = cached(key, run)["rows"]
+    return _frame(rows, protocol, **({"bandwidth": bandwidth} if name == "smooth" else {}))
 
 
 def _frame(rows: list[dict], protocol: Protocol, **attrs) -> pd.DataFrame:
@@ -186,6 +181,7 @@ def _frame(rows: list[dict], protocol: Protocol, **attrs) -> pd.DataFrame:
     return df
 
 
+@functools.cache  # a root search of about 13 ms; tables and comparisons ask for the same few
 def t_quantile(p: float, dof: int) -> float:
     """The p-quantile of Student's t with ``dof`` degrees of freedom (p > 0.5), solved from its
     CDF 1 - I_x(dof/2, 1/2) / 2 with x = dof / (dof + q^2) (mpmath, a dependency of torch)."""
@@ -199,8 +195,7 @@ def t_quantile(p: float, dof: int) -> float:
 
 
 def mean_interval(values, confidence: float = 0.95):
-    """``(mean, half-width)`` of the Student-t interval of the mean over the first axis of
-    ``values`` (one row per seed); arrays for 2-D ``values``, floats for 1-D."""
+    """``(mean, half-width)`` of the Student-t interval of the mean over axis 0 (the seeds)."""
     v = np.asarray(values, dtype=float)
     n = v.shape[0]
     half = t_quantile(0.5 + confidence / 2, n - 1) * v.std(0, ddof=1) / math.sqrt(n)
@@ -209,25 +204,26 @@ def mean_interval(values, confidence: float = 0.95):
 
 def interval(df: pd.DataFrame, metric: str) -> tuple[float, float, float]:
     """``(mean, low, high)`` of ``metric`` over the seeds: the mean and its Student-t interval."""
-    mean, half = mean_interval(df[metric].to_numpy(), df.attrs.get("confidence", 0.95))
-    mean, half = float(mean), float(half)
+    mean, half = map(float, mean_interval(df[metric].to_numpy(), df.attrs.get("confidence", 0.95)))
     return mean, mean - half, mean + half
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> int:
     """-1 if A is lower than B with non-overlapping intervals, +1 if higher, 0 if they overlap."""
-    _, a_lo, a_hi = interval(a, metric)
-    _, b_lo, b_hi = interval(b, metric)
+    (_, a_lo, a_hi), (_, b_lo, b_hi) = interval(a, metric), interval(b, metric)
     return -1 if a_hi < b_lo else 1 if a_lo > b_hi else 0
 
 
-def format_interval(mean: float, half: float) -> str:
+def format_interval(mean: float, half: float, percent: bool = False) -> str:
     """``"mean ± half"`` with the half-width to two significant digits and the mean to the same
-    decimal place (at least 3, at most 4 decimals; scientific notation below 1e-3)."""
+    decimal place (at least 3, at most 4 decimals; scientific notation below 1e-3); with
+    ``percent``, a share in percent rounded alike: 0.0790 ± 0.0038 as ``"7.90% ± 0.38%"``."""
+    scale, unit = (100, "%") if percent else (1, "")
     if 0 < abs(mean) < 1e-3:
-        return f"{mean:.2g} ± {half:.1g}"
+        return f"{scale * mean:.2g}{unit} ± {scale * half:.1g}{unit}"
     decimals = 3 if half <= 0 else min(4, max(3, 1 - math.floor(math.log10(half))))
-    return f"{mean:.{decimals}f} ± {half:.{decimals}f}"
+    decimals -= 2 if percent else 0
+    return f"{scale * mean:.{decimals}f}{unit} ± {scale * half:.{decimals}f}{unit}"
 
 
 def cell(df: pd.DataFrame, metric: str) -> str:
@@ -238,12 +234,9 @@ def cell(df: pd.DataFrame, metric: str) -> str:
 
 def table(results: dict[str, pd.DataFrame], columns: tuple[str, ...] = ("chamfer", "mmd2"),
           extra: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per result, ``"mean ± half-width"`` per metric; ``extra`` columns joined as they
-    are (e.g. a description, or alpha_bar_T)."""
-    body = pd.DataFrame(
-        {METRICS[c][0]: [cell(df, c) for df in results.values()] for c in columns},
-        index=pd.Index(list(results), name=""),
-    )
+    """One row per result, ``"mean ± half-width"`` per metric, after any ``extra`` columns."""
+    body = pd.DataFrame({METRICS[c][0]: [cell(df, c) for df in results.values()] for c in columns},
+                        index=pd.Index(list(results), name=""))
     return body if extra is None else extra.reindex(body.index).join(body)
 
 
@@ -255,16 +248,18 @@ def split_losses(denoiser, config: TrainConfig, data: torch.Tensor | None = None
         return batch_losses(denoiser, loss_batches(config, data))
 
 
-def glue_result(prefix: str, df: pd.DataFrame, columns: tuple[str, ...] | None = None) -> None:
-    """Glue ``{prefix}-{metric}`` (the mean over the seeds), ``{prefix}-{metric}-pm`` (the
-    half-width of its interval) and ``{prefix}-{metric}-ci`` (both, as tables print them:
-    ``"0.0670 ± 0.0012"``) for each metric in ``columns``. Use one canonical prefix per quantity
-    in every chapter (e.g. ``q-v3-ddpm``): the site tests check that a key glued on two pages has
-    one value."""
+def glue_result(prefix: str, df: pd.DataFrame) -> None:
+    """Glue ``{prefix}-{metric}`` (the mean over the seeds), ``-pm`` (the half-width of its
+    interval), ``-ci`` (both, as tables print them: ``"0.0670 ± 0.0012"``) and, for a share
+    (``frac_*``), ``-pct`` (the same in percent). Use one canonical prefix per quantity in every
+    chapter (e.g. ``q-v3-ddpm``): the site tests check that a key on two pages has one value."""
     from myst_nb import glue
 
-    for metric in columns or tuple(c for c in METRICS if c in df.columns):
+    for metric in (m for m in METRICS if m in df.columns):
         mean, lo, hi = interval(df, metric)
-        glue(f"{prefix}-{metric}", mean, display=False)
-        glue(f"{prefix}-{metric}-pm", (hi - lo) / 2, display=False)
-        glue(f"{prefix}-{metric}-ci", format_interval(mean, (hi - lo) / 2), display=False)
+        key, half = f"{prefix}-{metric}", (hi - lo) / 2
+        glue(key, mean, display=False)
+        glue(f"{key}-pm", half, display=False)
+        glue(f"{key}-ci", format_interval(mean, half), display=False)
+        if metric.startswith("frac_"):
+            glue(f"{key}-pct", format_interval(mean, half, percent=True), display=False)

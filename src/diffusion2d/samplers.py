@@ -25,13 +25,11 @@ the x_0 of eq. 12 divide 0 by 0 at the first step, so an eps-model gives non-fin
 Heun refuse every model on such a schedule.
 """
 
-from __future__ import annotations
-
 import torch
 
 from .parameterisation import x0_from_eps
 from .schedules import alpha_bars_prev, posterior_variance, signal_to_noise
-from .utils import check_points, check_positive_int, check_schedule, check_steps, torch_threads
+from .utils import check_points, check_positive_int, check_schedule, check_steps, evaluating
 
 SAMPLERS = ("ddpm", "ddim", "euler", "heun")
 VARIANCES = ("beta", "beta_tilde")
@@ -41,41 +39,55 @@ def _coef(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Te
     return values.to(like.dtype)[t].reshape(-1, 1)  # values[t] as (N or 1, 1)
 
 
-def ddpm_step(xt: torch.Tensor, t: int | torch.Tensor, eps_pred: torch.Tensor,
-              betas: torch.Tensor, alphas: torch.Tensor, alpha_bars: torch.Tensor,
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def _check_eta(eta: object) -> None:
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta >= 0:
+        raise ValueError(f"eta must be a non-negative number, got {eta!r}")
+
+
+def ddpm_step(xt: torch.Tensor, t: int | torch.Tensor,
+              eps_pred: torch.Tensor, betas: torch.Tensor,
+              alphas: torch.Tensor, alpha_bars: torch.Tensor,
               noise: torch.Tensor | None, variance: str = "beta",
               x0_pred: torch.Tensor | None = None) -> torch.Tensor:
-    """One DDPM reverse step from 0-based step ``t`` (eq. 11 and Algorithm 2).
-
-    ``noise`` is the standard normal z (shape of xt), ignored where t == 0; None means z = 0.
-    ``variance``: sigma_t^2 = beta_t or beta_tilde_t (:func:`~.schedules.posterior_variance`).
-    ``x0_pred``: a model's own x_0 (then eq. 7's mean, finite also where alpha_t = 0).
-    """
+    """One DDPM reverse step from 0-based step ``t`` (eq. 11, Algorithm 2);
+    ``noise`` is the standard normal z (shape of xt; None: z = 0), ignored
+    where t == 0; sigma_t^2 = ``variance``, beta_t or beta_tilde_t (eq. 7).
+    ``x0_pred``: a model's own x_0 (then the mean of eq. 7)."""
     check_points("xt", xt)
     check_points("eps_pred", eps_pred, ("xt", xt))
     check_schedule(betas=betas, alphas=alphas, alpha_bars=alpha_bars)
-    if variance not in VARIANCES:
-        raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
+    _check_choice("variance", variance, VARIANCES)
     t = check_steps("t", t, len(alpha_bars), n=xt.shape[0])
     beta, alpha, ab = (_coef(v, t, xt) for v in (betas, alphas, alpha_bars))
+    # Step 1 (eq. 11): the mean mu_theta(x_t, t); eq. 7's from a model's x_0
     if x0_pred is None:
-        # Step 1 (eq. 11): the mean mu_theta(x_t, t).
         mean = (xt - beta / (1.0 - ab).sqrt() * eps_pred) / alpha.sqrt()
     else:
-        # Step 1 (eq. 7): the mean mu_tilde(x_t, x0_pred), with alpha_t = alpha_bar_t /
-        # alpha_bar_{t-1} taken from the alpha_bars (at t = 0 the mean is x0_pred, to rounding).
-        check_points("x0_pred", x0_pred, ("xt", xt))
-        ab_prev = _coef(alpha_bars_prev(alpha_bars), t, xt)
-        alpha = ab / ab_prev
-        mean = ((1.0 - alpha) * ab_prev.sqrt() * x0_pred + alpha.sqrt() * (1.0 - ab_prev) * xt) \
-            / (1.0 - ab)
+        mean = _posterior_mean(xt, t, x0_pred, alpha_bars)
     if noise is None:
         return mean
     check_points("noise", noise, ("xt", xt))
-    # Step 2 (Algorithm 2, lines 3-4): add sigma_t z; z = 0 at t == 0.
-    var = beta if variance == "beta" else _coef(posterior_variance(betas, alpha_bars), t, xt)
-    sigma = var.sqrt() * (t > 0).reshape(-1, 1).to(xt.dtype)
+    if variance == "beta_tilde":
+        beta = _coef(posterior_variance(betas, alpha_bars), t, xt)
+    # Step 2 (Algorithm 2, lines 3-4): add sigma_t z, z = 0 at t == 0
+    sigma = beta.sqrt() * (t > 0).reshape(-1, 1).to(xt.dtype)
     return mean + sigma * noise
+
+
+def _posterior_mean(xt: torch.Tensor, t: torch.Tensor, x0_pred: torch.Tensor,
+                    alpha_bars: torch.Tensor) -> torch.Tensor:
+    """DDPM eq. 7: mu_tilde(x_t, x0_pred), with alpha_t = alpha_bar_t / alpha_bar_{t-1} taken from
+    the alpha_bars: finite also where alpha_t = 0; at t = 0 it is x0_pred, to rounding."""
+    check_points("x0_pred", x0_pred, ("xt", xt))
+    ab, ab_prev = (_coef(v, t, xt) for v in (alpha_bars, alpha_bars_prev(alpha_bars)))
+    alpha = ab / ab_prev
+    return ((1.0 - alpha) * ab_prev.sqrt() * x0_pred
+            + alpha.sqrt() * (1.0 - ab_prev) * xt) / (1.0 - ab)
 
 
 def ddim_step(xt: torch.Tensor, t: int | torch.Tensor, eps_pred: torch.Tensor,
@@ -83,25 +95,26 @@ def ddim_step(xt: torch.Tensor, t: int | torch.Tensor, eps_pred: torch.Tensor,
               t_prev: int | None = None, x0_pred: torch.Tensor | None = None) -> torch.Tensor:
     """One DDIM step (eq. 12, sigma_t(eta) of eq. 16) from 0-based step ``t`` to ``t_prev``
     (None: t - 1; -1, also reached from t = 0: the clean end, alpha_bar = 1, sigma = 0).
-    ``eta > 0`` needs ``noise`` (z, shape of xt); ``x0_pred``: a model's own x_0."""
+    ``eta > 0`` needs ``noise`` (z, shape of xt), except on a step to the clean end;
+    ``x0_pred``: a model's own x_0."""
     check_points("xt", xt)
     check_points("eps_pred", eps_pred, ("xt", xt))
     check_schedule(alpha_bars=alpha_bars)
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta >= 0:
-        raise ValueError(f"eta must be a non-negative number, got {eta!r}")
+    _check_eta(eta)
     t = check_steps("t", t, len(alpha_bars), n=xt.shape[0])
-    ab = _coef(alpha_bars, t, xt)
-    prev = t - 1 if t_prev is None else torch.full_like(t, t_prev)
     if t_prev is not None and not -1 <= t_prev < len(alpha_bars):
         raise ValueError(f"t_prev must be a step in [0, {len(alpha_bars) - 1}] or -1 (the clean "
                          f"end), got {t_prev}")
+    ab = _coef(alpha_bars, t, xt)
+    prev = t - 1 if t_prev is None else torch.full_like(t, t_prev)
     ab_all = torch.cat([alpha_bars.new_ones(1), alpha_bars])  # index s+1 holds alpha_bar_s
     ab_prev = _coef(ab_all, prev + 1, xt)  # alpha_bar_{-1} := 1
     if x0_pred is None:
         x0_pred = x0_from_eps(xt, eps_pred, ab)  # eq. 12, "predicted x_0"
     else:
         check_points("x0_pred", x0_pred, ("xt", xt))
-    if eta == 0:  # eq. 12 with sigma_t = 0: "direction pointing to x_t", no random noise
+    if eta == 0 or (noise is None and bool((prev < 0).all())):  # sigma_t = 0
+        # eq. 12, "direction pointing to x_t"; no random noise
         return ab_prev.sqrt() * x0_pred + (1.0 - ab_prev).sqrt() * eps_pred
     if noise is None:
         raise ValueError(f"noise is needed for eta > 0 (got eta={eta})")
@@ -120,19 +133,28 @@ def ddim_jump(xt: torch.Tensor, t: int | torch.Tensor, eps_pred: torch.Tensor,
 
 
 def respace(alpha_bars: torch.Tensor, steps: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(betas, alphas)`` of DDPM on the sub-sequence ``steps``: at each visited step t,
-    alpha_eff = alpha_bar_t / alpha_bar_prev (of the next visited step; 1 after the last) and
-    beta_eff = 1 - alpha_eff (the sigma-hat process of DDIM Sec. 5 / Table 1; with every step
-    visited, eq. 11 itself)."""
+    """``(betas, alphas)`` of DDPM on the sub-sequence ``steps``: at each visited step t, alpha_eff
+    = alpha_bar_t / alpha_bar of the next visited step (1 after the last), beta_eff = 1 - alpha_eff
+    (the sigma-hat process of DDIM Sec. 5 / Table 1; with every step visited, eq. 11 itself)."""
     alphas = torch.ones_like(alpha_bars)
-    for t, t_prev in zip(steps, steps[1:] + [-1], strict=True):
-        alphas[t] = alpha_bars[t] / (alpha_bars[t_prev] if t_prev >= 0 else 1.0)
+    alphas[steps] = alpha_bars[steps] / torch.cat([alpha_bars[steps[1:]], alpha_bars.new_ones(1)])
     return 1.0 - alphas, alphas
 
 
+def _respaced(model, steps: list[int]):
+    """The schedule ``(betas, alphas, alpha_bars)`` DDPM steps on: the model's own, or on a
+    sub-sequence ``steps`` that of :func:`respace` with the respaced chain's alpha_bars (the
+    product of its alphas, read off exactly: at each step that of the last visited step at or
+    below it), so that alpha_bar_{t-1} (beta_tilde, eq. 7) is the next visited step's."""
+    if len(steps) == model.T:
+        return model.betas, model.alphas, model.alpha_bars
+    visited = torch.tensor(steps[::-1])  # ascending, starts at 0
+    below = torch.searchsorted(visited, torch.arange(model.T), right=True) - 1
+    return *respace(model.alpha_bars, steps), model.alpha_bars[visited[below]]
+
+
 def timesteps(T: int, num_steps: int | None = None) -> list[int]:
-    """The 0-based steps visited, descending: all T, or ``num_steps``
-    evenly spaced ones."""
+    """The 0-based steps, descending: all T, or ``num_steps`` evenly spaced."""
     if num_steps is None or num_steps == T:
         return list(range(T - 1, -1, -1))
     if not 1 <= num_steps <= T:
@@ -144,8 +166,7 @@ def timesteps(T: int, num_steps: int | None = None) -> list[int]:
 def evaluations(sampler: str, num_steps: int | None, T: int) -> int:
     """Network evaluations :func:`sample` makes: one per visited step, and for Heun one more per
     step but the last (EDM Algorithm 1: 2N - 1)."""
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    _check_choice("sampler", sampler, SAMPLERS)
     n = len(timesteps(T, num_steps))
     return 2 * n - 1 if sampler == "heun" else n
 
@@ -167,13 +188,10 @@ def sample(num_samples: int, model, sampler: str = "ddpm", generator: torch.Gene
     ``model.predict``) and the schedule ``model.betas, model.alphas, model.alpha_bars, model.T``.
     ``eta`` is DDIM's, ``variance`` DDPM's; random draws: x_T, then one z per step but the last
     (DDPM, and DDIM with eta > 0)."""
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    _check_choice("sampler", sampler, SAMPLERS)
     check_positive_int("num_samples", num_samples)
-    if variance not in VARIANCES:
-        raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta >= 0:
-        raise ValueError(f"eta must be a non-negative number, got {eta!r}")
+    _check_choice("variance", variance, VARIANCES)
+    _check_eta(eta)
     if float(model.alpha_bars[-1]) == 0.0:
         if sampler in ("euler", "heun"):
             raise ValueError(f"sampler {sampler!r} needs a finite sigma; alpha_bar_{{T-1}} = 0 "
@@ -181,42 +199,32 @@ def sample(num_samples: int, model, sampler: str = "ddpm", generator: torch.Gene
         if getattr(model, "prediction", "eps") == "eps":
             raise ValueError("an eps-prediction model cannot give x_0 where alpha_bar = 0 (zero "
                              "terminal SNR: 0/0); sample a model with prediction 'v' or 'x0'")
-    was_training = getattr(model, "training", False)
-    if was_training:
-        model.eval()
-    try:
-        with torch_threads():
-            steps = timesteps(model.T, num_steps)
-            x = torch.randn(num_samples, 2, generator=generator)  # (N, 2): x_T ~ N(0, I)
-            if sampler in ("euler", "heun"):
-                return _ode_loop(x, model, steps, heun=sampler == "heun")
-            return _sample_loop(x, model, sampler, generator, steps, eta, variance)
-    finally:
-        if was_training:
-            model.train()
+    with evaluating(model):
+        return _sample_loop(num_samples, model, sampler, generator, num_steps,
+                            eta, variance)
 
 
-def _sample_loop(x, model, sampler, generator, steps, eta, variance) -> list[torch.Tensor]:
-    betas, alphas, alpha_bars = model.betas, model.alphas, model.alpha_bars
-    k = steps  # the index of each visited step in the schedule DDPM steps on
-    if len(steps) < model.T:  # a sub-sequence of the steps: the respaced schedule, ascending
-        order = steps[::-1]
-        betas, alphas = (v[order] for v in respace(model.alpha_bars, steps))
-        alpha_bars, k = model.alpha_bars[order], list(range(len(steps) - 1, -1, -1))
+def _sample_loop(num_samples, model, sampler, generator, num_steps,
+                 eta=0.0, variance="beta") -> list[torch.Tensor]:
+    steps = timesteps(model.T, num_steps)
+    betas, alphas, alpha_bars = _respaced(model, steps)  # DDPM's schedule
+    # (N, 2): x_T ~ N(0, I)
+    x = torch.randn(num_samples, 2, generator=generator)
+    if sampler in ("euler", "heun"):  # the probability-flow ODE
+        return _ode_loop(x, model, steps, heun=sampler == "heun")
     xs = [x]
     for i, t in enumerate(steps):
-        # the next step; -1: the clean end
-        t_prev = steps[i + 1] if i + 1 < len(steps) else -1
-        t_batch = torch.full((len(x),), t, dtype=torch.long)
-        eps, x0 = _predict(model, x, t_batch)  # (N, 2), (N, 2) or None
-        z = None
-        if t_prev >= 0 and (sampler == "ddpm" or eta > 0):
-            z = torch.randn(x.shape, generator=generator)
+        t_prev = steps[i + 1] if i + 1 < len(steps) else -1  # -1: clean end
+        t_batch = torch.full((num_samples,), t, dtype=torch.long)
+        eps, x0 = _predict(model, x, t_batch)  # (N, 2); x0 None for eps-models
+        z = (torch.randn(num_samples, 2, generator=generator)
+             if t_prev >= 0 and (sampler == "ddpm" or eta > 0) else None)
         if sampler == "ddim":
-            z = torch.zeros_like(x) if z is None and eta > 0 else z  # sigma = 0 at the clean end
-            x = ddim_step(x, t, eps, model.alpha_bars, eta, z, t_prev=t_prev, x0_pred=x0)
+            x = ddim_step(x, t, eps, model.alpha_bars, eta, z,
+                          t_prev=t_prev, x0_pred=x0)
         else:
-            x = ddpm_step(x, k[i], eps, betas, alphas, alpha_bars, z, variance, x0)
+            x = ddpm_step(x, t, eps, betas, alphas, alpha_bars, z,
+                          variance, x0)
         xs.append(x)
     return xs
 

@@ -7,8 +7,6 @@ eq. 4). Arrays are 0-based: ``betas[t]`` is the paper's ``beta_{t+1}``. Every sc
 in float64 and rounded once to float32; :func:`make_schedule` names one by its ``kind``.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch
@@ -32,9 +30,7 @@ def get_diffusion_parameters(beta_min: float, beta_max: float, T: int):
             raise ValueError(f"{name} must lie in the open interval (0, 1), got {value}")
     if beta_min > beta_max:
         raise ValueError(f"beta_min ({beta_min}) must not exceed beta_max ({beta_max})")
-    betas = torch.linspace(beta_min, beta_max, T, dtype=torch.float64)  # (T,)
-    alphas = 1.0 - betas  # (T,)
-    return betas.float(), alphas.float(), torch.cumprod(alphas, dim=0).float()
+    return _from_betas(torch.linspace(beta_min, beta_max, T, dtype=torch.float64))  # (T,)
 
 
 def _from_betas(betas: torch.Tensor):

@@ -11,8 +11,6 @@ learning rate, fused AdamW, one thread per model. The held-out loss is honest: d
 are held out *before* any repetition, and both losses are measured on fixed noise and steps.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import math
 import sys
@@ -78,7 +76,7 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr_schedule must be cosine or constant, got "
                              f"{self.lr_schedule!r}")
 
-    def replace(self, **changes) -> TrainConfig:
+    def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 
 
@@ -162,8 +160,8 @@ def train(
     progress: bool | None = None,
     **overrides,
 ) -> tuple[DenoisingMLP | VelocityMLP, TrainHistory]:
-    """Train a DenoisingMLP (a VelocityMLP for flow matching); returns ``(model, history)``,
-    model in eval mode.
+    """Train a DenoisingMLP (a VelocityMLP for flow matching); returns
+    ``(model, history)``, model in eval mode.
 
     Keyword ``overrides`` replace fields of ``config``; ``data`` (N, 2)
     replaces the named Datasaurus shape. ``progress``: a tqdm bar (None:
@@ -196,10 +194,12 @@ def train(
                     group["lr"] = floor + 0.5 * (config.lr - floor) * cos
             perm = torch.randperm(n, generator=g)
             eps_all = torch.randn(n, 2, generator=g)  # (n, 2)
-            ts_all = draw_times(config, n, g)  # (n,)
+            ts_all = draw_times(config, n, g)  # (n,): randint(0, T)
             for i in range(0, n, config.batch_size):
                 idx = perm[i : i + config.batch_size]
-                loss = objective_loss(model, epoch_x[idx], eps_all[idx], ts_all[idx])
+                # get_loss (L_simple), or flow_loss for flow matching
+                loss = objective_loss(model, epoch_x[idx], eps_all[idx],
+                                      ts_all[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

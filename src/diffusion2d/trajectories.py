@@ -1,18 +1,14 @@
 """Sampling seen as particles: one reverse step with its parts, and whole recorded trajectories.
 
 Each reverse step moves a particle by a deterministic part (the learned field: the DDPM mean of
-eq. 11 minus x_t, or the DDIM update of eq. 12 minus x_t) plus, for DDPM only, added noise
-sigma_t z with sigma_t^2 = beta_t (none at the last step, Algorithm 2). The recorder keeps, for
-every step, the particle positions, the predicted noise eps_theta, the deterministic displacement,
-the added noise, and the learned field on a grid, so that a page can replay sampling without a
-kernel. Indexing: frame k (k = 0..T) is the state after k reverse steps, i.e. x_{T-k} in the
-paper's notation; step k (k = 0..T-1) goes from frame k to frame k+1 using 0-based step T-1-k.
-
-:func:`record_pair` records DDPM and DDIM from the same x_T; :func:`trajectory_stats`,
-:func:`noise_walk` and :func:`endpoint_distance` are the numbers chapter 06 reads off them.
+eq. 11, or the DDIM update of eq. 12, minus x_t) plus, for DDPM only, noise sigma_t z with
+sigma_t^2 = beta_t (none at the last step, Algorithm 2). The recorder keeps each step's positions,
+eps_theta, deterministic move, added noise and the field on a grid, so that a page can replay
+sampling without a kernel. Frame k (k = 0..T) is the state after k reverse steps, x_{T-k}; step
+k (k = 0..T-1) leads from frame k to k+1 with 0-based step T-1-k. :func:`record_pair` records
+DDPM and DDIM from one x_T; chapter 06 reads :func:`trajectory_stats`, :func:`noise_walk` and
+:func:`endpoint_distance` off them.
 """
-
-from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +19,7 @@ import torch
 
 from .metrics import chamfer_distance
 from .samplers import ddim_step, ddpm_step
-from .utils import check_points, check_steps, torch_threads
+from .utils import check_points, torch_threads
 from .utils import grid as grid_points
 
 
@@ -38,34 +34,21 @@ class StepResult:
 
 
 @torch.no_grad()
-def learned_drift(
-    model, xt: torch.Tensor, t: int, deterministic: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(eps_pred, drift)`` at 0-based step t: the noise prediction and the deterministic move.
-
-    DDPM: drift = mu_theta(x_t, t) - x_t (eq. 11). DDIM: drift = (eq. 12 update) - x_t.
-    """
-    check_points("xt", xt)
-    ts = check_steps("t", t, model.T, n=xt.shape[0])
-    eps = model(xt, ts)  # (N, 2)
+def learned_drift(model, xt: torch.Tensor, t: int, deterministic: bool = False):
+    """``(eps_pred, drift)`` at 0-based step t: the noise prediction and the deterministic move,
+    mu_theta(x_t, t) - x_t for DDPM (eq. 11), the eq. 12 update minus x_t for DDIM."""
+    eps = model(xt, t)  # (N, 2)
     if deterministic:
-        return eps, ddim_step(xt, ts, eps, model.alpha_bars) - xt
-    return eps, ddpm_step(xt, ts, eps, model.betas, model.alphas, model.alpha_bars, None) - xt
+        return eps, ddim_step(xt, t, eps, model.alpha_bars) - xt
+    return eps, ddpm_step(xt, t, eps, model.betas, model.alphas, model.alpha_bars, None) - xt
 
 
 @torch.no_grad()
-def trajectory_step(
-    model,
-    xt: torch.Tensor,
-    t: int,
-    deterministic: bool = False,
-    generator: torch.Generator | None = None,
-) -> StepResult:
-    """One reverse step from 0-based step ``t`` that also returns its parts.
-
-    DDPM (``deterministic=False``): x_{t-1} = x_t + drift + sqrt(beta_t) z with z ~ N(0, I) and
-    no noise at t == 0 (Algorithm 2). DDIM: x_{t-1} = x_t + drift, no noise (eq. 12, eta = 0).
-    """
+def trajectory_step(model, xt: torch.Tensor, t: int, deterministic: bool = False,
+                    generator: torch.Generator | None = None) -> StepResult:
+    """One reverse step from 0-based step ``t`` that also returns its parts. DDPM: x_{t-1} =
+    x_t + drift + sqrt(beta_t) z with z ~ N(0, I) and no noise at t == 0 (Algorithm 2). DDIM
+    (``deterministic``): x_{t-1} = x_t + drift, no noise (eq. 12, eta = 0)."""
     eps, drift = learned_drift(model, xt, t, deterministic)
     if deterministic or t == 0:
         noise = torch.zeros_like(xt)
@@ -77,35 +60,24 @@ def trajectory_step(
 
 @dataclass
 class Trajectories:
-    """A recorded sampling run; arrays are numpy float32.
+    """A recorded sampling run (numpy float32): frame k is x_{T-k}, step k leads to frame k+1."""
 
-    positions (T+1, N, 2): frame k is x_{T-k}; eps_pred, drift, added_noise (T, N, 2): step k;
-    field (T, ny, nx, 2): the deterministic displacement on the grid at step k;
-    grid_x, grid_y (ny, nx); paper_t (T+1,): the paper's time index T-k of frame k.
-    """
-
-    positions: np.ndarray
-    eps_pred: np.ndarray
+    positions: np.ndarray  # (T+1, N, 2), frame k
+    eps_pred: np.ndarray  # (T, N, 2), step k; so are drift and added_noise
     drift: np.ndarray
     added_noise: np.ndarray
-    field: np.ndarray
-    grid_x: np.ndarray
+    field: np.ndarray  # (T, ny, nx, 2): the deterministic displacement on the grid at step k
+    grid_x: np.ndarray  # (ny, nx), and grid_y
     grid_y: np.ndarray
-    paper_t: np.ndarray
+    paper_t: np.ndarray  # (T+1,): the paper's time index T-k of frame k
     deterministic: bool
 
 
 @torch.no_grad()
-def record_trajectories(
-    model,
-    num_particles: int = 200,
-    deterministic: bool = False,
-    generator: torch.Generator | None = None,
-    x_T: torch.Tensor | None = None,
-    grid: tuple = ((-2.5, 2.5, 0.25), None),
-) -> Trajectories:
-    """Run the sampler from x_T ~ N(0, I) (or the given ``x_T``) and record every step, the
-    field on ``utils.grid(*grid)``."""
+def record_trajectories(model, num_particles: int = 200, deterministic: bool = False,
+                        generator: torch.Generator | None = None, x_T: torch.Tensor | None = None,
+                        grid: tuple = ((-2.5, 2.5, 0.25), None)) -> Trajectories:
+    """Run the sampler from x_T ~ N(0, I) (or ``x_T``), recording every step (field on ``grid``)."""
     if hasattr(model, "eval"):
         model.eval()
     x = torch.randn(num_particles, 2, generator=generator) if x_T is None else x_T.clone()
@@ -120,27 +92,19 @@ def record_trajectories(
     def stack(xs: list[torch.Tensor]) -> np.ndarray:
         return torch.stack(xs).numpy().astype(np.float32)
 
-    return Trajectories(
-        positions=stack(positions),
-        eps_pred=stack([s.eps_pred for s in steps]),
-        drift=stack([s.drift for s in steps]),
-        added_noise=stack([s.added_noise for s in steps]),
-        field=stack(fields).reshape((model.T,) + gx.shape + (2,)),
-        grid_x=gx.astype(np.float32),
-        grid_y=gy.astype(np.float32),
-        paper_t=np.arange(model.T, -1, -1),
-        deterministic=deterministic,
-    )
+    parts = {k: stack([getattr(s, k) for s in steps]) for k in ("eps_pred", "drift", "added_noise")}
+    return Trajectories(positions=stack(positions), **parts,
+                        field=stack(fields).reshape((model.T,) + gx.shape + (2,)),
+                        grid_x=gx.astype(np.float32), grid_y=gy.astype(np.float32),
+                        paper_t=np.arange(model.T, -1, -1), deterministic=deterministic)
 
 
 FIELD_GRID = (-2.8, 2.81, 0.4)  # 15 x 15 arrows over the plotted square
-STAT_LABELS = {
-    "path_length": "distance travelled (mean path length)",
-    "net_move": "net displacement ‖x_0 − x_T‖",
-    "drift_total": "summed length of the deterministic moves",
-    "noise_total": "summed length of the added noise",
-    "noise_net": "length of the summed added noise",
-}
+STAT_LABELS = {"path_length": "distance travelled (mean path length)",
+               "net_move": "net displacement ‖x_0 − x_T‖",
+               "drift_total": "summed length of the deterministic moves",
+               "noise_total": "summed length of the added noise",
+               "noise_net": "length of the summed added noise"}
 
 
 def record_pair(model, num_particles: int = 300, generator: torch.Generator | None = None,
@@ -148,14 +112,12 @@ def record_pair(model, num_particles: int = 300, generator: torch.Generator | No
     """``{"DDPM": ..., "DDIM": ...}``: both samplers recorded from the *same* x_T ~ N(0, I),
     drawn from ``generator``, which then also draws DDPM's noise; the field on ``grid``."""
     g = torch.Generator().manual_seed(0) if generator is None else generator
-    with torch_threads(1):
-        x_T = torch.randn(num_particles, 2, generator=g)  # (N, 2)
-        return {name: record_trajectories(model, num_particles, det, g, x_T, (grid, grid))
-                for name, det in (("DDPM", False), ("DDIM", True))}  # fmt: skip
+    x_T = torch.randn(num_particles, 2, generator=g)  # (N, 2)
+    return {name: record_trajectories(model, num_particles, det, g, x_T, (grid, grid))
+            for name, det in (("DDPM", False), ("DDIM", True))}  # fmt: skip
 
 
 def frame_of(traj: Trajectories, t: int) -> int:
-    """The frame index k holding x_t (k = T - t); raises for t outside 0..T."""
     T = len(traj.paper_t) - 1
     if isinstance(t, bool) or not 0 <= int(t) <= T or int(t) != t:
         raise ValueError(f"t must be an integer time in 0..{T}, got {t!r}")
@@ -163,11 +125,9 @@ def frame_of(traj: Trajectories, t: int) -> int:
 
 
 def trajectory_stats(traj: Trajectories, data: torch.Tensor) -> dict[str, float]:
-    """Per-particle means over one recorded run, in data units: ``path_length`` (sum of step
-    lengths), ``net_move`` |x_0 - x_T|, ``drift_total`` / ``noise_total`` (summed lengths of the
-    deterministic moves / of the added noise), ``noise_net`` (length of the *sum* of the added
-    noise, how far the noise alone would have carried a particle), and ``chamfer``, the Chamfer
-    distance of these final x_0 to ``data`` (not the protocol's measure)."""
+    """Per-particle means over one recorded run, in data units, of :data:`STAT_LABELS`
+    (``noise_net``: how far the summed noise alone would carry a particle) and ``chamfer``, of
+    the final x_0 to ``data`` (not the protocol)."""
     pos = traj.positions.astype(np.float64)  # (T+1, N, 2)
     noise = traj.added_noise.astype(np.float64)  # (T, N, 2)
     data = check_points("data", torch.as_tensor(data)).double()
@@ -184,12 +144,9 @@ def trajectory_stats(traj: Trajectories, data: torch.Tensor) -> dict[str, float]
 def noise_walk(betas: torch.Tensor) -> dict[str, float]:
     """What DDPM's added noise does on its own, as a random walk in 2-D: steps sigma_t z_t with
     sigma_t^2 = beta_t at every step but the last (Algorithm 2), independent z_t ~ N(0, I).
-
-    ``sum_sigma`` = sum of sigma_t; ``root_sum_sq`` = sqrt(sum of sigma_t^2). The expected summed
-    step length is ``noise_total`` = sqrt(pi/2) sum sigma_t (E|z| = sqrt(pi/2) in 2-D); the sum
-    of the steps is N(0, sum sigma_t^2 I), so its expected length, ``noise_net``, is only
-    sqrt(pi/2) sqrt(sum sigma_t^2): the steps mostly cancel.
-    """
+    ``sum_sigma`` = sum sigma_t, ``root_sum_sq`` = sqrt(sum sigma_t^2). The expected summed step
+    length is ``noise_total`` = sqrt(pi/2) sum sigma_t (E|z| = sqrt(pi/2) in 2-D); the steps sum
+    to N(0, sum sigma_t^2 I), of expected length ``noise_net`` = sqrt(pi/2) root_sum_sq only."""
     b = torch.as_tensor(betas, dtype=torch.float64)
     if b.ndim != 1 or len(b) < 1 or bool((b < 0).any()):
         raise ValueError(f"betas must be a non-negative 1-D schedule, got shape {tuple(b.shape)}")
@@ -200,13 +157,8 @@ def noise_walk(betas: torch.Tensor) -> dict[str, float]:
             "noise_net": c * root}  # fmt: skip
 
 
-def stats_table(stats: Mapping[str, Mapping[str, float]], decimals: int = 2) -> pd.DataFrame:
-    """The measures of :func:`trajectory_stats` per run (columns, e.g. ``"DDPM"``), one row per
-    measure of :data:`STAT_LABELS`, rounded to ``decimals``."""
-    return pd.DataFrame(
-        {name: [round(float(s[k]), decimals) for k in STAT_LABELS] for name, s in stats.items()},
-        index=list(STAT_LABELS.values()),
-    )
+def stats_table(stats: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(stats).loc[list(STAT_LABELS)].set_axis(list(STAT_LABELS.values()))
 
 
 def endpoint_distance(a: Trajectories, b: Trajectories) -> float:

@@ -5,8 +5,6 @@ into a wrong figure. The networks are small, so intra-op threads cost more in sy
 than they save: training and sampling run under :func:`torch_threads` (default 1).
 """
 
-from __future__ import annotations
-
 import os
 import random
 import tempfile
@@ -62,7 +60,6 @@ def check_steps(name: str, t: object, T: int, n: int | None = None) -> torch.Ten
 
 @contextmanager
 def torch_threads(n: int = 1):
-    """Run a block with ``n`` intra-op threads, restoring the previous setting afterwards."""
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -99,8 +96,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def set_seed(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch; return a ``torch.Generator`` seeded the same way (the usual
-    ``generator`` of library functions that draw random numbers)."""
+    """Seed Python, NumPy and torch; return a ``torch.Generator`` seeded the same way."""
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds code that uses the legacy global RNG
     torch.manual_seed(seed)
@@ -108,9 +104,8 @@ def set_seed(seed: int) -> torch.Generator:
 
 
 def grid(xrange: tuple, yrange: tuple | None = None) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
-    """The grid ``np.meshgrid(np.arange(*xrange), np.arange(*yrange))`` (``yrange`` defaults to
-    ``xrange``; a range is ``(start, stop, step)``): returns ``gx, gy`` of shape (ny, nx) and the
-    points as a float64 tensor of shape (ny*nx, 2), row by row."""
+    """``gx, gy`` (ny, nx) of the grid of ``(start, stop, step)`` ranges (``yrange``: ``xrange``
+    if None) and its points as a float64 tensor (ny*nx, 2), row by row."""
     for name, r in (("xrange", xrange), ("yrange", yrange)):
         if r is not None and (len(r) != 3 or not r[2] > 0 or not r[1] > r[0]):
             raise ValueError(f"{name} must be (start, stop, step) with start < stop, step > 0, "

@@ -139,10 +139,7 @@ def collect(browser, base_url: str, site: Path, page_path: str, width: int, shot
             widgets_rendered = True
         except PlaywrightTimeoutError:
             widgets_rendered = False  # reported by the layout test
-        try:
-            page.wait_for_load_state("networkidle", timeout=15_000)
-        except PlaywrightTimeoutError:
-            pass  # a page that never idles: its requests are reported by the checks
+        visit.settle()  # a page that never settles: its requests are reported by the checks
         shot = shots / screenshot_name(page_path, width)
         page.screenshot(path=str(shot), full_page=True)
         report = PageReport(

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import yaml
@@ -70,6 +71,7 @@ class Visit:
         self._failures: list[tuple[str, str, str]] = []  # (failure, url, resource type)
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
+        self._in_flight: set = set()  # requests not answered yet, but a <video>'s stream
         self.context = browser.new_context(
             viewport={"width": width, "height": HEIGHTS.get(width, 900)},
             service_workers="block",
@@ -90,13 +92,20 @@ class Visit:
             else:
                 self.ok_urls.add(response.url)
 
+        def on_request(request) -> None:
+            self.requests.append(request.url)
+            if request.resource_type != "media":
+                self._in_flight.add(request)
+
         def on_failed(request) -> None:
+            self._in_flight.discard(request)
             if request.url not in self.offsite:
                 self._failures.append((str(request.failure), request.url, request.resource_type))
 
         self.context.route("**/*", route)
-        self.context.on("request", lambda request: self.requests.append(request.url))
+        self.context.on("request", on_request)
         self.context.on("response", on_response)
+        self.context.on("requestfinished", lambda request: self._in_flight.discard(request))
         self.context.on("requestfailed", on_failed)
         self.page = self.context.new_page()
         self.page.on(
@@ -123,11 +132,23 @@ class Visit:
 
     def open(self, timeout_ms: int = 60_000) -> Visit:
         self.page.goto(self.url, wait_until="load", timeout=timeout_ms)
-        try:
-            self.page.wait_for_load_state("networkidle", timeout=timeout_ms)
-        except Exception:  # noqa: BLE001 - a page that never idles is reported by the checks
-            pass
+        self.settle(timeout_ms)  # a page that never settles is reported by the checks
         return self
+
+    def settle(self, timeout_ms: int = 15_000, quiet_ms: int = 500) -> bool:
+        """Wait until no request has been in flight for ``quiet_ms`` (Playwright's "networkidle"),
+        not counting a <video>'s stream, which the browser keeps open: a page with a video never
+        reaches "networkidle". False if ``timeout_ms`` passed first."""
+        deadline, quiet_since = time.monotonic() + timeout_ms / 1000, None
+        while time.monotonic() < deadline:
+            if self._in_flight:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_ms / 1000:
+                return True
+            self.page.wait_for_timeout(50)  # lets Playwright deliver the network events
+        return False
 
     def close(self) -> None:
         self.context.close()

@@ -275,6 +275,8 @@ def test_caches_keyed_on_requirements_and_src(which):
         assert "_build/.jupyter_cache" in paths
         # srcguard keeps its source hash beside the cache; without it the cache is wiped
         assert "_build/.jupyter_cache.src-hash.txt" in paths
+        # prerun's timings of the last build: the slowest chapters start first
+        assert "_build/.jupyter_cache.prerun-seconds.json" in paths
         assert model_cache in paths, f"model cache {model_cache} not cached: {paths}"
         for cache in caches:
             assert CACHE_KEY in cache["with"]["key"]

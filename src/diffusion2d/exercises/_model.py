@@ -21,8 +21,7 @@ class FakeModel(nn.Module):
         register_schedule(self, beta_min, beta_max, T)
 
     def forward(self, xt: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
-        problem = _misuse(xt, t, self.T)
-        if problem:
+        if problem := _misuse(xt, t, self.T):
             raise ModelInputError(problem)
         steps = torch.as_tensor(t).long().expand(xt.shape[0])  # (N,)
         self.calls.append(steps.clone())

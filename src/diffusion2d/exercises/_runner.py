@@ -1,21 +1,25 @@
 """The one runner of the exercise checks, :func:`run`, the same for every catalogue.
 
-A catalogue is a module with ``NAME``, ``SUMMARY`` (what a pass agrees on), ``CASES``
-(``(description, make)``, ``make()`` giving fresh ``(args, kwargs)``), ``reference``, ``HINTS``,
-``MISTAKES`` (``(key, buggy function)`` pairs), ``view(output, args)`` (the compared parts, or a
-:class:`Failure` naming the structural slip) and ``explain(i, ...)`` (for a first difference at
-part ``i`` that no mistake reproduces: the hint key, or None to accept it with a note in
-``notes``). On a difference, :func:`run` replays the mistakes on the same case and seed and names
-the first that agrees with the participant's output up to the first differing part.
+A catalogue is a module with ``NAME``, ``SUMMARY`` (what a pass agrees on), ``CASES`` (from
+:func:`cases`), ``reference``, ``HINTS``, ``MISTAKES`` (``(key, buggy function)`` pairs),
+``view(output, args)`` (the compared parts, or a :class:`Failure` naming the structural slip) and
+``explain(i, ...)`` (for a first difference at part ``i`` that no mistake reproduces: the hint key,
+or None to accept it with a note in ``notes``). ``HINTS``, the advice per mistake key, is the
+catalogue's table of ``hints.toml`` (``ALL_HINTS``). :func:`run` names the first mistake that, on
+the same case and seed, agrees with the participant's output beyond its first differing part.
 """
 
 import html
+import tomllib
 import traceback
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -28,13 +32,8 @@ STAT_PARTICLES = 4000  # points of the statistical (draw-order independent) chec
 STAT_TOL = 0.1  # their tolerance on mean, standard deviation - 1 and correlation
 PASS_MARK, FAIL_MARK = "\u2714", "\u2718"  # heavy check mark, heavy ballot x
 
-RUNNER_HINTS = {  # slips any exercise can make (the stand-in model's errors are hints too)
-    "broadcast": "alpha_bars[t] for a batch has shape (B,) while the points have shape (B, 2): "
-        "reshape the coefficient to (B, 1), e.g. alpha_bars[t].unsqueeze(1) or alpha_bars[t][:, "
-        "None], so that each point's two coordinates are multiplied by its own coefficient.",
-    "signature": "Keep the signature given in the exercise (names and defaults of the arguments).",
-    "type": "Return torch tensors (torch.linspace, torch.cumprod, ... all return one).",
-}  # fmt: skip
+ALL_HINTS = tomllib.loads(files(__package__).joinpath("hints.toml").read_text("utf-8"))
+RUNNER_HINTS = ALL_HINTS["runner"]  # slips any exercise can make (the stand-in model's errors too)
 
 
 class NotImplementedYet(NotImplementedError):
@@ -52,9 +51,10 @@ class CheckResult:
 
     passed: bool
     message: str
-    status: str = "passed"
     mistake: str | None = None
     case: str | None = None
+
+    status = property(lambda self: "passed" if self.passed else "failed")
 
     def __str__(self) -> str:
         return self.message
@@ -76,15 +76,15 @@ class Failure(Exception):
 
     def __init__(self, what, expected=None, got=None, mistake=None, hint=None):
         super().__init__(what)
-        self.what, self.expected, self.got, self.mistake, self.hint = (
-            what, expected, got, mistake, hint)  # fmt: skip
+        self.shown, self.mistake, self.hint = (what, expected, got), mistake, hint
 
 
-class Part(NamedTuple):
-    """A compared part of an output: the sentence if it differs, and its value."""
+Part = namedtuple("Part", "what value")  # a compared tensor and the sentence if it differs
 
-    what: str
-    value: torch.Tensor
+
+def cases(make: Callable, *rows: tuple) -> list[tuple[str, Callable]]:
+    """CASES from rows ``(description, *arguments)``; ``make(k, *arguments)`` gives case k."""
+    return [(desc, partial(make, k, *arguments)) for k, (desc, *arguments) in enumerate(rows)]
 
 
 def run(ex: ModuleType, fn: object) -> CheckResult:
@@ -92,7 +92,7 @@ def run(ex: ModuleType, fn: object) -> CheckResult:
     name, notes = ex.NAME, []
     if not callable(fn):
         return CheckResult(False, f"{FAIL_MARK} {name}: the check needs your function itself, e.g."
-                           f" check_{name}({name}); it received a {type(fn).__name__}.", "failed",
+                           f" check_{name}({name}); it received a {type(fn).__name__}.",
                            "not_callable")  # fmt: skip
     try:
         for desc, make in ex.CASES:  # noqa: B007 - desc names the failing case
@@ -105,21 +105,21 @@ def run(ex: ModuleType, fn: object) -> CheckResult:
         raise NotImplementedYet(f"{FAIL_MARK} {name}: {stub}.\n{then}") from None
     except Failure as f:
         hint = f.hint or ex.HINTS.get(f.mistake) or RUNNER_HINTS.get(f.mistake)
-        lines = [f"{FAIL_MARK} {name}: failed on {desc}.", f"  {f.what}"]
-        lines += [f"  expected: {f.expected}"] if f.expected is not None else []
-        lines += [f"  got:      {f.got}"] if f.got is not None else []
+        labels = ("  ", "  expected: ", "  got:      ")
+        lines = [f"{FAIL_MARK} {name}: failed on {desc}."]
+        lines += [label + text for label, text in zip(labels, f.shown, strict=True) if text]
         lines += [f"Hint: {hint}"] if hint else []
-        return CheckResult(False, "\n".join(lines), "failed", f.mistake, desc)
+        return CheckResult(False, "\n".join(lines), f.mistake, desc)
     except Exception as err:  # noqa: BLE001 - a safety net: never a traceback from a check
         return CheckResult(False, f"{FAIL_MARK} {name}: the check could not evaluate your "
                            f"function's output ({type(err).__name__}: {err}). Compare its return"
-                           " value with the exercise text.", "failed", "unreadable")  # fmt: skip
+                           " value with the exercise text.", "unreadable")  # fmt: skip
     message = f"{PASS_MARK} {name}: passed. It agrees with the reference on {ex.SUMMARY}."
     return CheckResult(True, message + (f"\nNote: {notes[0]}" if notes else ""))
 
 
 def _run_case(ex: ModuleType, fn: Callable, make: Callable, notes: list[str]) -> None:
-    """One case: at the first differing part, name the first mistake agreeing up to there."""
+    """One case: at the first differing part, name the first mistake agreeing beyond there."""
     args, kwargs = make()
     parts = ex.view(call(fn, *args, **kwargs), args)  # an unreadable output fails here
     expected = _replay(ex, ex.reference, make)
@@ -127,66 +127,57 @@ def _run_case(ex: ModuleType, fn: Callable, make: Callable, notes: list[str]) ->
     if i == len(parts):
         return
     key = next((key for key, wrong in ex.MISTAKES
-                if _first_difference(parts, _replay(ex, wrong, make) or []) > i), None)
+                if _first_difference(parts, _replay(ex, wrong, make)) > i), None)
     key = key or ex.explain(i=i, fn=fn, make=make, args=args, kwargs=kwargs, got=parts,
                             expected=expected, notes=notes)  # fmt: skip
     if key is not None:
         raise Failure(parts[i].what, fmt(expected[i].value), fmt(parts[i].value), key)
 
 
-def _first_difference(parts: list[Part], others: list[Part]) -> int:
-    """The index of the first part that ``others`` does not match (``len(parts)`` if none)."""
-    pairs = enumerate(zip(parts, others, strict=False))
-    return next((j for j, (p, q) in pairs if not close(p.value, q.value)), len(others))
-
-
-def _replay(ex: ModuleType, fn: Callable, make: Callable) -> list[Part] | None:
-    """The parts of ``fn``'s output on a fresh case, or None if it fails (reproducing nothing)."""
+def _replay(ex: ModuleType, fn: Callable, make: Callable) -> list[Part]:
+    """The parts of ``fn``'s output on a fresh case; none if it fails (it reproduces nothing)."""
     args, kwargs = make()
     try:
-        return ex.view(_seeded(fn, *args, **kwargs), args)
+        return ex.view(call(fn, *args, **kwargs), args)
     except Exception:  # noqa: BLE001
-        return None
+        return []
 
 
-def _seeded(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    with torch.random.fork_rng(devices=[]):  # reproducible, and the caller's state untouched
-        torch.manual_seed(GLOBAL_SEED)
-        return fn(*args, **kwargs)
+def _first_difference(parts: list[Part], others: list[Part]) -> int:
+    pairs = enumerate(zip(parts, others, strict=False))
+    return next((j for j, (p, q) in pairs if not close(p.value, q.value)), len(others))
 
 
 # frames in diffusion2d (this package is one folder below it) and torch are not "your code"
 _NOT_YOURS = (str(Path(__file__).parents[1]), str(Path(torch.__file__).parent), "<frozen")
 
 
-def _your_line(err: BaseException) -> str:
-    """' (in your code, line 7: `x = ...`)' for the deepest frame outside torch and diffusion2d."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if f.line and not f.filename.startswith(_NOT_YOURS)]  # fmt: skip
-    return f" (in your code, line {frames[-1].lineno}: `{frames[-1].line}`)" if frames else ""
-
-
-def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Run the participant's function under the fixed seed; its exceptions become Failures."""
+def call(fn: Callable, *args: Any, seed: int = GLOBAL_SEED, **kwargs: Any) -> Any:
+    """Run the participant's function with torch seeded (the caller's random state untouched);
+    its exceptions become Failures, pointing at the deepest line outside torch and diffusion2d."""
     try:
-        return _seeded(fn, *args, **kwargs)
-    except NotImplementedError:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return fn(*args, **kwargs)
+    except NotImplementedError:  # a todo() stub: run() stops the check
         raise
-    except ModelInputError as err:  # the stand-in model's own words are the hint
-        raise Failure(f"the model was called wrongly{_your_line(err)}", mistake="model_input",
-                      hint=str(err)[0].upper() + str(err)[1:] + ".") from None  # fmt: skip
     except Exception as err:  # noqa: BLE001 - any error becomes a plain-language verdict
+        frames = [f for f in traceback.extract_tb(err.__traceback__)
+                  if f.line and not f.filename.startswith(_NOT_YOURS)]  # fmt: skip
+        where = f" (in your code, line {frames[-1].lineno}: `{frames[-1].line}`)" if frames else ""
         text, key = str(err), None
+        if isinstance(err, ModelInputError):  # the stand-in model's own words are the hint
+            raise Failure(f"the model was called wrongly{where}", mistake="model_input",
+                          hint=text[0].upper() + text[1:] + ".") from None  # fmt: skip
         if isinstance(err, TypeError) and ("unexpected keyword" in text or "positional" in text):
             key = "signature"
         elif "must match the size of tensor" in text or "expanded size" in text:
             key = "broadcast"
-        raise Failure(f"your function raised {type(err).__name__}: {text}{_your_line(err)}",
+        raise Failure(f"your function raised {type(err).__name__}: {text}{where}",
                       mistake=key) from None
 
 
 def generator(offset: int = 0) -> torch.Generator:
-    """A fresh generator seeded with SEED (+ ``offset``)."""
     return torch.Generator().manual_seed(SEED + offset)
 
 
@@ -205,7 +196,6 @@ def as_tensor(name: str, value: object, shape: tuple[int, ...], slip="shape") ->
 
 
 def close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Equal within the checks' tolerances (and finite)."""
     a, b = a.detach().double(), b.detach().double()
     return a.shape == b.shape and bool(torch.isfinite(a).all()) and torch.allclose(
         a, b, rtol=RTOL, atol=ATOL)  # fmt: skip

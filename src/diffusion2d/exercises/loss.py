@@ -3,63 +3,29 @@ against :func:`diffusion2d.loss.get_loss`. Rules: it draws nothing, returns the 
 batch and both coordinates (a sum or the squared norm fails, with a hint naming the factor, so that
 the numbers match the book's training curves) and keeps the gradient."""
 
-from functools import partial
-
 import torch
 
-from ..loss import get_loss
+from ..loss import get_loss as reference
+from . import _runner
 from ._model import FakeModel
-from ._runner import GLOBAL_SEED, Failure, Part, close, fmt, generator
+from ._runner import GLOBAL_SEED, Failure, Part, call, cases, close, fmt, generator
 
 NAME, SUMMARY = "get_loss", "three batches (6 and 2 points for T = 10, 16 for T = 50)"
-reference = get_loss
 
 
-def _make(schedule: tuple, steps: list[int], k: int) -> tuple[tuple, dict]:
+def _make(k: int, schedule: tuple, steps: list[int]) -> tuple[tuple, dict]:
     g, model = generator(k), FakeModel(*schedule)
     x0s = torch.randn(len(steps), 2, generator=g) * torch.tensor([1.0, 0.7]) + 0.3
     eps = torch.randn(len(steps), 2, generator=g)
     return (model, x0s, eps, model.alpha_bars.clone(), torch.tensor(steps)), {}
 
 
-CASES = [(desc, partial(_make, *case, k)) for k, (desc, *case) in enumerate([
-    ("a batch of 6 points (T = 10)", (0.02, 0.3, 10), [0, 3, 9, 5, 7, 1]),
-    ("a batch of 2 points at different steps (T = 10)", (0.02, 0.3, 10), [1, 8]),
-    ("the workshop schedule (beta_max = 0.05, T = 50), 16 points", (1e-4, 0.05, 50),
-     [49, 0, 12, 25, 6, 37, 44, 3, 18, 30, 9, 49, 21, 1, 33, 40])])]  # fmt: skip
+CASES = cases(_make, ("a batch of 6 points (T = 10)", (0.02, 0.3, 10), [0, 3, 9, 5, 7, 1]),
+              ("a batch of 2 points at different steps (T = 10)", (0.02, 0.3, 10), [1, 8]),
+              ("the workshop schedule (beta_max = 0.05, T = 50), 16 points", (1e-4, 0.05, 50),
+               [49, 0, 12, 25, 6, 37, 44, 3, 18, 30, 9, 49, 21, 1, 33, 40]))  # fmt: skip
 
-HINTS = {
-    "variance": "x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps (DDPM eq. 4): both "
-        "coefficients are standard deviations, so take square roots; you used a variance "
-        "(alpha_bar_t or 1 - alpha_bar_t) itself.",
-    "alpha": "Use alpha_bars[t] (alpha_bar_t = alpha_1 * ... * alpha_t), not alphas[t]: eq. 4 "
-        "jumps from x_0 to x_t in one go, through all t steps.",
-    "index_shift": "Index alpha_bars with the steps directly, alpha_bars[ts]: steps are 0-based "
-        "and index t already is the paper's step t+1.",
-    "x0_target": "The model predicts the noise: the target of L_simple is eps, not x_0 (DDPM eq. "
-        "14: || eps - eps_theta(x_t, t) ||^2).",
-    "clean_input": "Feed the model the noised points x_t (with the steps ts), not the clean x_0: "
-        "eps_theta(x_t, t).",
-    "sum": "Average, do not sum: this book's L_simple is the mean over the batch and both "
-        "coordinates, ((eps - eps_pred) ** 2).mean(). A sum has the same minimiser but a scale "
-        "that grows with the batch size.",
-    "sum_coordinates": "Your value is exactly twice the reference: you summed the squared error "
-        "over the two coordinates (the squared norm of eq. 14). This book averages over both "
-        "coordinates too: ((eps - eps_pred) ** 2).mean(), so your numbers match the training "
-        "curves.",
-    "rmse": "Do not take a square root at the end: L_simple is the mean *squared* error.",
-    "random": "Your function returns different values for the same inputs: use the eps and ts it "
-        "is given (they are the random draws); do not draw new noise or steps inside.",
-    "no_model": "Call the model on the noised points: eps_pred = model(x_t, ts).",
-    "detached": "Keep the loss connected to the model's parameters so that loss.backward() can "
-        "train it: no torch.no_grad(), .detach(), .item() or conversion to numpy.",
-    "not_scalar": "Return one number: the mean over the batch and both coordinates, "
-        "((eps - eps_pred) ** 2).mean().",
-    "generic": "L_simple (DDPM eq. 14, Algorithm 1): x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - "
-        "alpha_bar_t) eps with alpha_bar_t = alpha_bars[ts] shaped (B, 1), then ((eps - "
-        "model(x_t, ts)) ** 2).mean(). Typical slips: a variance instead of a standard deviation, "
-        "alphas instead of alpha_bars, x_0 as the target, a wrong broadcast.",
-}  # fmt: skip
+HINTS = _runner.ALL_HINTS["loss"]
 
 
 def _wrong(c0=torch.sqrt, c1=lambda a: (1 - a).sqrt(), shape=(-1, 1), bars=lambda m, ab: ab,
@@ -99,16 +65,16 @@ MISTAKES = [
 
 def view(out: object, args: tuple) -> list[Part]:
     """The loss: one number that carries a gradient."""
+    tensor = isinstance(out, torch.Tensor)
     if not args[0].calls:
         raise Failure("your get_loss never called the model", mistake="no_model")
     if isinstance(out, (float, int)) and not isinstance(out, bool):
-        raise Failure(f"it returned a Python {type(out).__name__}; expected a tensor",
-                      got=fmt(out), mistake="detached")  # fmt: skip
-    if not isinstance(out, torch.Tensor) or out.numel() != 1:
-        what = f"tensor of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else (
-            type(out).__name__)  # fmt: skip
-        raise Failure(f"it returned a {what}; expected one number", mistake="not_scalar",
-                      got=fmt(out) if isinstance(out, torch.Tensor) else None)  # fmt: skip
+        raise Failure(f"it returned a Python {type(out).__name__}; expected a tensor", None,
+                      fmt(out), "detached")  # fmt: skip
+    if not tensor or out.numel() != 1:
+        what = f"tensor of shape {tuple(out.shape)}" if tensor else type(out).__name__
+        raise Failure(f"it returned a {what}; expected one number", None,
+                      fmt(out) if tensor else None, "not_scalar")  # fmt: skip
     if not out.requires_grad:
         raise Failure("the loss carries no gradient", mistake="detached")
     return [Part("the loss differs from the reference", out.detach().double().reshape(()))]
@@ -116,10 +82,9 @@ def view(out: object, args: tuple) -> list[Part]:
 
 def explain(fn, make, got: list[Part], **_) -> str:
     """No listed mistake: does a second run (another global seed) give another value?"""
+    args = make()[0]
     try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(GLOBAL_SEED + 1)
-            again = fn(*make()[0]).detach().reshape(())
+        again = view(call(fn, *args, seed=GLOBAL_SEED + 1), args)
     except Exception:  # noqa: BLE001 - only asking whether a second run differs
         return "generic"
-    return "generic" if close(again, got[0].value) else "random"
+    return "generic" if close(again[0].value, got[0].value) else "random"

@@ -2,7 +2,7 @@
 :func:`diffusion2d.samplers.sample` (DDPM, sigma_t^2 = beta_t), and the DDPM step and sampler with
 a ``slip`` (the buggy functions here and in :mod:`.trajectory`; with none, the references). Rules:
 draw ``x_T = torch.randn(num_samples, 2, generator=generator)``, then one ``z`` per step t = T-1
-.. 1; another draw order passes with a note if right on 4000 particles (:func:`fits`)."""
+.. 1; another draw order passes with a note if right on 4000 particles (:func:`judge`)."""
 
 from functools import partial
 
@@ -11,44 +11,18 @@ import torch
 from .. import samplers
 from ..schedules import alpha_bars_prev
 from ..trajectories import StepResult
+from . import _runner
 from ._model import FakeModel
-from ._runner import STAT_PARTICLES, STAT_TOL, Failure, Part, as_tensor, call, fmt, generator
+from ._runner import STAT_PARTICLES, STAT_TOL, Failure, Part, as_tensor, call, cases, fmt, generator
 
 NAME, SUMMARY = "sample", "a short schedule and the workshop schedule"
-CASES = [(desc, lambda s=schedule, n=n: ((n, FakeModel(*s)), {"generator": generator()}))
-         for desc, schedule, n in [
-    ("5 samples with a short schedule (beta 0.05 to 0.4, T = 6)", (0.05, 0.4, 6), 5),
-    ("3 samples with the workshop schedule (beta_max = 0.05, T = 50)", (1e-4, 0.05, 50), 3)]]
-_STAT_SCHEDULE = (0.1, 0.5, 5)  # fmt: skip
+CASES = cases(lambda k, schedule, n: ((n, FakeModel(*schedule)), {"generator": generator()}),
+              ("5 samples with a short schedule (beta 0.05 to 0.4, T = 6)", (0.05, 0.4, 6), 5),
+              ("3 samples with the workshop schedule (beta_max = 0.05, T = 50)", (1e-4, 0.05, 50),
+               3))  # fmt: skip
+_STAT_SCHEDULE = (0.1, 0.5, 5)
 
-HINTS = {
-    "not_list": "Return the whole list [x_T, x_{T-1}, ..., x_0]: T+1 tensors of shape "
-        "(num_samples, 2), x_T first and x_0 last.",
-    "only_x0": "Return the whole list [x_T, x_{T-1}, ..., x_0] (T+1 tensors), not only the final "
-        "x_0: start with xs = [x] and append after every step.",
-    "length": "The list holds T+1 tensors: x_T (the starting noise) first, then one after each of "
-        "the T steps, x_0 last.",
-    "reversed": "Keep the list in sampling order: x_T first, x_0 last (do not reverse it).",
-    "ascending": "Go backwards in time: t = T-1, T-2, ..., 0 (0-based), starting from x_T, e.g. "
-        "for t in reversed(range(T)).",
-    "last_noise": "No noise at the last step: at t = 0 (the paper's t = 1) the result is the mean "
-        "itself (Algorithm 2: z = 0 if t = 1). Add sigma_t z only when t > 0.",
-    "mean_alpha_bar": "The mean divides by sqrt(alpha_t), not sqrt(alpha_bar_t): mu = (x_t - "
-        "beta_t / sqrt(1 - alpha_bar_t) eps_theta) / sqrt(alpha_t) (DDPM eq. 11).",
-    "mean_variance": "In eq. 11 eps_theta is scaled by beta_t / sqrt(1 - alpha_bar_t): a standard "
-        "deviation in the denominator, not the variance 1 - alpha_bar_t.",
-    "sigma_beta": "sigma_t is a standard deviation: with sigma_t^2 = beta_t, add sqrt(beta_t) z, "
-        "not beta_t z.",
-    "sigma_tilde": "This exercise uses sigma_t^2 = beta_t (DDPM Sec. 3.2 also allows the "
-        "posterior variance beta_tilde_t; we fix beta_t): add sqrt(beta_t) z.",
-    "draws": "Draw the random numbers with the generator you are given, in this order: x_T = "
-        "torch.randn(num_samples, 2, generator=generator) first, then one z = "
-        "torch.randn(num_samples, 2, generator=generator) per step with t > 0.",
-    "generic": "DDPM (eq. 11, Algorithm 2): x = torch.randn(num_samples, 2, generator=generator); "
-        "for t = T-1 down to 0: eps = model(x, t); mean = (x - beta_t / sqrt(1 - alpha_bar_t) "
-        "eps) / sqrt(alpha_t); x = mean + sqrt(beta_t) z for t > 0 (z = torch.randn(..., "
-        "generator=generator)), x = mean at t = 0; keep every x in a list.",
-}  # fmt: skip
+HINTS = _runner.ALL_HINTS["sampler"]
 
 # the slips that many particles reveal whatever the random draws
 STAT_SLIPS = ("last_noise", "sigma_beta", "sigma_tilde", "mean_alpha_bar", "mean_variance",
@@ -119,10 +93,10 @@ def view(out: object, args: tuple) -> list[Part]:
 
 
 def fits(model, xs: list[torch.Tensor], slip=None, steps=None) -> tuple[int, str] | None:
-    """None if each step of ``xs`` (default: all T) adds to the mean under ``slip`` 0 where
-    sigma_t = 0, else sigma_t z, z of mean and correlation with x_t below 0.1 and std 1 +- 0.1;
-    else the first step t that does not, and what was measured there."""
-    sigma = sigmas(model, slip).double()
+    """None if each step of ``xs`` (default: all T; "reversed": the list read backwards) adds to
+    the mean under ``slip`` 0 where sigma_t = 0, else sigma_t z, z of mean and correlation with x_t
+    below 0.1 and std 1 +- 0.1; else the first step t that does not, and what was measured there."""
+    sigma, xs = sigmas(model, slip).double(), xs[::-1] if slip == "reversed" else xs
     steps = steps or (range(model.T) if slip == "ascending" else reversed(range(model.T)))
     for xt, x_prev, t in zip(xs[:-1], xs[1:], steps, strict=True):
         r = x_prev - xt - step(model, xt, t, generator=generator(), slip=slip).drift
@@ -139,24 +113,28 @@ def fits(model, xs: list[torch.Tensor], slip=None, steps=None) -> tuple[int, str
     return None
 
 
+def judge(model, xs: list[torch.Tensor], where: str, slips=(*STAT_SLIPS, "reversed"),
+          generic="generic", steps=None) -> None:
+    """Nothing if the steps of ``xs`` are DDPM's whatever the draws (:func:`fits`), else a Failure
+    naming the first of ``slips`` that fits them, or ``generic``."""
+    found = fits(model, xs, steps=steps)
+    if found is not None:
+        key = next((k for k in slips if fits(model, xs, k, steps) is None), generic)
+        raise Failure(f"{where}, the step from t = {found[0]} does not match DDPM: {found[1]}",
+                      mistake=key)  # fmt: skip
+
+
 def explain(fn, notes: list[str], **_) -> None:
     """Maybe the draws differ: decide on many particles, without depending on them."""
     if notes:  # an earlier case passed it: the verdict does not depend on the case
-        return None
-    model, n = FakeModel(*_STAT_SCHEDULE), STAT_PARTICLES
+        return
+    (low, high, T), n = _STAT_SCHEDULE, STAT_PARTICLES
+    model = FakeModel(low, high, T)
     xs = [p.value for p in view(call(fn, n, model, generator=generator()), (n, model))]
-    if [int(steps[0]) for steps in model.calls] == list(range(model.T)):
+    if [int(steps[0]) for steps in model.calls] == list(range(T)):
         raise Failure("the model was called at steps 0, 1, ..., T-1", mistake="ascending")
-    found = fits(model, xs)
-    if found is None:
-        notes.append(
-            "your random draws differ from the prescribed order, so the same seed does not give "
-            f"the reference's samples. The update itself is right (checked on {n} particles: the "
-            "noise added at each step has the right size and none is added at the last step). "
-            + HINTS["draws"])
-        return None
-    key = next((k for k in STAT_SLIPS if fits(model, xs, k) is None), "generic")
-    key = "reversed" if key == "generic" and fits(model, xs[::-1]) is None else key
-    (t, measured), (low, high, T) = found, _STAT_SCHEDULE
-    raise Failure(f"on {n} particles with T = {T} (beta from {low} to {high}), the step from "
-                  f"t = {t} does not match DDPM: {measured}", mistake=key)
+    judge(model, xs, f"on {n} particles with T = {T} (beta from {low} to {high})")
+    notes.append("your random draws differ from the prescribed order, so the same seed does not "
+                 f"give the reference's samples. The update itself is right (checked on {n} "
+                 "particles: the noise added at each step has the right size and none is added "
+                 "at the last step). " + HINTS["draws"])

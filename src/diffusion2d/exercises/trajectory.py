@@ -9,61 +9,31 @@ from functools import partial
 import torch
 
 from ..trajectories import trajectory_step as reference
-from . import sampler
+from . import _runner, sampler
 from ._model import FakeModel
-from ._runner import STAT_PARTICLES, Failure, Part, as_tensor, call, close, fmt, generator
+from ._runner import STAT_PARTICLES, Failure, Part, as_tensor, call, cases, close, fmt, generator
 
 NAME = "trajectory_step"
 SUMMARY = "DDPM and DDIM steps at t = T-1, 2 and 0 (x_prev, eps_pred, drift and added_noise)"
 
 
-def _make(schedule: tuple, t: int, det: bool, k: int) -> tuple[tuple, dict]:
+def _make(k: int, schedule: tuple, t: int, det: bool) -> tuple[tuple, dict]:
     xt = torch.randn(5, 2, generator=generator(7 + k)) * 1.2
     return (FakeModel(*schedule), xt, t), {"deterministic": det, "generator": generator()}
 
 
 _T6, _T50 = (0.05, 0.4, 6), (1e-4, 0.05, 50)
-CASES = [(desc, partial(_make, *case, k)) for k, (desc, *case) in enumerate([
-    ("the DDPM step from t = 5 = T-1 (beta 0.05 to 0.4, T = 6)", _T6, 5, False),
-    ("the DDPM step from t = 2 (T = 6)", _T6, 2, False),
-    ("the last DDPM step, t = 0 (T = 6)", _T6, 0, False),
-    ("the DDIM step from t = 5 = T-1 (T = 6)", _T6, 5, True),
-    ("the DDIM step from t = 2 (T = 6)", _T6, 2, True),
-    ("the last DDIM step, t = 0 (T = 6)", _T6, 0, True),
-    ("the DDPM step from t = 49 (workshop schedule, T = 50)", _T50, 49, False),
-    ("the last DDIM step, t = 0 (workshop schedule, T = 50)", _T50, 0, True)])]  # fmt: skip
+CASES = cases(_make, ("the DDPM step from t = 5 = T-1 (beta 0.05 to 0.4, T = 6)", _T6, 5, False),
+              ("the DDPM step from t = 2 (T = 6)", _T6, 2, False),
+              ("the last DDPM step, t = 0 (T = 6)", _T6, 0, False),
+              ("the DDIM step from t = 5 = T-1 (T = 6)", _T6, 5, True),
+              ("the DDIM step from t = 2 (T = 6)", _T6, 2, True),
+              ("the last DDIM step, t = 0 (T = 6)", _T6, 0, True),
+              ("the DDPM step from t = 49 (workshop schedule, T = 50)", _T50, 49, False),
+              ("the last DDIM step, t = 0 (workshop schedule, T = 50)", _T50, 0, True))
 
-HINTS = {
-    "type": "Return StepResult(x_prev, eps_pred, drift, added_noise) (from "
-        "diffusion2d.trajectories), or those four tensors in this order.",
-    "eps_pred": "eps_pred is the model's prediction at this step: model(xt, t).",
-    "drift_absolute": "drift is the displacement, the new mean minus x_t (mu - x_t), not the new "
-        "position.",
-    "drift_with_noise": "drift is only the deterministic part (mu - x_t); the random part "
-        "sqrt(beta_t) z goes into added_noise, and x_prev = xt + drift + added_noise.",
-    "mode_swapped": "deterministic=True means the DDIM update (DDIM eq. 12 with sigma = 0); "
-        "deterministic=False means DDPM (eq. 11 plus noise). Check which branch runs when.",
-    "ddim_wraparound": "At t = 0 the previous alpha_bar is 1 (the clean end, an empty product), "
-        "not alpha_bars[t - 1] = alpha_bars[-1], which Python wraps around to the last entry.",
-    "ddim_no_shift": "DDIM moves from alpha_bar_t to alpha_bar_{t-1} (alpha_bars[t - 1], and 1 at "
-        "t = 0), not to alpha_bars[t] again.",
-    "ddim_x0_alpha": "The predicted x_0 uses alpha_bar_t: x0_pred = (x_t - sqrt(1 - alpha_bar_t) "
-        "eps_theta) / sqrt(alpha_bar_t) (DDIM eq. 12).",
-    "deterministic_noise": "In deterministic (DDIM) mode no noise is added: added_noise must be "
-        "zeros (torch.zeros_like(xt)).",
-    "sum": "x_prev must equal xt + drift + added_noise.",
-    "noise_shape": "added_noise is a tensor shaped like xt; when there is none, "
-        "torch.zeros_like(xt).",
-    "generic_ddpm": "DDPM step (eq. 11): eps_pred = model(xt, t); mu = (xt - beta_t / sqrt(1 - "
-        "alpha_bar_t) eps_pred) / sqrt(alpha_t); drift = mu - xt; added_noise = sqrt(beta_t) z "
-        "for t > 0 (z = torch.randn(xt.shape, generator=generator)), zeros at t = 0.",
-    "generic_ddim": "DDIM step (eq. 12, sigma = 0): x0_pred = (xt - sqrt(1 - alpha_bar_t) "
-        "eps_pred) / sqrt(alpha_bar_t); x_prev = sqrt(alpha_bar_prev) x0_pred + sqrt(1 - "
-        "alpha_bar_prev) eps_pred with alpha_bar_prev = alpha_bars[t - 1], and 1 at t = 0; drift "
-        "= x_prev - xt.",
-    **{key: sampler.HINTS[key] for key in ("mean_alpha_bar", "mean_variance", "last_noise",
-                                           "sigma_beta", "sigma_tilde")},
-}  # fmt: skip
+HINTS = _runner.ALL_HINTS["trajectory"] | {key: sampler.HINTS[key] for key in (  # DDPM's slips
+    "mean_alpha_bar", "mean_variance", "last_noise", "sigma_beta", "sigma_tilde")}
 
 MISTAKES = [
     *((key, partial(sampler.step, slip=key)) for key in (
@@ -105,25 +75,17 @@ def explain(i: int, fn, args: tuple, kwargs: dict, got: list[Part], expected: li
         return ["eps_pred", "generic_ddim" if det else "generic_ddpm"][i]
     if i == 2 and (det or t == 0):
         return "deterministic_noise" if det else "last_noise"
-    if i == 2:
-        notes.append(_statistical(fn, model, t))
+    if i == 2:  # maybe the draws differ: decide on many points, without depending on them
+        n, x = STAT_PARTICLES, torch.randn(STAT_PARTICLES, 2, generator=generator(11)) * 1.2
+        out = view(call(fn, model, x.clone(), t, deterministic=False, generator=generator()),
+                   (model, x, t))  # fmt: skip
+        sampler.judge(model, [x.double(), x.double() + out[1].value + out[2].value],
+                      f"on {n} points", ("sigma_beta", "sigma_tilde"), "generic_ddpm", [t])
+        notes.append("your noise is not drawn as torch.randn(xt.shape, generator=generator) "
+                     "(maybe torch.randn_like, which ignores the generator), so the same seed does "
+                     "not reproduce the reference's step. The step itself is right (its noise "
+                     f"checked on {n} points).")
     if not close(rest, xt):
         raise Failure("x_prev is not xt + drift + added_noise", fmt(xt + drift + noise),
                       fmt(rest + drift + noise), "sum")  # fmt: skip
     return None
-
-
-def _statistical(fn, model: FakeModel, t: int) -> str:
-    """Draw-independent check of a DDPM step t > 0, on many points."""
-    n, xt = STAT_PARTICLES, torch.randn(STAT_PARTICLES, 2, generator=generator(11)) * 1.2
-    got = view(call(fn, model, xt.clone(), t, deterministic=False, generator=generator()),
-               (model, xt, t))  # fmt: skip
-    xs = [xt.double(), xt.double() + got[1].value + got[2].value]  # x_t and the mean + noise
-    found = sampler.fits(model, xs, steps=[t])
-    if found is not None:
-        slips = ("sigma_beta", "sigma_tilde")
-        key = next((k for k in slips if sampler.fits(model, xs, k, [t]) is None), "generic_ddpm")
-        raise Failure(f"on {n} points, the step from t = {t}: {found[1]}", mistake=key)
-    return ("your noise is not drawn as torch.randn(xt.shape, generator=generator) (maybe "
-            "torch.randn_like, which ignores the generator), so the same seed does not reproduce "
-            f"the reference's step. The step itself is right (its noise checked on {n} points).")

@@ -7,29 +7,17 @@ loop playsinline>`` (WCAG 2.2.2: the reader can pause any motion) with both enco
 ``data:`` URIs, which ``book/_ext/videos.py`` moves into files ``_videos/<sha256>.mp4|webm``.
 """
 
-from __future__ import annotations
-
 import base64
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from . import video
-from .points import (
-    Range,
-    arrows,
-    as_points,
-    draw_data,
-    draw_field,
-    legend_dot,
-    point_axes,
-    point_size,
-)
+from .points import Range, as_points, draw_data, draw_field, legend_dot, point_axes, point_size
 from .style import COLORS, SAVE_DPI, style
 from .video import Video
 
@@ -40,9 +28,8 @@ Setup = Callable[[Figure], Callable[[int], None]]
 
 @dataclass(frozen=True)
 class Timing:
-    """Seconds per frame (multiples of 1 / ``video.FPS``): ``step`` each, the first frame held
-    ``hold_first``, the last ``hold_last``, and the ``slow_last`` frames before the last shown
-    ``slow_step`` each (where the picture changes most, e.g. the dino forming)."""
+    """Seconds per frame (multiples of 1 / ``video.FPS``): ``step`` each; the first frame held
+    ``hold_first``, the last ``hold_last``, the ``slow_last`` before it ``slow_step`` each."""
 
     step: float = 0.1
     hold_first: float = 1.5
@@ -51,7 +38,6 @@ class Timing:
     slow_step: float = 0.3
 
     def durations(self, n: int) -> list[float]:
-        """The duration of each of ``n`` frames."""
         if n < 2:
             raise ValueError(f"n: an animation needs at least 2 frames, got {n}")
         if not 0 <= self.slow_last <= n - 2:
@@ -71,8 +57,6 @@ def render(setup: Setup, n: int, size: tuple[float, float] = SIZE) -> list[np.nd
     half = [s * SAVE_DPI / 2 for s in size]  # the encoders need even whole pixels
     if len(size) != 2 or any(h < 50 or abs(h - round(h)) > 1e-6 for h in half):
         raise ValueError(f"size (inches) must give even whole pixels >= 100 at {SAVE_DPI} dpi")
-    if n < 2:
-        raise ValueError(f"n: an animation needs at least 2 frames, got {n}")
     frames = []
     with style():
         fig = Figure(figsize=size, dpi=SAVE_DPI)
@@ -108,28 +92,17 @@ def pick(n: int, every: int, dense_last: int = 0) -> list[int]:
 
 
 def points_video(frames: Sequence[object], titles: Sequence[str] | None = None,
-                 arrows_by_kind: Mapping[str, Sequence[object]] | None = None, data: object = None,
-                 labels: tuple[str, str] | None = None, tail: int = 0, every: int = 1,
+                 data: object = None, labels: tuple[str, str] | None = None, every: int = 1,
                  timing: Timing = Timing(), size: tuple[float, float] = SIZE,  # noqa: B008
                  ) -> Video:  # fmt: skip
-    """Animate point clouds: ``frames`` is a sequence (or (F, N, 2) array) of (N, 2) clouds.
-    ``arrows_by_kind`` maps a meaning of :data:`plotting.COLORS` to one (N, 2) array of vectors
-    per frame, drawn from its points; ``data`` is drawn beneath; ``labels`` = (points, data) adds
-    a legend; ``tail`` > 0 draws each point's path over that many previous frames. Frames shown:
-    every ``every``-th, then each of the last ``timing.slow_last`` + 1 (:func:`pick`)."""
+    """Animate point clouds: ``frames`` is a sequence (or (F, N, 2) array) of (N, 2) clouds, drawn
+    over ``data``; ``labels`` = (points, data) adds a legend; :func:`pick` chooses the frames."""
     clouds = [as_points(f"frames[{i}]", f) for i, f in enumerate(frames)]
     n = len(clouds)
     if n < 2:
         raise ValueError(f"frames: an animation needs at least 2 frames, got {n}")
     if titles is not None and len(titles) != n:
         raise ValueError(f"titles: need one per frame: {n} frames, {len(titles)} titles")
-    vecs = {k: [as_points(f"arrows_by_kind[{k!r}][{i}]", v) for i, v in enumerate(seq)]
-            for k, seq in (arrows_by_kind or {}).items()}  # fmt: skip
-    for k, seq in vecs.items():
-        if k not in COLORS or [v.shape for v in seq] != [c.shape for c in clouds]:
-            raise ValueError(f"arrows_by_kind[{k!r}]: a kind of COLORS, one frame's shape each")
-    if tail and len({c.shape for c in clouds}) != 1:
-        raise ValueError("tail needs the same number of points in every frame")
     picks = pick(n, every, timing.slow_last)
     dot = point_size("samples", min(size))
 
@@ -144,16 +117,9 @@ def points_video(frames: Sequence[object], titles: Sequence[str] | None = None,
             ax.legend(handles=handles, loc="upper right", handletextpad=0.2)
 
         def draw(j: int) -> None:
-            i = picks[j]
-            if tail:
-                path_pts = np.stack(clouds[max(0, i - tail) : i + 1], axis=1)  # (N, L, 2)
-                ax.add_collection(LineCollection(path_pts, colors=COLORS["samples"], alpha=0.3,
-                                                 linewidths=0.7, zorder=2))  # fmt: skip
-            ax.scatter(*clouds[i].T, s=dot, color=COLORS["samples"], zorder=3)
-            for k, seq in vecs.items():
-                arrows(ax, clouds[i], seq[i], k)
+            ax.scatter(*clouds[picks[j]].T, s=dot, color=COLORS["samples"], zorder=3)
             if titles is not None:
-                ax.set_title(titles[i])
+                ax.set_title(titles[picks[j]])
 
         return draw
 
@@ -171,29 +137,24 @@ def samples_video(xs: Sequence[object], timing: Timing = SAMPLING, every: int = 
     return points_video(xs, titles=titles, every=every, timing=timing, **kw)
 
 
-def forward_noising_video(xs: Sequence[object], alpha_bars: object = None, **kw) -> Video:
-    """The data noised step by step: ``xs`` holds the T+1 clouds of
-    ``forward.forward_noise_dataset`` (element k after k steps), drawn over the clean data, which
-    the first frame holds; other arguments as for :func:`points_video`."""
+def forward_noising_video(xs: Sequence[object], alpha_bars: object, **kw) -> Video:
+    """The data noised step by step: the T+1 clouds ``xs`` of ``forward.forward_noise_dataset``,
+    titled with t and ᾱ_t, over the clean data (held first); else as for :func:`points_video`."""
     T = len(xs) - 1
-    titles = [f"t = {k} / {T}" for k in range(T + 1)]
-    if alpha_bars is not None:
-        ab = np.asarray(alpha_bars, dtype=float)
-        if ab.shape != (T,):
-            raise ValueError(f"alpha_bars must have shape ({T},) for {T + 1} clouds: {ab.shape}")
-        titles = [f"{s},  ᾱ = {a:.2f}" for s, a in zip(titles, [1.0, *ab], strict=True)]
-    kw.setdefault("data", xs[0])
-    kw.setdefault("labels", ("noised points $x_t$", "data $x_0$"))
-    kw.setdefault("timing", Timing(hold_first=2.0))
+    ab = np.asarray(alpha_bars, dtype=float)
+    if ab.shape != (T,):
+        raise ValueError(f"alpha_bars must have shape ({T},) for {T + 1} clouds: {ab.shape}")
+    titles = [f"t = {k} / {T},  ᾱ = {a:.2f}" for k, a in enumerate([1.0, *ab])]
+    kw = {"data": xs[0], "labels": ("noised points $x_t$", "data $x_0$"),
+          "timing": Timing(hold_first=2.0), **kw}  # fmt: skip
     return points_video(xs, titles=titles, **kw)
 
 
 def drift_field_video(grids: Sequence[np.ndarray], xrange: Range, yrange: Range,
                       data: object = None, timing: Timing = Timing(step=0.2),  # noqa: B008
                       size: tuple[float, float] = SIZE) -> Video:  # fmt: skip
-    """The drift fields of ``exact.drift_grids`` (same ranges) at t = T, ..., 1, the order in
-    which sampling visits them. Arrows are rescaled per frame, as in
-    :func:`plotting.drift_quiver`; the title gives the factor."""
+    """The drift fields of ``exact.drift_grids`` (same ranges) at t = T, ..., 1, as sampling visits
+    them; arrows rescaled per frame, as in :func:`plotting.drift_quiver`, by the title's factor."""
     steps = list(range(len(grids) - 1, 0, -1))
 
     def setup(fig: Figure) -> Callable[[int], None]:
@@ -214,9 +175,8 @@ def drift_field_video(grids: Sequence[np.ndarray], xrange: Range, yrange: Range,
 
 
 def show(clip: Video, alt: str, autoplay: bool = False):
-    """The video as a notebook output (``IPython.display.HTML``, the last line of a cell): with
-    controls, muted, looping, inline on phones, at most its CSS size and never wider than the
-    column; ``alt`` names what it shows (the accessible name, and the fallback text)."""
+    """The video as a notebook output (``IPython.display.HTML``), at most its CSS size and never
+    wider than the column; ``alt`` names what it shows (the accessible name and fallback text)."""
     from IPython.display import HTML
 
     if not isinstance(clip, Video):

@@ -1,13 +1,9 @@
 """Line plots: the noise schedule, loss curves, the model's two embeddings, and the loss per
 step of a model against the exact denoiser's.
 
-Scope: matplotlib only, no mathematics. Quantities keep their colour and line style from
-:data:`style.COLORS`/:data:`style.CUES` (train loss solid, held-out loss dashed); several runs on
-one axis get a colour and a marker each (:data:`style.RUNS`). Log axes carry plain tick labels
-("0.9", not "9×10⁻¹", :func:`plain_log`). Every figure fits the text column.
+Scope: matplotlib only. Quantities keep their colour and line style, several runs a colour and a
+marker each (:data:`style.RUNS`); log axes carry plain tick labels ("0.9", not "9×10⁻¹").
 """
-
-from __future__ import annotations
 
 from collections.abc import Mapping
 
@@ -39,17 +35,14 @@ def plain_log(ax: plt.Axes) -> None:
 
 
 def schedule_plot(schedules: object) -> plt.Figure:
-    """beta_t; alpha_t and alpha_bar_t; SNR(t) on a log scale, against the paper's step t = 1..T.
-    ``schedules``: one triple ``(betas, alphas, alpha_bars)`` or a mapping label -> triple;
-    several schedules are told apart by line style, named in a legend under the panels."""
+    """beta_t; alpha_t and alpha_bar_t; log SNR(t), against the paper's t = 1..T, of a triple
+    ``(betas, alphas, alpha_bars)`` or a mapping label -> triple (a line style each, one legend)."""
     scheds = dict(schedules) if isinstance(schedules, Mapping) else {"": schedules}
     for label, sched in scheds.items():
-        if len(sched) != 3:
-            raise ValueError("a schedule is the triple (betas, alphas, alpha_bars)")
         names = ("betas", "alphas", "alpha_bars")
-        scheds[label] = [as_1d(n, a) for n, a in zip(names, sched, strict=True)]
-        if len({a.size for a in scheds[label]}) != 1:
-            raise ValueError("betas, alphas and alpha_bars must have the same length T")
+        scheds[label] = [as_1d(n, a) for n, a in zip(names, sched, strict=False)]
+        if len(sched) != 3 or len({a.size for a in scheds[label]}) != 1:
+            raise ValueError("a schedule is a triple (betas, alphas, alpha_bars), same length")
     dashes = ["-", "--", ":", "-."]  # one per schedule when there are several
     with style():
         fig, axes = plt.subplots(1, 3, figsize=(COLUMN_WIDTH, 2.7), layout="constrained")
@@ -61,43 +54,17 @@ def schedule_plot(schedules: object) -> plt.Figure:
                                       (axes[1], abars, "alpha_bar", r"$\bar\alpha_t$"),
                                       (axes[2], snr, "snr", None)):  # fmt: skip
                 ls = dashes[i % 4] if len(scheds) > 1 else CUES[key]["linestyle"]
-                ax.plot(t, y, ls, color=COLORS[key], label=label)
-        axes[0].set_title(r"noise per step $\beta_t$")
-        axes[1].set_title(r"signal kept")
-        axes[2].set_title(r"SNR $\bar\alpha_t/(1-\bar\alpha_t)$")
+                ax.plot(t, y, ls, color=COLORS[key], label=None if i else label)
+        for ax, title in zip(axes, (r"noise per step $\beta_t$", "signal kept",
+                                    r"SNR $\bar\alpha_t/(1-\bar\alpha_t)$"), strict=True):
+            ax.set(title=title, xlabel="step $t$")
         axes[1].set_ylim(0, 1.02)
         plain_log(axes[2])
-        for ax in axes:
-            ax.set_xlabel("step $t$")
-        handles, labels = axes[1].get_legend_handles_labels()
-        axes[1].legend(handles[:2], labels[:2], loc="center left", handlelength=1.5)
+        axes[1].legend(loc="center left", handlelength=1.5)  # alpha and alpha_bar
         if len(scheds) > 1:  # which line style is which schedule
             styles = [Line2D([], [], color="black", ls=dashes[i % 4], label=label)
                       for i, label in enumerate(scheds)]  # fmt: skip
             fig.legend(handles=styles, loc="outside lower center", ncols=len(styles))
-    return fig
-
-
-def _loss_axes(ax: plt.Axes, title: str | None) -> None:
-    plain_log(ax)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(r"loss $L_\mathrm{simple}$")
-    ax.set_title(title or "")
-
-
-def loss_curve(epochs, train_loss, test_loss=None, title: str | None = None) -> plt.Figure:
-    """Training loss (and held-out loss, if given) per epoch; e.g. ``loss_curve(h.epochs,
-    h.train_loss, h.test_loss)`` for a training history ``h``."""
-    ep = as_1d("epochs", epochs)
-    tr = as_1d("train_loss", train_loss, ep.size)
-    te = None if test_loss is None else as_1d("test_loss", test_loss, ep.size)
-    with style():
-        fig, ax = plt.subplots(figsize=(4.6, 2.9), layout="constrained")
-        ax.plot(ep, tr, CUES["train"]["linestyle"], color=COLORS["train"], label="train")
-        if te is not None:
-            ax.plot(ep, te, CUES["test"]["linestyle"], color=COLORS["test"], label="held-out")
-        _loss_axes(ax, title)
-        ax.legend()
     return fig
 
 
@@ -110,31 +77,31 @@ def _runs(histories: Mapping[str, object]):
         if not all(hasattr(h, a) for a in ("epochs", "train_loss", "test_loss")):
             raise ValueError(f"histories[{name!r}] is not a TrainHistory")
         ep = as_1d(f"histories[{name!r}].epochs", h.epochs)
-        tr = as_1d(f"histories[{name!r}].train_loss", h.train_loss, ep.size)
-        te = as_1d(f"histories[{name!r}].test_loss", h.test_loss, ep.size)
-        kw = {"color": run["color"], "marker": run["marker"], "markersize": 5,
-              "markevery": max(1, ep.size // 6)}  # fmt: skip
-        runs.append((name, ep, tr, te, kw))
+        tr, te = (as_1d(f"histories[{name!r}].{a}", getattr(h, a), ep.size)
+                  for a in ("train_loss", "test_loss"))  # fmt: skip
+        runs.append((name, ep, tr, te, {**run, "markersize": 5, "markevery": max(1, ep.size // 6)}))
     return runs
 
 
-def loss_curves(histories: Mapping[str, object], title: str | None = None) -> plt.Figure:
-    """Several training histories on one axis: per run one colour and marker, the training loss
-    solid and the held-out loss dashed, e.g. ``loss_curves({"2000 epochs": h1, "4000": h2})``."""
+def loss_curves(histories: object, title: str | None = None) -> plt.Figure:
+    """Training (solid) and held-out (dashed) loss per epoch of a ``TrainHistory`` or, on one
+    axis, of a mapping name -> history (a colour and a marker per run)."""
+    one = not isinstance(histories, Mapping)
+    runs = _runs({"history": histories} if one else histories)
     with style():
-        fig, ax = plt.subplots(figsize=(5.2, 3.2), layout="constrained")
-        for name, ep, tr, te, kw in _runs(histories):
-            ax.plot(ep, tr, CUES["train"]["linestyle"], label=f"{name}: train", **kw)
-            ax.plot(ep, te, CUES["test"]["linestyle"], label=f"{name}: held-out", **kw)
-        _loss_axes(ax, title)
-        ax.legend(ncols=1 if len(histories) < 3 else 2)
+        fig, ax = plt.subplots(figsize=(4.6, 2.9) if one else (5.2, 3.2), layout="constrained")
+        for name, ep, tr, te, kw in runs:
+            for split, y, label in (("train", tr, "train"), ("test", te, "held-out")):
+                ax.plot(ep, y, CUES[split]["linestyle"], label=label if one else f"{name}: {label}",
+                        **({"color": COLORS[split]} if one else kw))  # fmt: skip
+        plain_log(ax)
+        ax.set(xlabel="epoch", ylabel=r"loss $L_\mathrm{simple}$", title=title or "")
+        ax.legend(ncols=1 if len(runs) < 3 else 2)
     return fig
 
 
 def loss_comparison(histories: Mapping[str, object]) -> plt.Figure:
-    """Several runs compared: the loss on the training points (left) and on the held-out points
-    (right) on one shared axis range, one line per run (a colour and a marker each), the runs
-    named in one legend under the panels."""
+    """Several runs' loss on the training (left) and held-out points (right), one legend below."""
     with style():
         fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.3), sharey=True,
                                  layout="constrained")  # fmt: skip
@@ -144,23 +111,22 @@ def loss_comparison(histories: Mapping[str, object]) -> plt.Figure:
             axes[1].plot(ep, te, CUES["test"]["linestyle"], label=name, **kw)
             handles.append(Line2D([], [], color=kw["color"], marker=kw["marker"], label=name))
         for ax, split in zip(axes, ("training points", "held-out points"), strict=True):
-            _loss_axes(ax, f"loss on the {split}")
+            plain_log(ax)
+            ax.set(xlabel="epoch", ylabel=r"loss $L_\mathrm{simple}$", title=f"loss on the {split}")
         axes[1].set_ylabel("")
         fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)))
     return fig
 
 
 def embeddings_figure(x1, position_features, freqs, time_features) -> plt.Figure:
-    """The model's two Fourier embeddings (chapter 04). Left: sin(2 pi f_k x1) along the x1 axis
-    for the lowest, a middle and the highest frequency (``position_features`` (P, K) holds one
-    column per frequency ``freqs`` (K,), in cycles per unit); right: the time embedding (T, D) as
-    an image, one column per 0-based step."""
+    """The model's two Fourier embeddings (chapter 04). Left: ``position_features`` (P, K),
+    sin(2 pi f_k x1), at the lowest, a middle and the highest of the ``freqs`` (K,) (cycles per
+    unit); right: the time embedding (T, D) as an image, a column per 0-based step."""
     x = as_1d("x1", x1)
     feats = as_array(position_features)
     f = as_1d("freqs", freqs)
     if feats.shape != (x.size, f.size):
-        raise ValueError(f"position_features must have shape {(x.size, f.size)}, got "
-                         f"{feats.shape}")  # fmt: skip
+        raise ValueError(f"position_features must have shape {(x.size, f.size)}, got {feats.shape}")
     temb = as_array(time_features)
     if temb.ndim != 2:
         raise ValueError(f"time_features must have shape (T, D), got {temb.shape}")
@@ -181,20 +147,17 @@ def embeddings_figure(x1, position_features, freqs, time_features) -> plt.Figure
 
 
 def loss_by_step_figure(losses: Mapping[str, Mapping[str, np.ndarray]]) -> plt.Figure:
-    """One panel per point set (e.g. training, held-out), one line per model: L_simple per t
-    (:func:`evaluation.loss_by_step`); the first model, the learned one, in the predicted noise's
-    colour (solid), the others as the exact denoiser (black, dotted)."""
+    """L_simple per t (:func:`evaluation.loss_by_step`): a panel per point set, a line per model,
+    the first (learned) in the predicted noise's colour, the others as the exact denoiser's."""
     with style():
         fig, axes = plt.subplots(1, len(losses), figsize=(COLUMN_WIDTH, 3.0), sharey=True,
                                  squeeze=False, layout="constrained")  # fmt: skip
         for ax, (title, per_model) in zip(axes.flat, losses.items(), strict=True):
             for i, (name, values) in enumerate(per_model.items()):
-                t = np.arange(1, len(values) + 1)
-                ax.plot(t, values, ("-", ":", "--")[i % 3], lw=2.0 if i else 1.6, label=name,
-                        color=COLORS["exact" if i else "pred_noise"])
+                ax.plot(np.arange(1, len(values) + 1), values, ("-", ":", "--")[i % 3], label=name,
+                        lw=2.0 if i else 1.6, color=COLORS["exact" if i else "pred_noise"])
             plain_log(ax)
-            ax.set_xlabel("time $t$")
-            ax.set_title(title)
+            ax.set(xlabel="time $t$", title=title)
         axes.flat[0].set_ylabel(r"$L_\mathrm{simple}$ at $t$")
         axes.flat[0].legend()
     return fig

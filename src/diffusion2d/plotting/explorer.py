@@ -1,22 +1,21 @@
 """The trajectory explorer: sampling replayed in a static web page, with no kernel.
 
-The build records DDPM and deterministic DDIM from the same x_T (:func:`plotting.record_pair`);
-Bokeh draws the recording with the controls of :data:`WIDGETS`, each (but Play) running one
-``CustomJS`` callback (:data:`explorer_js.CALLBACK_JS`; :func:`view` in Python) that slices the
-stored int16 arrays. At time t the arrows belong to the step taken from x_t (as in
-:mod:`.particles`). The plot keeps an equal aspect and scales to the column; no drag tool is
-active (a swipe scrolls the page), Ctrl + wheel zooms. BokehJS is inlined: no request off-site.
+DDPM and deterministic DDIM recorded from the same x_T (:func:`trajectories.record_pair`), drawn by
+Bokeh with the controls of :data:`WIDGETS`; each but Play runs one ``CustomJS`` callback
+(:data:`CALLBACK_JS`; :func:`view` in Python) that slices the stored int16 arrays. At time t the
+arrows belong to the step taken from x_t (as in :mod:`.particles`). Equal aspect, scaled to the
+column; no active drag tool (a swipe scrolls the page), Ctrl + wheel zooms. BokehJS is inlined: no
+request off-site. The client side (JavaScript, CSS, HTML) is package data in ``explorer_assets/``.
 """
-
-from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.resources import files
 
 import numpy as np
 
 from ..trajectories import Trajectories
-from .explorer_js import CALLBACK_JS, CONTAINER_STYLE, CSS, HELP, PLAY_JS
+from . import explorer_assets
 from .particles import EPS_SCALE
 from .points import LIMITS, as_points, scaled_arrows
 from .style import COLORS, CUES
@@ -29,42 +28,37 @@ ARROWS = {"field": "learned field", "pred_noise": "predicted noise", "noise": "a
 DEFAULTS = {"tail": 10, "num": 50, "arrows": (1,)}  # a calm start: 50 particles, eps_theta only
 STEP_MS = 150  # Play: milliseconds per step (T = 50 plays in 7.5 s)
 SAMPLERS = ("DDPM", "DDIM")  # index 0 and 1 of the stored arrays, and of the sampler toggle
+# CustomJS code: on every control change but Play, on Play/Pause; the page's CSS; the HTML around
+# the roots (in a light box: BokehJS's dark text is unreadable on a dark page): legend, help text
+CALLBACK_JS, PLAY_JS, CSS, PAGE = ((files(explorer_assets) / name).read_text("utf-8") for name in
+                                   ("update.js", "play.js", "explorer.css", "page.html"))
 
 
 @dataclass
 class ExplorerData:
-    """What the page stores. Integer arrays are int16 in units of 1 / :data:`QUANT`.
-
-    positions (2, T+1, N, 2): sampler (0 DDPM, 1 DDIM), frame k (x_{T-k}), particle, coordinate;
-    eps (2, T, N, 2): eps_theta of step k times ``EPS_SCALE``; noise (T, N, 2): DDPM's added noise;
-    field (2, T, G, 2): the learned field of step k at the G grid points, rescaled per step by
-    :func:`plotting.scaled_arrows`; grid (G, 2) float32; data (M, 2) float32: the training data
-    drawn faintly behind (M may be 0).
-    """
+    """What the page stores: int16 arrays in units of 1 / :data:`QUANT` (sampler 0 DDPM, 1 DDIM;
+    frame k holds x_{T-k}; step k is the step taken from it), float32 grid and data."""
 
     T: int
     num_particles: int
-    positions: np.ndarray
-    eps: np.ndarray
-    noise: np.ndarray
-    field: np.ndarray
-    grid: np.ndarray
-    data: np.ndarray
+    positions: np.ndarray  # (2, T+1, N, 2): sampler, frame k, particle, coordinate
+    eps: np.ndarray  # (2, T, N, 2): eps_theta of step k times EPS_SCALE
+    noise: np.ndarray  # (T, N, 2): DDPM's added noise
+    field: np.ndarray  # (2, T, G, 2): the learned field at G grid points, by scaled_arrows per step
+    grid: np.ndarray  # (G, 2)
+    data: np.ndarray  # (M, 2): the training data, drawn faintly behind (M may be 0)
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the stored arrays before compression."""
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
 
 def quantize(x: np.ndarray) -> np.ndarray:
-    """Round to thousandths and store as int16 (values are clipped to +-32.767)."""
     return np.clip(np.round(np.asarray(x, np.float64) * QUANT), -32767, 32767).astype(np.int16)
 
 
 def explorer_data(runs: Mapping[str, Trajectories], data: object = None) -> ExplorerData:
-    """Pack a DDPM and a DDIM recording (``{"DDPM": ..., "DDIM": ...}`` from
-    :func:`plotting.record_pair`, same x_T and grid) into :class:`ExplorerData`."""
+    """Pack ``{"DDPM": ..., "DDIM": ...}`` of :func:`trajectories.record_pair` into ExplorerData."""
     if set(SAMPLERS) - set(runs):
         raise ValueError(f"runs must hold {SAMPLERS}, missing {set(SAMPLERS) - set(runs)}")
     ddpm, ddim = (runs[s] for s in SAMPLERS)
@@ -77,16 +71,13 @@ def explorer_data(runs: Mapping[str, Trajectories], data: object = None) -> Expl
     spacing = float(ddpm.grid_x[0, 1] - ddpm.grid_x[0, 0])
     field = [[scaled_arrows(f.astype(np.float64), spacing)[0].reshape(-1, 2) for f in run.field]
              for run in (ddpm, ddim)]  # (2, T, G, 2): rescaled per step
-    back = np.zeros((0, 2)) if data is None else as_points("data", data)
     return ExplorerData(
-        T=ddpm.eps_pred.shape[0],
-        num_particles=ddpm.eps_pred.shape[1],
+        T=ddpm.eps_pred.shape[0], num_particles=ddpm.eps_pred.shape[1],
         positions=quantize(np.stack([ddpm.positions, ddim.positions])),
         eps=quantize(np.stack([ddpm.eps_pred, ddim.eps_pred]) * EPS_SCALE),
-        noise=quantize(ddpm.added_noise),
-        field=quantize(field),
+        noise=quantize(ddpm.added_noise), field=quantize(field),
         grid=np.stack([ddpm.grid_x.ravel(), ddpm.grid_y.ravel()], 1).astype(np.float32),
-        data=back.astype(np.float32),
+        data=(np.zeros((0, 2)) if data is None else as_points("data", data)).astype(np.float32),
     )
 
 
@@ -112,16 +103,34 @@ def view(data: ExplorerData, t: int, tail: int, num: int, ddim: bool,
     return out
 
 
-def _plot(data: ExplorerData, sources: dict):
-    """The square-range plot: data, tails, the three kinds of arrow, particles."""
-    from bokeh.models import Arrow, OpenHead, VeeHead, WheelZoomTool
+def build_explorer(data: ExplorerData, tail: int | None = None, num: int | None = None,
+                   arrows: tuple[int, ...] = DEFAULTS["arrows"]) -> dict:  # fmt: skip
+    """The page's two Bokeh roots, ``{"plot": ..., "controls": ...}`` (one document): the plot
+    (``explorer-plot``: data, tails, three kinds of arrow, particles) and the :data:`WIDGETS`."""
+    from bokeh.layouts import column, row
+    from bokeh.models import Button, CheckboxGroup, ColumnDataSource, CustomJS, Slider
+    from bokeh.models import RadioButtonGroup as Toggle
+    from bokeh.models.annotations import Arrow, OpenHead, VeeHead
+    from bokeh.models.tools import WheelZoomTool
     from bokeh.plotting import figure
+
+    T, N = data.T, data.num_particles
+    tail = min(DEFAULTS["tail"], T) if tail is None else tail
+    num = min(DEFAULTS["num"], N) if num is None else num
+    if not 0 <= tail <= T:
+        raise ValueError(f"tail must be in 0..{T}, got {tail}")
+    if not 1 <= num <= N:
+        raise ValueError(f"num must be in 1..{N}, got {num}")
+    if not set(arrows) <= set(range(len(ARROWS))):
+        raise ValueError(f"arrows must be indices into {list(ARROWS.values())}, got {arrows}")
+    init = view(data, T, tail, num, ddim=False, arrows=tuple(arrows))
+    sources = {name: ColumnDataSource(values, name=name) for name, values in init.items()}
 
     zoom = WheelZoomTool(modifiers={"ctrl": True})  # a plain wheel scrolls the page
     plot = figure(
         name=PLOT_NAME, sizing_mode="scale_width", width=400, height=440, match_aspect=True,
         tools=["pan", zoom, "box_zoom", "reset"], active_drag=None, active_scroll=zoom,
-        toolbar_location="below", title=f"DDPM, t = {data.T}", output_backend="canvas",
+        toolbar_location="below", title=f"DDPM, t = {T}", output_backend="canvas",
         x_axis_label="x₁", y_axis_label="x₂",
     )  # fmt: skip
     # the ranges cover LIMITS x LIMITS and grow along one axis to keep one data unit square
@@ -140,53 +149,25 @@ def _plot(data: ExplorerData, sources: dict):
                 if kind == "field" else
                 VeeHead(size=6, line_color=color, fill_color=color, fill_alpha=alpha))  # fmt: skip
         plot.add_layout(Arrow(end=head, source=sources[name], line_color=color, line_alpha=alpha,
-                              line_width=1.3, line_dash=dash, x_start="x_start",
-                              y_start="y_start", x_end="x_end", y_end="y_end"))  # fmt: skip
+                              line_width=1.3, line_dash=dash))  # from (x_start, y_start)
     plot.scatter("x", "y", source=sources["points"], size=5, color=COLORS["samples"])
-    return plot
-
-
-def build_explorer(data: ExplorerData, tail: int | None = None, num: int | None = None,
-                   arrows: tuple[int, ...] = DEFAULTS["arrows"]) -> dict:  # fmt: skip
-    """The two Bokeh roots of the page, ``{"plot": ..., "controls": ...}`` (one document): the
-    plot (``explorer-plot``) and a column with the controls of :data:`WIDGETS`. ``tail`` and
-    ``num`` default to :data:`DEFAULTS`, or to T and all particles if those are fewer."""
-    from bokeh.layouts import column, row
-    from bokeh.models import Button, CheckboxGroup, ColumnDataSource, CustomJS, Slider
-    from bokeh.models import RadioButtonGroup as Toggle
-
-    T, N = data.T, data.num_particles
-    tail = min(DEFAULTS["tail"], T) if tail is None else tail
-    num = min(DEFAULTS["num"], N) if num is None else num
-    if not 0 <= tail <= T:
-        raise ValueError(f"tail must be in 0..{T}, got {tail}")
-    if not 1 <= num <= N:
-        raise ValueError(f"num must be in 1..{N}, got {num}")
-    if not set(arrows) <= set(range(len(ARROWS))):
-        raise ValueError(f"arrows must be indices into {list(ARROWS.values())}, got {arrows}")
-    init = view(data, T, tail, num, ddim=False, arrows=tuple(arrows))
-    sources = {name: ColumnDataSource(values, name=name) for name, values in init.items()}
-    plot = _plot(data, sources)
 
     wide = {"sizing_mode": "stretch_width"}
     slider = {**wide, "margin": (4, 12, 4, 12)}  # room for the handle at either end
-    step = min(10, N)
     controls = {  # time runs right to left: T at the left end, moving right runs the sampler
         "time": Slider(title="diffusion time t", start=0, end=T, value=T, step=1, direction="rtl",
                        **slider),  # fmt: skip
         "play": Button(label="Play", width=76),
         "sampler": Toggle(labels=list(SAMPLERS), active=0, **wide),
         "tail": Slider(title="tail length", start=0, end=T, value=tail, step=1, **slider),
-        "particles": Slider(title="number of particles", start=step, end=N, value=num, step=step,
-                            **slider),  # fmt: skip
+        "particles": Slider(title="number of particles", start=min(10, N), end=N, value=num,
+                            step=min(10, N), **slider),  # fmt: skip
         "arrows": CheckboxGroup(labels=list(ARROWS.values()), active=list(arrows), **wide),
     }
     for key, w in controls.items():
         w.name, w.css_classes = WIDGETS[key], [WIDGETS[key]]
-    stored = {  # one int16 column "v" each, flat in the layout of ExplorerData
-        key: ColumnDataSource({"v": getattr(data, key).ravel()}, name=f"explorer-store-{key}")
-        for key in ("positions", "eps", "noise", "field")
-    }
+    stored = {key: ColumnDataSource({"v": getattr(data, key).ravel()}, name=f"explorer-store-{key}")
+              for key in ("positions", "eps", "noise", "field")}  # int16, flat as in ExplorerData
     inputs = {k: w for k, w in controls.items() if k != "play"}
     callback = CustomJS(code=CALLBACK_JS, args=dict(
         **stored, **sources, **inputs, plot=plot, T=T, N=N, G=len(data.grid), Q=QUANT,
@@ -195,45 +176,22 @@ def build_explorer(data: ExplorerData, tail: int | None = None, num: int | None 
         w.js_on_change("active" if key in ("sampler", "arrows") else "value", callback)
     play = dict(play=controls["play"], time=controls["time"], DT=STEP_MS)
     controls["play"].js_on_event("button_click", CustomJS(args=play, code=PLAY_JS))
-    buttons = row(controls["play"], controls["sampler"], sizing_mode="stretch_width")
-    column_ = column(controls["time"], buttons, controls["tail"], controls["particles"],
-                     controls["arrows"], sizing_mode="stretch_width")  # fmt: skip
-    return {"plot": plot, "controls": column_}
-
-
-def legend_html() -> str:
-    """What each mark means, with its colour and second cue (dot; line style and head)."""
-    dot = '<circle cx="15" cy="6" r="3.5" fill="{c}"/>'
-    line = '<line x1="1" y1="6" x2="24" y2="6" stroke="{c}" stroke-width="1.6"{dash}/>'
-    open_head = '<path d="M21 2 L27 6 L21 10" fill="none" stroke="{c}" stroke-width="1.4"/>'
-    head = '<path d="M20 2 L28 6 L20 10 z" fill="{c}"/>'
-    rows = [("samples", dot, "particles x<sub>t</sub>"), ("data", dot, "training data"),
-            ("field", line + open_head, "learned field (rescaled)"),
-            ("pred_noise", line + head, f"predicted noise ε<sub>θ</sub> × {EPS_SCALE:g}"),
-            ("noise", line + head, "added noise σ<sub>t</sub>z (DDPM)")]  # fmt: skip
-    svg = '<svg width="30" height="12" aria-hidden="true">{}</svg>{}'
-    dash = {"-": "", "--": ' stroke-dasharray="4 2"'}
-    marks = [svg.format(m.format(c=COLORS[k], dash=dash[CUES[k].get("linestyle", "-")]), text)
-             for k, m, text in rows]  # fmt: skip
-    return f"<p class='explorer-legend'>{'<br>'.join(marks)}</p>"
+    buttons = row(controls["play"], controls["sampler"], **wide)
+    return {"plot": plot, "controls": column(controls["time"], buttons, controls["tail"],
+                                             controls["particles"], controls["arrows"], **wide)}
 
 
 def explorer_html(layout: Mapping) -> str:
-    """HTML for a notebook output: BokehJS inlined from the installed package, the page's CSS,
-    the two roots of ``layout`` (:func:`build_explorer`) with the legend and help text, and the
-    document (``bokeh.embed.components``). Loads nothing from a CDN."""
+    """HTML for a notebook output: :data:`PAGE` filled in with BokehJS (inlined, nothing from a
+    CDN), the CSS, the roots of ``layout`` (:func:`build_explorer`) and the legend's styles."""
     from bokeh.embed import components
     from bokeh.resources import Resources
 
     resources = Resources(mode="inline", components=["bokeh", "bokeh-widgets"])
     script, divs = components({"plot": layout["plot"], "controls": layout["controls"]})
-    return (
-        f'<div class="explorer" style="{CONTAINER_STYLE}"><style>{CSS}</style>'
-        f"{resources.render_js()}\n<div class='explorer-row'>"
-        f"<div class='explorer-plot-box'>{divs['plot']}</div>"
-        f"<div class='explorer-controls-box'>{divs['controls']}{legend_html()}{HELP}</div></div>\n"
-        f"{script}</div>"
-    )
+    dash = {f"{k}_dash": ' stroke-dasharray="4 2"' * (CUES[k]["linestyle"] == "--") for k in ARROWS}
+    return PAGE.rstrip("\n").format(css=CSS, bokehjs=resources.render_js(), script=script, **divs,
+                                    eps_scale=EPS_SCALE, **COLORS, **dash)
 
 
 def show_explorer(runs: Mapping[str, Trajectories], data: object = None, **kwargs):

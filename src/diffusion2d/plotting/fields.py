@@ -1,13 +1,9 @@
 """The learned noise field next to the exact one (chapter 07), from an
-:class:`evaluation.FieldComparison`: -eps as arrows (the way sampling moves a point), the squared
-error over the plane, and the error against the distance to the data and the time.
+:class:`evaluation.FieldComparison`: -eps as arrows, the squared error over the plane, and the
+error against the distance to the data and the time.
 
-Scope: matplotlib only. Errors are log-coloured (``magma_r``, one colour scale per figure) from
-1e-3 up; the noised data's centres sqrt(alpha_bar_t) x0_i are grey dots beneath arrows and
-sky-blue dots on top of error maps.
+Scope: matplotlib only. Errors are log-coloured (one scale per figure) from :data:`VMIN` up.
 """
-
-from __future__ import annotations
 
 from collections.abc import Sequence
 
@@ -16,17 +12,15 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 from ..evaluation import FieldComparison, error_by_distance
-from .points import outer_labels, point_axes, point_size, scaled_arrows
+from .points import draw_data, outer_labels, point_axes, point_size, scaled_arrows
 from .style import COLORS, FULL_WIDTH, QUIVER, fit, style
 
 VMIN = 1e-3  # the smallest squared error told apart on the log colour scale
 
 
 def field_comparison_figure(comp: FieldComparison) -> plt.Figure:
-    """Rows: exact E[eps|x_t] (black arrows) and learned eps_theta (green, the predicted noise's
-    colour), drawn as -eps over the centres sqrt(alpha_bar_t) x0_i (grey dots); columns: times.
-    Both rows of a column share one arrow scale (:func:`points.scaled_arrows`, factor in the
-    column's title). Full width."""
+    """Rows: exact E[eps|x_t] (black) and learned eps_theta (green) as -eps arrows over the
+    centres; a column per time at one arrow scale (:func:`points.scaled_arrows`). Full width."""
     spacing = float(comp.grid_x[0, 1] - comp.grid_x[0, 0])
     S = len(comp.times)
     side = (FULL_WIDTH - 0.9) / S
@@ -37,23 +31,20 @@ def field_comparison_figure(comp: FieldComparison) -> plt.Figure:
                                  layout="constrained")  # fmt: skip
         for c in range(S):
             both, factor = scaled_arrows(-np.stack([comp.exact[c], comp.learned[c]]), spacing)
-            for r, (_, color) in enumerate(rows):
-                ax = axes[r, c]
-                ax.scatter(*comp.centres[c].T, s=point_size("data", side), color=COLORS["data"],
-                           zorder=1, linewidths=0)  # fmt: skip
-                ax.quiver(comp.grid_x, comp.grid_y, both[r, ..., 0], both[r, ..., 1], color=color,
+            for ax, vec, (label, color) in zip(axes[:, c], both, rows, strict=True):
+                draw_data(ax, comp.centres[c], side)
+                ax.quiver(comp.grid_x, comp.grid_y, vec[..., 0], vec[..., 1], color=color,
                           width=0.006, zorder=2, **QUIVER)  # fmt: skip
                 point_axes(ax)
+                ax.set_ylabel(f"{label}\n$x_2$")  # outer_labels keeps the left column's
             axes[0, c].set_title(f"t = {comp.times[c]}, arrows ×{factor:.2g}")
         outer_labels(axes)
-        for r, (label, _) in enumerate(rows):
-            axes[r, 0].set_ylabel(f"{label}\n$x_2$")
     return fit(fig)
 
 
 def error_map_figure(comp: FieldComparison) -> plt.Figure:
-    """log-coloured |eps_theta - E[eps|x_t]|^2 over the grid, one panel per time, with the
-    centres sqrt(alpha_bar_t) x0_i on top (dots); one colour scale for all panels. Full width."""
+    """|eps_theta - E[eps|x_t]|^2 over the grid, one panel per time, the centres on top; one
+    colour scale for all panels. Full width."""
     err = np.maximum(comp.sq_error, VMIN)
     norm = LogNorm(vmin=VMIN, vmax=max(float(err.max()), 10 * VMIN))
     S = len(comp.times)

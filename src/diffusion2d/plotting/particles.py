@@ -1,35 +1,21 @@
 """Sampling seen as particles (chapter 06): one step, whole paths, snapshots, a video.
 
-Scope: drawing only, of runs recorded by :func:`trajectories.record_pair`. :func:`draw_state`
-draws x_t of one run: the learned field of the step taken from x_t (thin arrows), the particles
-(blue dots) with their recent paths, their predicted noise (dashed arrows, times
-:data:`EPS_SCALE`) and added noise (solid arrows), over the data (grey dots), each meaning in its
-colour and named in a legend. :func:`step_figure`, :func:`paths_figure` and
-:func:`snapshot_grid` fit the text column; :func:`sampling_video` animates the runs side by side.
+Scope: drawing only, of runs recorded by :func:`trajectories.record_pair`; :func:`draw_state`
+draws x_t of one run: the learned field, the particles and their recent paths, their predicted
+(times :data:`EPS_SCALE`) and added noise, each meaning in its colour and named in a legend.
 """
-
-from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..trajectories import Trajectories, frame_of
 from . import animation, video
-from .points import (
-    arrows,
-    draw_data,
-    legend_dot,
-    outer_labels,
-    panel_grid,
-    point_axes,
-    scaled_arrows,
-)
-from .style import COLORS, COLUMN_WIDTH, CUES, NEUTRALS, QUIVER, style
+from .points import arrows, draw_data, draw_quiver, legend_dot, outer_labels, panel_grid, point_axes
+from .style import COLORS, COLUMN_WIDTH, CUES, NEUTRALS, style
 
 EPS_SCALE = 0.2  # predicted-noise arrows: eps_theta drawn at this fraction of its length
 
@@ -37,37 +23,30 @@ EPS_SCALE = 0.2  # predicted-noise arrows: eps_theta drawn at this fraction of i
 def draw_state(ax: plt.Axes, traj: Trajectories, t: int, data: object = None,
                num: int | None = None, tail: int = 0, eps: bool = True,
                dot: float = 6.0) -> float | None:  # fmt: skip
-    """Draw x_t of one run on ``ax``: the learned field of the step taken from x_t, the first
-    ``num`` particles (dots of area ``dot``) with their paths over the last ``tail`` frames,
-    and, with ``eps``, their predicted noise and added noise; the data as grey dots. Returns the
-    field's arrow scale factor (None at t = 0, where no step is left)."""
+    """x_t of one run over the data: the learned field of the step from x_t, the first ``num``
+    particles, their last ``tail`` moves and (``eps``) noise arrows; the field's arrow scale."""
     k = frame_of(traj, t)
-    T = len(traj.paper_t) - 1
-    n = traj.positions.shape[1] if num is None else min(num, traj.positions.shape[1])
     factor = None
     draw_data(ax, data, side=2.0 if dot < 5 else 3.4)
-    if k < T:
+    if k < len(traj.field):  # a step is left from x_t
         spacing = float(traj.grid_x[0, 1] - traj.grid_x[0, 0])
-        vec, factor = scaled_arrows(traj.field[k].astype(np.float64), spacing)
-        ax.quiver(traj.grid_x, traj.grid_y, vec[..., 0], vec[..., 1], color=COLORS["field"],
-                  alpha=0.55, width=0.004, zorder=2, **QUIVER)  # fmt: skip
+        factor = draw_quiver(ax, traj.grid_x, traj.grid_y, traj.field[k], spacing, alpha=0.55,
+                             width=0.004)  # fmt: skip
     if tail > 0 and k > 0:
-        paths = np.swapaxes(traj.positions[max(0, k - tail) : k + 1, :n], 0, 1)  # (n, L, 2)
-        ax.add_collection(
-            LineCollection(paths, colors=COLORS["samples"], alpha=0.6, linewidths=1.0, zorder=3)
-        )
-    pts = traj.positions[k, :n]
+        paths = np.swapaxes(traj.positions[max(0, k - tail) : k + 1, :num], 0, 1)  # (n, L, 2)
+        ax.add_collection(LineCollection(paths, colors=COLORS["samples"], alpha=0.6,
+                                         linewidths=1.0, zorder=3))  # fmt: skip
+    pts = traj.positions[k, :num]
     ax.scatter(pts[:, 0], pts[:, 1], s=dot, color=COLORS["samples"], zorder=5)
-    if eps and k < T:
-        arrows(ax, pts, traj.eps_pred[k, :n] * EPS_SCALE, "pred_noise")
-        arrows(ax, pts, traj.added_noise[k, :n], "noise")  # none for DDIM: nothing drawn
+    if eps and k < len(traj.field):
+        arrows(ax, pts, traj.eps_pred[k, :num] * EPS_SCALE, "pred_noise")
+        arrows(ax, pts, traj.added_noise[k, :num], "noise")  # none for DDIM: nothing drawn
     point_axes(ax)
     return factor
 
 
-def _legend(fig: Figure, tail: int, eps: bool = True, **kw) -> None:
-    """One legend of the meanings drawn by :func:`draw_state` (the noise arrows with ``eps``),
-    each with its second cue (marker or line style)."""
+def _legend(fig: plt.Figure, tail: int, eps: bool = True, **kw) -> None:
+    """The legend of what :func:`draw_state` draws, each meaning with its second cue."""
     handles = [legend_dot("particles $x_t$", COLORS["samples"])]
     if tail:
         handles.append(Line2D([], [], color=COLORS["samples"], alpha=0.6, lw=1.0,
@@ -84,7 +63,6 @@ def _legend(fig: Figure, tail: int, eps: bool = True, **kw) -> None:
 
 
 def _row(n: int, height: float):
-    """A figure as wide as the column with one square panel per run and ``height`` inches more."""
     side = (COLUMN_WIDTH - 0.6) / n
     fig, axes = plt.subplots(1, n, figsize=(COLUMN_WIDTH, side + height), squeeze=False,
                              layout="constrained")  # fmt: skip
@@ -93,21 +71,19 @@ def _row(n: int, height: float):
 
 def step_figure(runs: Mapping[str, Trajectories], t: int, data: object = None, num: int = 40,
                 tail: int = 4) -> plt.Figure:  # fmt: skip
-    """One panel per run at time t, drawn by :func:`draw_state` (learned field, particles with
-    their last ``tail`` moves, predicted and added noise), over the data; one legend."""
+    """One panel per run at time t, drawn by :func:`draw_state` over the data; one legend."""
     with style():
         fig, axes, _ = _row(len(runs), 1.3)
         for ax, (name, traj) in zip(axes.flat, runs.items(), strict=True):
             factor = draw_state(ax, traj, t, data, num=num, tail=tail)
             ax.set_title(f"{name}, t = {t}" + ("" if factor is None else f" (field ×{factor:.2g})"))
         outer_labels(axes)
-        _legend(fig, tail, loc="outside lower center", handlelength=2.0, columnspacing=1.2)
+        _legend(fig, tail, loc="outside lower center", columnspacing=1.2)
     return fig
 
 
 def paths_figure(runs: Mapping[str, Trajectories], data: object = None, num: int = 80):
-    """Whole paths from x_T (open black circles) to x_0 (blue dots), one panel per run, over
-    the data (grey dots); one legend under the panels."""
+    """Whole paths from x_T (open black circles) to x_0 (blue dots), a panel per run, over data."""
     with style():
         fig, axes, side = _row(len(runs), 1.0)
         for ax, (name, traj) in zip(axes.flat, runs.items(), strict=True):
@@ -132,21 +108,20 @@ def paths_figure(runs: Mapping[str, Trajectories], data: object = None, num: int
 
 def snapshot_grid(runs: Mapping[str, Trajectories], times: Sequence[int], data: object = None,
                   num: int = 150, tail: int = 3, ncols: int = 3) -> plt.Figure:  # fmt: skip
-    """Each run in a block of rows (``ncols`` times per row, in order), each panel the learned
-    field at t, the particles x_t and their last ``tail`` moves; one legend under the grid.
-    Panels are as large as the column allows."""
+    """Each run in a block of rows of ``ncols`` panels, one per time in order, each drawn by
+    :func:`draw_state` without the noise arrows; panels as large as the column allows."""
     ncols = max(1, min(ncols, len(times)))
     per_run = -(-len(times) // ncols)  # rows per run
     with style():
         fig, axes, _ = panel_grid(len(runs) * per_run * ncols, ncols, COLUMN_WIDTH, panel=2.3)
         fig.set_size_inches(fig.get_size_inches() + (0, 0.4))  # room for the legend
         for r, (name, traj) in enumerate(runs.items()):
-            for i in range(per_run * ncols):
+            for i, t in enumerate(times):
                 ax = axes[r * per_run + i // ncols, i % ncols]
-                ax.set_visible(i < len(times))
-                if i < len(times):
-                    draw_state(ax, traj, times[i], data, num=num, tail=tail, eps=False, dot=4)
-                    ax.set_title(f"{name}, t = {times[i]}")
+                draw_state(ax, traj, t, data, num=num, tail=tail, eps=False, dot=4)
+                ax.set_title(f"{name}, t = {t}")
+        for ax in axes.flat:
+            ax.set_visible(ax.has_data())  # the rest of a block's last row
         outer_labels(axes)
         _legend(fig, tail, eps=False, loc="outside lower center")
     return fig
@@ -155,11 +130,8 @@ def snapshot_grid(runs: Mapping[str, Trajectories], times: Sequence[int], data: 
 def sampling_video(runs: Mapping[str, Trajectories], data: object = None, num: int = 40,
                    tail: int = 4, every: int = 2, timing: animation.Timing | None = None,
                    width: float = COLUMN_WIDTH) -> video.Video:  # fmt: skip
-    """One animation of several runs side by side (e.g. DDPM and DDIM from the same x_T), from
-    t = T to 0: every ``every``-th step at first, then each of the last ``timing.slow_last``
-    steps, each panel drawn by :func:`draw_state` over the data; one legend above the panels
-    (the video's controls cover the bottom while paused). ``timing`` (default: 0.3 s a frame,
-    the last 10 steps each) holds x_T and x_0."""
+    """Several runs side by side (e.g. DDPM and DDIM from the same x_T), t = T to 0 (frames by
+    :func:`animation.pick`); one legend above (paused, the video's controls cover the bottom)."""
     timing = timing or animation.Timing(step=0.3, slow_last=10, slow_step=0.3)
     lengths = {name: len(traj.paper_t) for name, traj in runs.items()}
     if not runs or len(set(lengths.values())) != 1:
@@ -168,7 +140,7 @@ def sampling_video(runs: Mapping[str, Trajectories], data: object = None, num: i
     ks = animation.pick(T + 1, every, timing.slow_last)  # frame k holds x_t, t = T - k
     side = (width - 0.6) / len(runs)
 
-    def setup(fig: Figure):
+    def setup(fig: plt.Figure):
         fig.set_layout_engine("constrained", w_pad=0.08)
         axes = fig.subplots(1, len(runs), squeeze=False)
         for ax, name in zip(axes.flat, runs, strict=True):
@@ -176,7 +148,7 @@ def sampling_video(runs: Mapping[str, Trajectories], data: object = None, num: i
             point_axes(ax)
             ax.set_title(f"{name}, t = {T}")  # room for the titles of the frames
         outer_labels(axes)
-        _legend(fig, tail, loc="outside upper center", handlelength=2.0, columnspacing=1.2)
+        _legend(fig, tail, loc="outside upper center", columnspacing=1.2)
 
         def draw(j: int) -> None:
             for ax, (name, traj) in zip(axes.flat, runs.items(), strict=True):

@@ -1,43 +1,50 @@
-"""Figures of the evaluation (chapters 06, 08, 09): sample quality against the step t and
-against the number of sampling steps, with the protocol's intervals and baselines, and how close
-samples come to the training points (:class:`evaluation.MemorisationStats`).
+"""Figures of the evaluation (chapters 06, 08, 09): sample quality against t and against the
+number of sampling steps, with the protocol's intervals and baselines, and memorisation
+(:class:`evaluation.MemorisationStats`).
 
-Scope: matplotlib only; the numbers come from :mod:`diffusion2d.protocol` and
-:mod:`diffusion2d.evaluation`. Both samplers keep a colour, a marker and a line style each
+Scope: matplotlib only. Each sampler keeps its colour, marker and line style
 (:data:`style.SAMPLERS`); reference rows (e.g. the baselines) are dotted grey lines.
 """
-
-from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
 from ..evaluation import MemorisationStats, chamfer_by_step
 from ..protocol import METRICS, interval
 from .curves import plain_log
-from .points import draw_data, legend_dot, outer_labels, point_axes
+from .points import as_points, draw_data, legend_dot, outer_labels, point_axes
 from .style import COLORS, COLUMN_WIDTH, FULL_WIDTH, MIN_FONT, NEUTRALS, SAMPLERS, fit, style
 
+Rows = Mapping[str, pd.DataFrame]  # protocol results by name
 
-def _reference_lines(ax: plt.Axes, reference: Mapping[str, pd.DataFrame] | None, metric: str):
-    """The mean of ``metric`` in each of the ``reference`` protocol rows as a named dotted line."""
+
+def _reference_lines(ax: plt.Axes, reference: Rows | None, metric: str) -> None:
+    """The mean of ``metric`` in each of the ``reference`` rows as a named dotted line, named at
+    the right end on the side away from the curves there (most curves end above a floor)."""
+    ends = []  # each curve's value at the right end, interpolated (its end value beyond it)
+    for xs, ys in (np.asarray(line.get_data(), dtype=float) for line in ax.lines):
+        ends.append(np.interp(ax.get_xlim()[1], np.sort(xs), ys[np.argsort(xs)]))
     for name, df in (reference or {}).items():
         mean = interval(df, metric)[0]
+        below = sum(e > mean for e in ends) > len(ends) / 2
         ax.axhline(mean, ls=":", lw=1.2, color=NEUTRALS["axes"])
         ax.annotate(name, (0.99, mean), xycoords=("axes fraction", "data"), ha="right",
-                    va="bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"])  # fmt: skip
+                    va="top" if below else "bottom", fontsize=MIN_FONT, color=NEUTRALS["axes"],
+                    xytext=(0, -2 if below else 0), textcoords="offset points")  # a gap below
+        if below:  # room for the name under the line, measured in the axis' own scale
+            scale, (low, high) = ax.transScale, ax.get_ylim()
+            (_, low), (_, at), (_, high) = scale.transform([(1, low), (1, mean), (1, high)])
+            if at - low < 0.1 * (high - low):
+                new_low = scale.inverted().transform([(1, (at - 0.1 * high) / 0.9)])[0, 1]
+                ax.set_ylim(new_low, ax.get_ylim()[1])
 
 
-def chamfer_by_step_plot(
-    results: Mapping[str, pd.DataFrame], reference: Mapping[str, pd.DataFrame] | None = None
-) -> plt.Figure:
-    """The Chamfer distance of x_t against the paper time t (T on the left, 0 on the right), one
-    line per sampler (keys ``"ddpm"``/``"ddim"``, :func:`evaluation.chamfer_by_step`) with its
-    interval as a band; ``reference`` protocol rows (e.g. the baselines) as dotted lines."""
+def chamfer_by_step_plot(results: Rows, reference: Rows | None = None) -> plt.Figure:
+    """The Chamfer distance of x_t against t (T on the left), a line and an interval band per
+    sampler (keys ``"ddpm"``/``"ddim"``, :func:`evaluation.chamfer_by_step`)."""
     with style():
         fig, ax = plt.subplots(figsize=(5.6, 3.2), layout="constrained")
         for name, df in results.items():
@@ -45,22 +52,17 @@ def chamfer_by_step_plot(
             st = SAMPLERS[name]
             ax.plot(c.index, c["mean"], lw=1.6, label=name.upper(), markevery=5, ms=4, **st)
             ax.fill_between(c.index, c["lo"], c["hi"], color=st["color"], alpha=0.3, lw=0)
-        _reference_lines(ax, reference, "chamfer")
         ax.set_xlim(c.index.max(), 0)
         plain_log(ax)
-        ax.set_xlabel("t (sampling runs from left to right)")
-        ax.set_ylabel("Chamfer distance of xₜ")
-        ax.legend(loc="lower left")
+        _reference_lines(ax, reference, "chamfer")
+        ax.set(xlabel="t (sampling runs from left to right)", ylabel="Chamfer distance of xₜ")
+        ax.legend(loc="center left")  # clear of the curves (top) and the floor
     return fig
 
 
-def sweep_plot(
-    sweep: Mapping[tuple[str, int], pd.DataFrame],
-    reference: Mapping[str, pd.DataFrame] | None = None,
-    columns: Sequence[str] = ("chamfer", "mmd2"),
-) -> plt.Figure:
-    """One panel per metric: the protocol mean against the number of steps, a line per sampler,
-    with the interval of every point as an error bar; ``reference`` rows as dotted lines."""
+def sweep_plot(sweep: Mapping[tuple[str, int], pd.DataFrame], reference: Rows | None = None,
+               columns: Sequence[str] = ("chamfer", "mmd2")) -> plt.Figure:  # fmt: skip
+    """A panel per metric: the protocol mean (interval as error bar) against the number of steps."""
     samplers = [s for s in SAMPLERS if s in {s2 for s2, _ in sweep}]  # in the book's order
     ks_all = sorted({k for _, k in sweep})
     with style():
@@ -70,24 +72,20 @@ def sweep_plot(
             for s in samplers:
                 ks = sorted(k for s2, k in sweep if s2 == s)
                 iv = np.array([interval(sweep[s, k], col) for k in ks])  # (K, 3)
-                st = SAMPLERS[s]
-                ax.errorbar(ks, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]],
-                            marker=st["marker"], ls=st["linestyle"], ms=4, capsize=3,
-                            color=st["color"], label=s.upper())  # fmt: skip
+                ax.errorbar(ks, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]], ms=4,
+                            capsize=3, label=s.upper(), **SAMPLERS[s])  # fmt: skip
             _reference_lines(ax, reference, col)
             ax.set_xscale("log")
             ax.set_xticks(ks_all, [str(k) for k in ks_all])
             ax.minorticks_off()
-            ax.set_xlabel("number of sampling steps")
-            ax.set_title(METRICS[col][0] + " (lower is better)")
+            ax.set(xlabel="number of sampling steps", title=METRICS[col][0] + " (lower is better)")
             ax.legend(loc="best")
     return fig
 
 
 def distance_histograms(stats: Mapping[str, MemorisationStats], floor: float = 1e-6) -> plt.Figure:
-    """Histograms (log distance axis) of sample-to-nearest-training-point distances, one panel per
-    sampler, over the training data's own spacing (grey); distances below ``floor`` are drawn at
-    ``floor``."""
+    """Histograms (log axis) of the distance from each sample to its nearest training point, a
+    panel per sampler, over the training data's own spacing (grey); ``floor`` clips below."""
     bins = np.logspace(np.log10(floor), 0.5, 40)
     with style():
         fig, axes = plt.subplots(1, len(stats), figsize=(min(FULL_WIDTH, 3.0 * len(stats)), 3.0),
@@ -101,25 +99,22 @@ def distance_histograms(stats: Mapping[str, MemorisationStats], floor: float = 1
                     color=COLORS["samples"], label="sample → nearest train")  # fmt: skip
             ax.axvline(st.spacing, ls="--", lw=1.0, color=COLORS["data"], label="median spacing")
             ax.axvline(st.copy_radius, ls=":", lw=1.0, color=COLORS["data"], label="copy radius")
-            ax.set_xscale("log")
-            ax.set_xlabel("distance")
-            ax.set_title(name)
+            ax.set(xscale="log", xlabel="distance", title=name)
         axes[0, 0].set_ylabel("fraction")
         axes[0, 0].legend(loc="upper left")
     return fit(fig)
 
 
-def coverage_figure(stats: Mapping[str, MemorisationStats], train: torch.Tensor,
-                    heldout: torch.Tensor) -> plt.Figure:  # fmt: skip
-    """One panel per sampler: its samples (blue dots) over the training points (grey dots
-    beneath, as the book draws data) and the held-out points (open diamonds on top), to see
-    which of them the samples cover; one legend under the panels."""
-    ho = heldout.double().numpy()
+def coverage_figure(stats: Mapping[str, MemorisationStats], train: object,
+                    heldout: object) -> plt.Figure:  # fmt: skip
+    """One panel per sampler: its samples (blue dots) over the training points (grey dots) and
+    the held-out points (open diamonds on top), to see which of them the samples cover."""
+    ho = as_points("heldout", heldout)
     with style():
         fig, axes = plt.subplots(1, len(stats), figsize=(min(FULL_WIDTH, 2.9 * len(stats)), 3.5),
                                  squeeze=False, layout="constrained")  # fmt: skip
         for ax, (name, st) in zip(axes[0], stats.items(), strict=True):
-            draw_data(ax, train.double().numpy(), name="train")
+            draw_data(ax, train, name="train")
             ax.scatter(*st.samples.T, s=3, color=COLORS["samples"], alpha=0.5, zorder=2)
             ax.scatter(ho[:, 0], ho[:, 1], s=26, marker="D", facecolors="none", linewidths=1.2,
                        edgecolors=NEUTRALS["text"], zorder=3)  # fmt: skip
