@@ -1,5 +1,6 @@
 """Kernels forked from a preloaded process (book/_ext/forkkernel.py), as prerun runs chapters."""
 
+import asyncio
 import os
 import sys
 import time
@@ -56,6 +57,25 @@ def test_a_forked_kernel_runs_a_notebook_like_a_started_one(tmp_path, monkeypatc
     assert (cwd, env, preloaded, leader) == (str(tmp_path), "passed-on", "True", "True")
     assert status == "1"
     assert _gone(int(pid)), "the kernel outlived its notebook"
+
+
+def test_a_forked_kernel_exits_with_its_zygote():
+    """As a started kernel exits when the build that started it dies (JPY_PARENT_PID)."""
+
+    async def start() -> int:
+        km = ForkKernelManager(kernel_name="python3")
+        await km.start_kernel()
+        km.cleanup_connection_file()
+        return km.provisioner.pid
+
+    Zygote.current = Zygote([], dict(os.environ))
+    try:
+        pid = asyncio.run(start())
+        assert not _gone(pid, seconds=0.5)
+        Zygote.current.process.kill()  # the zygote dies without closing its kernels
+        assert _gone(pid), "the kernel outlived the process that forked it"
+    finally:
+        Zygote.current = None
 
 
 def test_without_a_zygote_the_manager_starts_kernels_as_usual(tmp_path):

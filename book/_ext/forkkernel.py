@@ -45,10 +45,13 @@ for line in sys.stdin:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.argv = ["ipykernel_launcher", *request["args"]]
+        # exit with this process, as a started kernel exits with the build (ipykernel read
+        # JPY_PARENT_PID when this process imported it, so say it on the command line)
+        args = [*request["args"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        sys.argv = ["ipykernel_launcher", *args]
         from ipykernel.kernelapp import IPKernelApp
         try:
-            IPKernelApp.launch_instance(argv=request["args"])
+            IPKernelApp.launch_instance(argv=args)
         finally:
             os._exit(0)
     print(pid, flush=True)
