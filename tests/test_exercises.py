@@ -26,6 +26,8 @@ CHECK = {
     "get_loss": ex.check_get_loss,
     "sample": ex.check_sample,
     "trajectory_step": ex.check_trajectory_step,
+    "score_and_x0": ex.check_score_and_x0,
+    "heun_step": ex.check_heun_step,
 }
 
 # Every hint the four checks gave before they became catalogues (issue 10): none may be lost.
@@ -40,6 +42,11 @@ HINT_KEYS = {
     "trajectory_step": "type eps_pred mean_alpha_bar mean_variance drift_absolute drift_with_noise "
     "mode_swapped ddim_wraparound ddim_no_shift ddim_x0_alpha last_noise deterministic_noise "
     "sigma_beta sigma_tilde sum noise_shape generic_ddpm generic_ddim",
+    "score_and_x0": "not_tuple swapped score_sign score_signal score_variance score_unscaled "
+    "tweedie_sign tweedie_std tweedie_no_variance tweedie_not_rescaled tweedie_alpha_bar score "
+    "tweedie",
+    "heun_step": "euler final_correction sigma_variance sigma_no_alpha_bar corrector_at_start "
+    "corrector_from_euler model_on_y no_rescale x_for_y generic",
 }
 
 
@@ -61,6 +68,13 @@ def _expect(result, catalogue, key, fn=None):
         hint = str(raised.value)[1:]
     assert f"{hint}" in result.message and "Hint: " in result.message, result.message
     assert "Traceback" not in result.message
+
+
+def test_every_check_has_its_own_help_text():
+    """``check_get_loss?`` in Jupyter says what the check does, not what functools.partial is."""
+    for catalogue in ex.CATALOGUE:
+        doc = inspect.getdoc(getattr(ex, f"check_{catalogue.NAME}"))
+        assert doc.startswith(f"Check your {catalogue.NAME}(...) on {catalogue.SUMMARY}")
 
 
 def test_every_hint_is_kept():

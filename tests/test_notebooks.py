@@ -492,7 +492,8 @@ def test_workshop_exercises_have_their_checks():
                 previous = [c for c in nb.cells[:i] if c.cell_type == "code"][-1]
                 assert pn.EXERCISE_TAG in previous.metadata.get("tags", []), (chapter, i)
                 assert f"def {match[2]}(" in previous.source
-    assert set(found) <= {"get_diffusion_parameters", "get_loss", "sample", "trajectory_step"}
+    assert set(found) <= {"get_diffusion_parameters", "get_loss", "sample", "trajectory_step",
+                          "score_and_x0", "heun_step"}
 
 
 @pytest.mark.build
@@ -563,7 +564,9 @@ def _first_exercise(nb) -> int:
     return next(i for i, c in enumerate(nb.cells) if pn.EXERCISE_TAG in c.metadata.get("tags", []))
 
 
-CHECK_CALL = re.compile(r"\bcheck_(get_diffusion_parameters|get_loss|sample|trajectory_step)\(")
+CHECK_CALL = re.compile(
+    r"\bcheck_(get_diffusion_parameters|get_loss|sample|trajectory_step|score_and_x0|heun_step)\("
+)
 
 
 def _check_stops_at_first_todo(nb, cwd: Path, whole: bool = False) -> str:

@@ -9,6 +9,7 @@ import torch
 from diffusion2d import cache as cache_mod
 from diffusion2d import protocol as P
 from diffusion2d.exact import ExactDenoiser
+from diffusion2d.samplers import sample
 from diffusion2d.training import TrainConfig, loss_batches, train
 
 SMALL = P.Protocol(num_samples=200, seeds=(0, 1, 2), mmd_samples=100)
@@ -116,6 +117,50 @@ def test_the_key_sees_model_sampler_steps_protocol_and_reference(ref, dino):
             key(protocol=P.Protocol(num_samples=300, seeds=(0, 1, 2), mmd_samples=100)),
             key(r=P.Reference(ref.heldout, ref.train))]  # fmt: skip
     assert len(set(keys)) == len(keys)
+
+
+def test_sampler_options_enter_the_key_only_when_set(ref, dino, monkeypatch):
+    """Default options keep the payload of a run without options (the key chapters had before
+    options existed); each set option (DDIM's eta, DDPM's variance) makes another key."""
+    model, _ = train(TINY, data=dino)
+    payloads = []
+    monkeypatch.setattr(P, "result_key", lambda modules, **payload: payloads.append(payload))
+    for sampler, opts in (("ddim", {}), ("ddim", {"eta": 0}), ("ddpm", {"variance": "beta"})):
+        P._key(model, sampler, 5, ref, SMALL, **P.options(sampler, **opts))
+    assert all(set(p) == {"model", "sampler", "num_steps", "reference", "protocol"}
+               for p in payloads)  # fmt: skip
+    monkeypatch.undo()
+    keys = [P._key(model, s, 5, ref, SMALL, **P.options(s, **opts)) for s, opts in (
+        ("ddim", {}), ("ddim", {"eta": 0.5}), ("ddim", {"eta": 1}), ("ddpm", {}),
+        ("ddpm", {"variance": "beta_tilde"}))]  # fmt: skip
+    assert len(set(keys)) == len(keys)
+    assert P.options("ddim", eta=1) == P.options("ddim", eta=1.0) == {"eta": 1.0}
+
+
+def test_evaluate_runs_the_sampler_with_its_options(ref, tmp_path):
+    exact = ExactDenoiser(ref.train, 1e-4, 0.05, 10)
+    plain = P.evaluate(exact, ref, "ddim", 5, protocol=SMALL)
+    noisy = P.evaluate(exact, ref, "ddim", 5, protocol=SMALL, eta=1.0)
+    assert len(list((tmp_path / "results").glob("*.pt"))) == 2
+    assert not plain.equals(noisy)
+    run = P.samples(exact, 0, "ddim", 5, SMALL, eta=1.0)
+    direct = sample(SMALL.num_samples, exact, "ddim", torch.Generator().manual_seed(0), 5, eta=1.0)
+    assert torch.equal(run[-1], direct[-1])
+    assert P.scores(run[-1], ref, SMALL) == noisy.loc[0].to_dict()
+    tilde = P.evaluate(exact, ref, "ddpm", 5, protocol=SMALL, variance="beta_tilde")
+    assert not tilde.equals(P.evaluate(exact, ref, "ddpm", 5, protocol=SMALL))
+
+
+@pytest.mark.parametrize(("sampler", "opts", "word"), [
+    ("ddpm", {"eta": 0.5}, "eta"), ("euler", {"eta": 1.0}, "eta"), ("ddim", {"eta": -1}, "eta"),
+    ("ddim", {"eta": True}, "eta"), ("ddim", {"variance": "beta_tilde"}, "variance"),
+    ("ddpm", {"variance": "tilde"}, "variance")])  # fmt: skip
+def test_an_option_the_sampler_does_not_take_is_refused(ref, sampler, opts, word):
+    exact = ExactDenoiser(ref.train, 1e-4, 0.05, 10)
+    with pytest.raises(ValueError, match=word):
+        P.evaluate(exact, ref, sampler, protocol=SMALL, **opts)
+    with pytest.raises(ValueError, match=word):
+        P.samples(exact, 0, sampler, protocol=SMALL, **opts)
 
 
 def test_a_corrupt_cache_file_is_recomputed(ref, tmp_path):

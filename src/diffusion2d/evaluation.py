@@ -3,7 +3,8 @@ which computes every sample-quality number; figures of them are in :mod:`diffusi
 
 Memorisation distances (:func:`memorisation_of`); quality against t (:func:`chamfer_by_step`);
 eps_theta against E[eps | x_t] on a grid (:func:`compare_fields`, :func:`error_by_distance`),
-L_simple (DDPM eq. 14) per step (:func:`loss_by_step`), :func:`eps_slope`; the book's tables
+L_simple (DDPM eq. 14) per step (:func:`loss_by_step`), :func:`eps_slope`; the score and Tweedie's
+E[x_0 | x_t] of a model against the exact ones by t (:func:`score_by_step`); the book's tables
 (:func:`display_table`). Everything uses explicit seeds and one torch thread.
 """
 
@@ -19,6 +20,7 @@ from . import metrics
 from . import protocol as P
 from .forward import q_sample
 from .loss import get_loss
+from .parameterisation import score_from_eps, x0_from_eps
 from .utils import check_points, torch_threads
 from .utils import grid as grid_points
 
@@ -70,6 +72,7 @@ class FieldComparison:
     learned: np.ndarray  # (S, ny, nx, 2)
     exact: np.ndarray  # (S, ny, nx, 2)
     centres: np.ndarray  # (S, M, 2): sqrt(alpha_bar_t) x0_i, the means of the mixture q(x_t)
+    alpha_bars: np.ndarray | None = None  # (S,): alpha_bar_t at the times
 
     @cached_property
     def sq_error(self) -> np.ndarray:
@@ -112,7 +115,8 @@ def compare_fields(model, exact, times: Sequence[int], grid: tuple = (-3.0, 3.00
         exact_eps = torch.stack([exact(pts.double(), int(t) - 1) for t in times]).numpy()
     abars = exact.alpha_bars.double().numpy()[times - 1]  # (S,)
     centres = np.sqrt(abars)[:, None, None] * exact.data.double().numpy()[None]
-    return FieldComparison(times, gx, gy, learned.reshape(shape), exact_eps.reshape(shape), centres)
+    return FieldComparison(times, gx, gy, learned.reshape(shape), exact_eps.reshape(shape), centres,
+                           abars)
 
 
 def error_by_distance(comp: FieldComparison, edges: Sequence[float]):
@@ -163,6 +167,56 @@ def eps_slope(denoiser, points: torch.Tensor, t: int, num: int = 20_000) -> floa
     with torch_threads(1):
         xt = q_sample(x0, ts, eps, denoiser.alpha_bars)
         return float((denoiser(xt, ts) * xt).sum() / (xt * xt).sum())
+
+
+def _rms(v: torch.Tensor) -> float:
+    """Root-mean-square length of the vectors v (N, 2)."""
+    return float(v.pow(2).sum(1).mean().sqrt())
+
+
+@torch.no_grad()
+def score_by_step(model, exact, points: torch.Tensor, repeats: int = 8,
+                  grid: tuple = (-3.0, 3.001, 0.1),
+                  generator: torch.Generator | None = None) -> pd.DataFrame:  # fmt: skip
+    """The model's score ``s_theta = -eps_theta / sqrt(1 - alpha_bar_t)`` against the exact
+    ``grad log q(x_t)`` of ``exact`` (an :class:`exact.ExactDenoiser`, same schedule), one row per
+    paper time t = 1..T, over x_t ~ q(x_t) (eq. 4 from ``points``, each noised ``repeats`` times)
+    and over ``utils.grid(grid)``. Columns: ``exact_rms``, ``model_rms`` (RMS length of the score
+    under q), ``bound`` (sqrt(2 / (1 - alpha_bar_t)), the RMS if x_t revealed eps), ``error_rms``
+    (RMS |s_theta - s| under q), ``relative_q``, ``relative_grid`` (RMS error over RMS exact score,
+    under q and on the grid), ``grid_cosine`` (median cosine between the two scores on the grid),
+    ``grid_length`` (their RMS lengths on the grid, learned over exact), ``x0_exact``, ``x0_model``
+    (mean distance from Tweedie's E[x_0 | x_t], exact and the model's, to the nearest of
+    ``points``) and ``xt_nearest`` (the same for x_t itself, undenoised)."""
+    _check_schedules({"model": model, "exact denoiser": exact})
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    g = torch.Generator().manual_seed(0) if generator is None else generator
+    data = check_points("points", torch.as_tensor(points)).double()  # (M, 2)
+    x0, on_grid = data.repeat(repeats, 1), grid_points(grid)[2]  # (R*M, 2), (G, 2)
+    abars, n, rows = exact.alpha_bars.double(), len(x0), []
+    with torch_threads(1):
+        for s in range(model.T):
+            xt = q_sample(x0, s, torch.randn(x0.shape, generator=g, dtype=x0.dtype), abars)
+            both = torch.cat([xt, on_grid])  # (R*M + G, 2): under q, then the grid
+            eps = {"exact": exact(both, s), "model": model(both.float(), s).double()}
+            score = {k: score_from_eps(e, abars[s]) for k, e in eps.items()}
+            err = score["model"] - score["exact"]  # (R*M + G, 2)
+            x0_hat = {k: x0_from_eps(xt, e[:n], abars[s]) for k, e in eps.items()}  # Tweedie
+            x0_hat["xt"] = xt
+            dist = {k: float(metrics.nearest_neighbour_distances(v, data).mean())
+                    for k, v in x0_hat.items()}  # fmt: skip
+            cosine = torch.cosine_similarity(score["model"][n:], score["exact"][n:], dim=1)  # (G,)
+            rows.append({"exact_rms": _rms(score["exact"][:n]),
+                         "model_rms": _rms(score["model"][:n]),
+                         "bound": float((2 / (1 - abars[s])).sqrt()), "error_rms": _rms(err[:n]),
+                         "relative_q": _rms(err[:n]) / _rms(score["exact"][:n]),
+                         "relative_grid": _rms(err[n:]) / _rms(score["exact"][n:]),
+                         "grid_cosine": float(cosine.median()),
+                         "grid_length": _rms(score["model"][n:]) / _rms(score["exact"][n:]),
+                         "x0_exact": dist["exact"], "x0_model": dist["model"],
+                         "xt_nearest": dist["xt"]})  # fmt: skip
+    return pd.DataFrame(rows, index=pd.Index(np.arange(1, model.T + 1), name="t"))
 
 
 def rms_radius(points: torch.Tensor) -> float:

@@ -1,7 +1,8 @@
 """The book's one evaluation protocol: every sample-quality number and every loss comes from here.
 
-Sample quality (:func:`evaluate`): a sampler (a trained model or the exact denoiser, DDPM or DDIM,
-a number of steps) draws ``num_samples`` points for each seed s of :class:`Protocol`
+Sample quality (:func:`evaluate`): a sampler (a trained model or the exact denoiser; DDPM, DDIM,
+Euler or Heun; a number of steps; DDIM's ``eta``, DDPM's ``variance``) draws ``num_samples`` points
+for each seed s of :class:`Protocol`
 (``torch.Generator().manual_seed(s)``), scored by the ``METRICS`` against the dino's split
 (:class:`Reference`). Tables give the mean over the seeds with a Student-t ``confidence``
 interval; :func:`compare` says "A beats B" only when the intervals do not overlap; :func:`baseline`
@@ -22,7 +23,7 @@ import torch
 
 from . import metrics
 from .cache import cached, digest, result_key
-from .samplers import sample
+from .samplers import VARIANCES, sample
 from .training import TrainConfig, batch_losses, loss_batches, split_for
 from .utils import check_points, check_positive_int, torch_threads
 
@@ -107,36 +108,58 @@ def scores(samples: torch.Tensor, ref: Reference, protocol: Protocol = PROTOCOL)
         }
 
 
+def options(sampler: str, eta: float = 0.0, variance: str = "beta") -> dict:
+    """The sampler's options that differ from the defaults, as the cache key records them (none:
+    the key of a run without options); ValueError for an option the sampler does not take."""
+    if isinstance(eta, bool) or not isinstance(eta, int | float) or not eta >= 0:
+        raise ValueError(f"eta must be a non-negative number, got {eta!r}")
+    if variance not in VARIANCES:
+        raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
+    if eta and sampler != "ddim":
+        raise ValueError(f"eta applies to sampler 'ddim' only, got eta={eta} with {sampler!r}")
+    if variance != "beta" and sampler != "ddpm":
+        raise ValueError(f"variance applies to sampler 'ddpm' only, got {variance!r} with "
+                         f"{sampler!r}")
+    return {"eta": float(eta)} if eta else {"variance": variance} if variance != "beta" else {}
+
+
 def samples(model, seed: int, sampler: str = "ddpm", num_steps: int | None = None,
-            protocol: Protocol = PROTOCOL) -> list[torch.Tensor]:
+            protocol: Protocol = PROTOCOL, *, eta: float = 0.0,
+            variance: str = "beta") -> list[torch.Tensor]:
     """The whole run of one protocol seed, x_T first, x_0 last (each (num_samples, 2)): figures
     that show samples draw them here, so they show exactly what the numbers measure."""
     generator = torch.Generator().manual_seed(seed)
-    return sample(protocol.num_samples, model, sampler, generator, num_steps)
+    return sample(protocol.num_samples, model, sampler, generator, num_steps,
+                  **options(sampler, eta, variance))
 
 
-def _key(model, sampler: str, num_steps: int | None, ref: Reference, protocol: Protocol) -> str:
+def _key(model, sampler: str, num_steps: int | None, ref: Reference, protocol: Protocol,
+         **options) -> str:
     state = sorted(model.state_dict().items())
     weights = digest(type(model).__name__, str(model.T), *(x for item in state for x in item))
     return result_key(EVALUATION_MODULES, model=weights, sampler=sampler, num_steps=num_steps,
-                      reference=ref.digest(), protocol=dataclasses.asdict(protocol))
+                      reference=ref.digest(), protocol=dataclasses.asdict(protocol), **options)
 
 
 def evaluate(model, ref: Reference, sampler: str = "ddpm", num_steps: int | None = None,
-             protocol: Protocol = PROTOCOL) -> pd.DataFrame:
-    """Score ``model`` under the protocol: one row per seed, one column per metric.
+             protocol: Protocol = PROTOCOL, *, eta: float = 0.0,
+             variance: str = "beta") -> pd.DataFrame:
+    """Score ``model`` under the protocol: one row per seed, one column per metric; ``eta``
+    (DDIM) and ``variance`` (DDPM) as in :func:`samplers.sample`.
     ``df.attrs["chamfer_by_step"]`` holds, per seed, the Chamfer distance of every x_t of the run
     to all dino points (x_T first, x_0 last)."""
+    opts = options(sampler, eta, variance)
+
     def run() -> dict:
         rows, by_step = [], []
         for seed in protocol.seeds:
-            run = samples(model, seed, sampler, num_steps, protocol)
+            run = samples(model, seed, sampler, num_steps, protocol, **opts)
             rows.append(scores(run[-1], ref, protocol))
             with torch_threads(1):
                 by_step.append([metrics.chamfer_distance(x, ref.all) for x in run])
         return {"rows": rows, "chamfer_by_step": by_step}
 
-    result = cached(_key(model, sampler, num_steps, ref, protocol), run)
+    result = cached(_key(model, sampler, num_steps, ref, protocol, **opts), run)
     return _frame(result["rows"], protocol, chamfer_by_step=result["chamfer_by_step"])
 
 

@@ -1,4 +1,5 @@
-"""Sampling seen as particles (chapter 06): one step, whole paths, snapshots, a video.
+"""Sampling seen as particles (chapter 06): one step, whole paths, snapshots, a video; the paths
+of several samplers from the same x_T overlaid (:func:`paths_overlay`, probability flow).
 
 Scope: drawing only, of runs recorded by :func:`trajectories.record_pair`; :func:`draw_state`
 draws x_t of one run: the learned field, the particles and their recent paths, their predicted
@@ -15,6 +16,8 @@ from matplotlib.lines import Line2D
 from ..trajectories import Trajectories, frame_of
 from . import animation, video
 from .points import arrows, draw_data, draw_quiver, legend_dot, outer_labels, panel_grid, point_axes
+from .points import as_points as points_of
+from .quality import SAMPLER_STYLES
 from .style import COLORS, COLUMN_WIDTH, CUES, NEUTRALS, style
 
 EPS_SCALE = 0.2  # predicted-noise arrows: eps_theta drawn at this fraction of its length
@@ -103,6 +106,37 @@ def paths_figure(runs: Mapping[str, Trajectories], data: object = None, num: int
         if data is not None:
             handles.append(legend_dot("data", COLORS["data"]))
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    return fig
+
+
+def paths_overlay(panels: Mapping[str, Mapping[str, Sequence]], data: object = None,
+                  num: int = 12) -> plt.Figure:  # fmt: skip
+    """A panel per entry of ``panels`` (title: runs): the paths of the first ``num`` particles of
+    each run (x_T, ..., x_0, each (N, 2), all from the same x_T) in its sampler's style
+    (:data:`quality.SAMPLER_STYLES`, by name), x_0 marked, the noisy ones (DDPM, DDIM with
+    eta > 0) thin and beneath; x_T open black circles, over the data."""
+    names = [n for n in SAMPLER_STYLES if any(n in runs for runs in panels.values())]
+    with style():
+        fig, axes, side = _row(len(panels), 1.3)
+        for ax, (title, runs) in zip(axes.flat, panels.items(), strict=True):
+            draw_data(ax, data, side)
+            for name, xs in runs.items():
+                st, noisy = SAMPLER_STYLES[name], name.startswith("ddpm") or "eta" in name
+                pos = np.stack([points_of(name, x)[:num] for x in xs])  # (K+1, n, 2)
+                ax.plot(pos[..., 0], pos[..., 1], color=st["color"], ls=st["linestyle"],
+                        lw=0.8 if noisy else 1.5, zorder=2 if noisy else 3)  # fmt: skip
+                ax.plot(*pos[-1].T, ls="none", marker=st["marker"], ms=4.5, color=st["color"],
+                        zorder=4)  # fmt: skip
+            ax.scatter(*pos[0].T, s=18, facecolors="none", edgecolors=NEUTRALS["text"],
+                       linewidths=0.8, zorder=5)  # fmt: skip
+            point_axes(ax)
+            ax.set_title(title)
+        outer_labels(axes)
+        handles = [legend_dot("start $x_T$", NEUTRALS["text"], mfc="none")]
+        handles += [Line2D([], [], color=SAMPLER_STYLES[n]["color"], marker=SAMPLER_STYLES[n][
+            "marker"], ls=SAMPLER_STYLES[n]["linestyle"], ms=4.5, label=SAMPLER_STYLES[n]["label"])
+            for n in names]  # fmt: skip
+        fig.legend(handles=handles, loc="outside lower center", ncols=2)
     return fig
 
 

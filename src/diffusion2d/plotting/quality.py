@@ -1,9 +1,10 @@
-"""Figures of the evaluation (chapters 06, 08, 09): sample quality against t and against the
-number of sampling steps, with the protocol's intervals and baselines, and memorisation
-(:class:`evaluation.MemorisationStats`).
+"""Figures of the evaluation (chapters 06, 08, 09, probability flow): sample quality against t,
+against the number of sampling steps and against the number of network evaluations, with the
+protocol's intervals and baselines, and memorisation (:class:`evaluation.MemorisationStats`).
 
 Scope: matplotlib only. Each sampler keeps its colour, marker and line style
-(:data:`style.SAMPLERS`); reference rows (e.g. the baselines) are dotted grey lines.
+(:data:`style.SAMPLERS`, :data:`SAMPLER_STYLES`); reference rows (e.g. the baselines) are dotted
+grey lines.
 """
 
 from collections.abc import Mapping, Sequence
@@ -17,8 +18,20 @@ from ..protocol import METRICS, interval
 from .curves import plain_log
 from .points import as_points, draw_data, legend_dot, outer_labels, point_axes
 from .style import COLORS, COLUMN_WIDTH, FULL_WIDTH, MIN_FONT, NEUTRALS, SAMPLERS, fit, style
+from .style import OKABE_ITO as OI
 
 Rows = Mapping[str, pd.DataFrame]  # protocol results by name
+# Every sampler of the probability-flow chapter, by its name in the glue keys: colour, marker,
+# line style and legend label (DDPM and DDIM as in style.SAMPLERS; Euler is DDIM with eta = 0).
+SAMPLER_STYLES = {
+    "ddpm": {**SAMPLERS["ddpm"], "label": r"DDPM, variance $\beta_t$"},
+    "ddpm-betatilde": {"color": OI["sky_blue"], "marker": "v", "linestyle": "-.",
+                       "label": r"DDPM, variance $\tilde\beta_t$ (= DDIM, $\eta = 1$)"},
+    "ddim-eta0.5": {"color": OI["vermillion"], "marker": "D", "linestyle": ":",
+                    "label": r"DDIM, $\eta = 0.5$"},
+    "ddim": {**SAMPLERS["ddim"], "label": r"DDIM, $\eta = 0$ (= Euler)"},
+    "heun": {"color": OI["green"], "marker": "^", "linestyle": "-", "label": "Heun"},
+}
 
 
 def _reference_lines(ax: plt.Axes, reference: Rows | None, metric: str) -> None:
@@ -80,6 +93,34 @@ def sweep_plot(sweep: Mapping[tuple[str, int], pd.DataFrame], reference: Rows | 
             ax.minorticks_off()
             ax.set(xlabel="number of sampling steps", title=METRICS[col][0] + " (lower is better)")
             ax.legend(loc="best")
+    return fig
+
+
+def tradeoff_plot(sweep: Mapping[tuple[str, int], pd.DataFrame], reference: Rows | None = None,
+                  metric: str = "chamfer", xticks: Sequence[int] | None = None) -> plt.Figure:
+    """``metric`` (protocol mean, interval as error bar; log axes) against the number of network
+    evaluations, a line per sampler of :data:`SAMPLER_STYLES`: ``sweep`` maps (name, NFE) to
+    the protocol's rows."""
+    names = [s for s in SAMPLER_STYLES if s in {s2 for s2, _ in sweep}]
+    if not names or len(names) < len({s for s, _ in sweep}):
+        raise ValueError(f"sweep names must be among {list(SAMPLER_STYLES)}, got "
+                         f"{sorted({s for s, _ in sweep})}")
+    with style():
+        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 4.0), layout="constrained")
+        for s in names:
+            nfe = sorted(n for s2, n in sweep if s2 == s)
+            iv = np.array([interval(sweep[s, n], metric) for n in nfe])  # (K, 3)
+            ax.errorbar(nfe, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]], ms=5,
+                        capsize=3, **SAMPLER_STYLES[s])  # fmt: skip
+        ax.set_xscale("log")
+        plain_log(ax)
+        _reference_lines(ax, reference, metric)
+        ticks = sorted(xticks or {n for _, n in sweep})
+        ax.set_xticks(ticks, [str(n) for n in ticks])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.set(xlabel="network evaluations per sample (NFE)",
+               ylabel=f"{METRICS[metric][0]} (lower is better)")
+        fig.legend(loc="outside lower center", ncols=2)
     return fig
 
 
