@@ -48,12 +48,9 @@ def _gone(pid: int, seconds: float = 60.0) -> bool:
 
 def test_a_forked_kernel_runs_a_notebook_like_a_started_one(tmp_path, monkeypatch):
     monkeypatch.setenv("FORK_TEST", "passed-on")
-    Zygote.current = Zygote(["fractions"], dict(os.environ))
-    try:
+    with Zygote(["fractions"], dict(os.environ)):
         (cwd, env, preloaded, leader), (status, pid) = _run(tmp_path)
-    finally:
-        Zygote.current.close()
-        Zygote.current = None
+    assert Zygote.current is None
     assert (cwd, env, preloaded, leader) == (str(tmp_path), "passed-on", "True", "True")
     assert status == "1"
     assert _gone(int(pid)), "the kernel outlived its notebook"

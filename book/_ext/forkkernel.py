@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,7 +60,8 @@ for line in sys.stdin:
 
 
 class Zygote:
-    """The process that forks kernels; ``preload``: the modules it imports first."""
+    """The process that forks kernels; ``preload``: the modules it imports first. As a context
+    manager it is the ``current`` one while the block runs, and closed after it."""
 
     current: Zygote | None = None  # the one ForkKernelManager asks
 
@@ -86,6 +88,14 @@ class Zygote:
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait()
+
+    def __enter__(self) -> Zygote:
+        Zygote.current = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        Zygote.current = None
+        self.close()
 
 
 class _Forked:
@@ -124,8 +134,9 @@ class _Forked:
 class _ForkProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd: list[str], **kwargs):
         zygote = Zygote.current
-        ours = cmd[1:3] == ["-m", "ipykernel_launcher"] and os.path.samefile(cmd[0], sys.executable)
-        if zygote is None or not ours:
+        python = shutil.which(cmd[0]) if cmd else None  # the zygote's Python, or start it as usual
+        ours = python is not None and os.path.samefile(python, sys.executable)
+        if zygote is None or not ours or cmd[1:3] != ["-m", "ipykernel_launcher"]:
             return await super().launch_kernel(cmd, **kwargs)
         cwd = str(kwargs.get("cwd") or os.getcwd())
         self.process = _Forked(zygote.fork(cmd[3:], cwd, dict(kwargs.get("env") or os.environ)))

@@ -34,6 +34,7 @@ other modes are left to myst-nb.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import copy
 import json
 import math
@@ -120,11 +121,12 @@ def _prerun(app, env, docnames) -> None:
     threads = str(max(1, (os.cpu_count() or 1) // size))
     for name in THREAD_VARIABLES:  # inherited by every kernel started from now on
         os.environ[name] = threads
-    if app.config.prerun_preload:  # after the thread variables: the forks inherit its libraries
-        Zygote.current = Zygote(app.config.prerun_preload, dict(os.environ))
+    # the zygote after the thread variables: the kernels it forks inherit its libraries
+    zygote = (Zygote(app.config.prerun_preload, dict(os.environ)) if app.config.prerun_preload
+              else contextlib.nullcontext())
     LOG.info(f"[prerun] executing {len(missing)} chapters, {workers} at a time, {threads} thread(s)"
              " each")
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    with zygote, concurrent.futures.ThreadPoolExecutor(workers) as pool:
         jobs = {
             pool.submit(
                 _execute, copy.deepcopy(nb), str(path.parent), config.execution_timeout,
@@ -147,9 +149,6 @@ def _prerun(app, env, docnames) -> None:
             LOG.info(f"[prerun] {docname} executed in {result.time:.0f} s")
             if not overlapped:  # started while the pool trained: it may have waited for it
                 seconds[docname] = round(result.time, 1)
-    if Zygote.current is not None:
-        Zygote.current.close()
-        Zygote.current = None
     timings.write_text(json.dumps(seconds, indent=1, sort_keys=True))
     if training is not None and training.wait():
         raise subprocess.CalledProcessError(training.returncode, training.args)

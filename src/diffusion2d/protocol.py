@@ -153,10 +153,10 @@ def evaluate(model, ref: Reference, sampler: str = "ddpm", num_steps: int | None
     def run() -> dict:
         rows, by_step = [], []
         for seed in protocol.seeds:
-            run = samples(model, seed, sampler, num_steps, protocol, **opts)
-            rows.append(scores(run[-1], ref, protocol))
+            xs = samples(model, seed, sampler, num_steps, protocol, **opts)  # x_T ... x_0
+            rows.append(scores(xs[-1], ref, protocol))
             with torch_threads(1):
-                by_step.append([metrics.chamfer_distance(x, ref.all) for x in run])
+                by_step.append([metrics.chamfer_distance(x, ref.all) for x in xs])
         return {"rows": rows, "chamfer_by_step": by_step}
 
     result = cached(_key(model, sampler, num_steps, ref, protocol, **opts), run)
