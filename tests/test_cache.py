@@ -140,13 +140,14 @@ def test_parallel_training_equals_serial(tmp_path, dino):
     assert len(list((tmp_path / "par").glob("*.pt"))) == 2
 
 
-def test_the_longest_training_starts_first(tmp_path, monkeypatch):
-    """Longest first: a 4,000-epoch model handed out last would keep one core busy alone."""
+def test_stacks_train_together_the_largest_first(tmp_path, monkeypatch):
+    """Models of one stack.signature train as one stack; the stacks are handed out largest first
+    (a 4,000-epoch model handed out last would keep one core busy alone)."""
     from diffusion2d.experiments import POOL
 
     submitted = []
 
-    class Recorder:  # stands in for the process pool: records the order models are handed out
+    class Recorder:  # stands in for the process pool: records the stacks as they are handed out
         def __init__(self, *args, **kwargs):
             pass
 
@@ -156,17 +157,17 @@ def test_the_longest_training_starts_first(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             return False
 
-        def map(self, fn, configs, *rest):
-            submitted.extend(configs)
+        def map(self, fn, stacks, *rest):
+            submitted.extend(stacks)
             return []
 
     monkeypatch.setattr(cache_mod.concurrent.futures, "ProcessPoolExecutor", Recorder)
     monkeypatch.setattr(cache_mod, "_load_or_train", lambda cfg, *a, **k: (cfg, None))
     cache_mod.load_or_train_many(POOL, directory=tmp_path, processes=2)
-    work = [cache_mod.training_work(cfg) for cfg in submitted]
-    assert submitted[0] == POOL["v4long"] and len(submitted) == len(POOL)
+    assert submitted == [[POOL[n] for n in ("v1", "v2", "v3", "v4")], [POOL["v4long"]],
+                         [POOL["v3short"]]]
+    work = [sum(map(cache_mod.training_work, stack)) for stack in submitted]
     assert work == sorted(work, reverse=True)
-    assert cache_mod.training_work(POOL["v4long"]) == 2 * cache_mod.training_work(POOL["v3"])
 
 
 def test_a_second_process_waits_for_the_training_and_loads_it(tmp_path, dino, monkeypatch):

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from .data import load_datasaurus, project_root
+from .stack import signature, train_many
 from .training import TrainConfig, TrainHistory, build_model, train
 from .utils import atomic_write
 
@@ -36,7 +37,7 @@ ENV_VAR = "DIFFUSION2D_CACHE"
 # The package's modules that determine a trained model (training imports nothing else of ours).
 TRAINING_MODULES = (
     "data.py", "flow.py", "forward.py", "loss.py", "model.py", "parameterisation.py",
-    "schedules.py", "training.py", "utils.py",
+    "schedules.py", "stack.py", "training.py", "utils.py",
 )
 
 
@@ -113,11 +114,15 @@ def _load_or_train(config: TrainConfig, data: torch.Tensor, directory: Path, pro
             return model.eval(), TrainHistory(**blob["history"])
         except Exception as err:  # noqa: BLE001 - any unreadable file is retrained
             warnings.warn(f"model cache file {path} is unusable ({err}); retraining", stacklevel=2)
-    model, history = train(config, data=data, progress=progress)
-    buffer = io.BytesIO()
+    return _store(config, data, *train(config, data=data, progress=progress), directory)
+
+
+def _store(config: TrainConfig, data: torch.Tensor, model, history, directory: Path):
+    """Write a trained model to its file in the cache; returns ``(model, history)``."""
+    key, buffer = cache_key(config, data), io.BytesIO()
     torch.save({"key": key, "config": dataclasses.asdict(config), "state_dict": model.state_dict(),
                 "history": dataclasses.asdict(history)}, buffer)
-    atomic_write(path, buffer.getvalue())
+    atomic_write(directory / f"{key}.pt", buffer.getvalue())
     return model, history
 
 
@@ -142,20 +147,35 @@ def training_work(config: TrainConfig) -> int:
 def load_or_train_many(configs: dict[str, TrainConfig], directory: str | os.PathLike | None = None,
                        processes: int | None = None) -> dict[str, tuple]:
     """``{name: (model, history)}`` for several configs, training the missing ones in parallel:
-    one process per model (up to ``processes``, default the number of CPUs), each on
-    ``config.threads`` threads, so two models train at once on two cores. The longest start first,
-    so the processes finish together (a 4,000-epoch model last would leave one core idle)."""
+    the models that can train together (one :func:`stack.signature`) as one stack, each stack in
+    a process of its own (up to ``processes``, default the number of CPUs) on ``config.threads``
+    threads. The largest start first, so the processes finish together. Each model is stored
+    under its own key, with the weights it would have trained to alone."""
     directory = Path(directory or cache_dir())
     datas = {name: load_datasaurus(cfg.dataset) for name, cfg in configs.items()}
-    load = functools.partial(_load_or_train, directory=directory, progress=False)
     with training_lock(directory):  # another process training these: wait, then load its files
-        missing = sorted((name for name, cfg in configs.items()
-                          if not (directory / f"{cache_key(cfg, datas[name])}.pt").is_file()),
-                         key=lambda name: -training_work(configs[name]))
-        workers = min(len(missing), processes or os.cpu_count() or 1)
+        stacks: dict[tuple, list[str]] = {}
+        for name, cfg in configs.items():
+            if not (directory / f"{cache_key(cfg, datas[name])}.pt").is_file():
+                stacks.setdefault(signature(cfg, datas[name]), []).append(name)
+        tasks = sorted((([configs[n] for n in names], [datas[n] for n in names])
+                        for names in stacks.values()),
+                       key=lambda task: -sum(map(training_work, task[0])))
+        train_stack = functools.partial(_train_and_store, directory=directory)
+        workers = min(len(tasks), processes or os.cpu_count() or 1)
         if workers > 1:
             ctx = multiprocessing.get_context("spawn")
             with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-                list(pool.map(load, [configs[n] for n in missing], [datas[n] for n in missing]))
-        # load what the workers wrote (or train here: one worker, or an unusable file)
-        return {name: load(cfg, datas[name]) for name, cfg in configs.items()}
+                list(pool.map(train_stack, *zip(*tasks, strict=True)))
+        elif tasks:
+            train_stack(*tasks[0])  # one stack: here
+        # load what was written (an unusable file is trained here)
+        return {name: _load_or_train(cfg, datas[name], directory, False)
+                for name, cfg in configs.items()}
+
+
+def _train_and_store(configs: list[TrainConfig], datas: list[torch.Tensor], directory: Path):
+    """Train one stack (:func:`stack.train_many`) and store each model under its own key."""
+    for cfg, data, run in zip(configs, datas, train_many(configs, datas, progress=False),
+                              strict=True):
+        _store(cfg, data, *run, directory)

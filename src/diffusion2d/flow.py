@@ -55,8 +55,13 @@ def flow_path(x1: torch.Tensor, z: torch.Tensor, t: torch.Tensor) -> torch.Tenso
 def flow_loss(model, x1: torch.Tensor, z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Step 2, on one batch: x1 (data) and z (noise) (B, 2), t (B,) in [0, 1]; a scalar."""
     t = check_times("t", t, len(x1))  # (B,)
-    xt = flow_path(x1, z, t)  # (B, 2)
-    return (((x1 - z) - model(xt, t)) ** 2).mean()
+    xt, want = flow_pair(x1, z, t)  # (B, 2) each
+    return ((want - model(xt, t)) ** 2).mean()
+
+
+def flow_pair(x1: torch.Tensor, z: torch.Tensor, t: torch.Tensor):
+    """``(x_t, x1 - z)``: the network's input on the linear path and its target velocity."""
+    return flow_path(x1, z, check_times("t", t, len(x1))), x1 - z
 
 
 class VelocityMLP(nn.Module):
@@ -80,8 +85,11 @@ class VelocityMLP(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         check_points("x", x)
         t = check_times("t", t, len(x))
-        h = torch.cat([self.pos(x), self.time(t * self.T)], dim=1)  # (N, pos_dim + time_dim)
-        return self.out(self.blocks(self.inp(h)))  # (N, 2)
+        return self.out(self.blocks(self.embed(x, t)))  # (N, 2)
+
+    def embed(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The first hidden layer (N, hidden), before the residual blocks (checked times t)."""
+        return self.inp(torch.cat([self.pos(x), self.time(t * self.T)], dim=1))
 
 
 def exact_velocity(x: torch.Tensor, data: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -98,8 +98,11 @@ class DenoisingMLP(nn.Module):
     def native(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The read-out (N, 2) in the model's own parameterisation: eps, x_0 or v."""
         t = check_steps("t", t, self.T, n=check_points("xt", xt).shape[0])
-        h = torch.cat([self.pos(xt), self.time(t)], dim=1)  # (N, pos_dim + time_dim)
-        return self.out(self.blocks(self.inp(h)))  # (N, 2)
+        return self.out(self.blocks(self.embed(xt, t)))  # (N, 2)
+
+    def embed(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The first hidden layer (N, hidden), before the residual blocks (checked steps t)."""
+        return self.inp(torch.cat([self.pos(xt), self.time(t)], dim=1))
 
     def predict(self, xt: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(eps, x_0)``, each (N, 2), converted from the native read-out."""
