@@ -16,6 +16,7 @@ from .cache import load_or_train_many
 from .data import load_datasaurus
 from .metrics import gaussian_kl, nearest_neighbour_distances, prior_mismatch_kl
 from .model import FourierFeatures, TimeEmbedding
+from .stack import signature
 from .schedules import get_diffusion_parameters
 from .training import TrainConfig, _make_optimizer, split_for
 
@@ -180,12 +181,15 @@ def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
 
 
 def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
-    """A row per model of ``runs`` ({name: (model, history)}): its gradient steps and timings."""
-    rows = {}
+    """A row per model of ``runs`` ({name: (model, history)}): the stack it trains in (models
+    with one number train together), its gradient steps and timings."""
+    rows, stacks = {}, {}
     for name, (_, h) in runs.items():
         cfg = POOL[name]
         steps = cfg.epochs * -(-len(split_for(cfg)[0]) * cfg.repeats // cfg.batch_size)
-        rows[name] = {"epochs": cfg.epochs, "threads": cfg.threads, "gradient steps": steps,
+        stack = stacks.setdefault(signature(cfg), len(stacks) + 1)  # trained together (cache)
+        rows[name] = {"stack": stack, "epochs": cfg.epochs, "threads": cfg.threads,
+                      "gradient steps": steps,
                       "seconds": round(h.seconds, 1),
                       "ms per step": round(1000 * h.seconds / steps, 2)}
     return pd.DataFrame.from_dict(rows, orient="index")
