@@ -1,8 +1,9 @@
 """Stacked training: M models in one loop (stack.train_many) against M single-model loops.
 
-Each stack member ends with the weights it reaches alone, bit for bit (tests/test_training_stack.py),
-so the only question is time. For M in 1, 2, 4, 6 and 8 models of the book's network (seeds 0..M-1,
-``--epochs`` each, one thread) it prints the best of ``--repeats`` runs:
+Each stack member ends with the weights it reaches alone, bit for bit
+(tests/test_training_stack.py), so the only question is time. For M in 1, 2, 4, 6 and 8 models
+of the book's network (seeds 0..M-1, ``--epochs`` each, one thread) it prints the best of
+``--repeats`` runs:
 
     stack_<M>_ms_per_model_step: <stack time / (M * gradient steps)>
     stack_<M>_speedup: <M single runs / one stack of M>

@@ -8,8 +8,16 @@ import torch
 from diffusion2d.flow import flow_loss
 from diffusion2d.loss import get_loss
 from diffusion2d.stack import signature, train_many
-from diffusion2d.training import (TrainConfig, _make_optimizer, batch_losses, build_model,
-                                  draw_times, loss_batches, split_for, train)
+from diffusion2d.training import (
+    TrainConfig,
+    _make_optimizer,
+    batch_losses,
+    build_model,
+    draw_times,
+    loss_batches,
+    split_for,
+    train,
+)
 
 TINY = TrainConfig(epochs=4, eval_every=2, hidden=16, num_blocks=2)
 MIXED = {  # every kind of model the book trains, differing in all the free fields

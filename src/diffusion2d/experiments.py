@@ -16,8 +16,8 @@ from .cache import load_or_train_many
 from .data import load_datasaurus
 from .metrics import gaussian_kl, nearest_neighbour_distances, prior_mismatch_kl
 from .model import FourierFeatures, TimeEmbedding
-from .stack import signature
 from .schedules import get_diffusion_parameters
+from .stack import signature
 from .training import TrainConfig, _make_optimizer, split_for
 
 BASE = TrainConfig()
