@@ -55,13 +55,8 @@ def flow_path(x1: torch.Tensor, z: torch.Tensor, t: torch.Tensor) -> torch.Tenso
 def flow_loss(model, x1: torch.Tensor, z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Step 2, on one batch: x1 (data) and z (noise) (B, 2), t (B,) in [0, 1]; a scalar."""
     t = check_times("t", t, len(x1))  # (B,)
-    xt, want = flow_pair(x1, z, t)  # (B, 2) each
-    return ((want - model(xt, t)) ** 2).mean()
-
-
-def flow_pair(x1: torch.Tensor, z: torch.Tensor, t: torch.Tensor):
-    """``(x_t, x1 - z)``: the network's input on the linear path and its target velocity."""
-    return flow_path(x1, z, check_times("t", t, len(x1))), x1 - z
+    xt = flow_path(x1, z, t)  # (B, 2)
+    return (((x1 - z) - model(xt, t)) ** 2).mean()
 
 
 class VelocityMLP(nn.Module):

@@ -18,19 +18,12 @@ def get_loss(model, x0s: torch.Tensor, eps: torch.Tensor,
              alpha_bars: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
     """L_simple on one batch (a scalar): noise ``x0s`` (B, 2) to the 0-based
     steps ``ts`` (B,) with ``eps`` (B, 2) (eq. 4), regress ``eps``."""
-    xt, want = ddpm_pair(model, x0s, eps, alpha_bars, ts)  # (B, 2) each
-    if getattr(model, "prediction", "eps") != "eps":  # an x_0- or v-model: its own read-out
-        return ((want - model.native(xt, ts)) ** 2).mean()
-    eps_pred = model(xt, ts)  # (B, 2)
-    return ((want - eps_pred) ** 2).mean()
-
-
-def ddpm_pair(model, x0s: torch.Tensor, eps: torch.Tensor, alpha_bars: torch.Tensor,
-              ts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(x_t, target)``: the network's input (eq. 4) and what its read-out regresses (eps, or
-    the x_0 or v of ``model.prediction``)."""
     check_points("x0s", x0s)
     check_points("eps", eps, ("x0s", x0s))
     xt = q_sample(x0s, ts, eps, alpha_bars)  # (B, 2)
     prediction = getattr(model, "prediction", "eps")
-    return xt, eps if prediction == "eps" else target(prediction, x0s, eps, alpha_bars[ts])
+    if prediction != "eps":  # an x_0- or v-model regresses its own read-out
+        want = target(prediction, x0s, eps, alpha_bars[ts])  # (B, 2)
+        return ((want - model.native(xt, ts)) ** 2).mean()
+    eps_pred = model(xt, ts)  # (B, 2)
+    return ((eps - eps_pred) ** 2).mean()

@@ -26,8 +26,9 @@ from torch.optim.adamw import adamw
 from tqdm import tqdm
 
 from .data import load_datasaurus
-from .flow import flow_pair
-from .loss import ddpm_pair
+from .flow import check_times, flow_path
+from .forward import q_sample
+from .parameterisation import target
 from .training import (
     TrainConfig,
     TrainHistory,
@@ -68,9 +69,11 @@ class _Run:
 
     def pair(self, x0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor):
         """``(network input, target)`` of one batch: flow matching's or DDPM's (eq. 4)."""
-        if t.is_floating_point():
-            return flow_pair(x0, eps, t)
-        return ddpm_pair(self.model, x0, eps, self.model.alpha_bars, t)
+        if t.is_floating_point():  # as flow.flow_loss
+            return flow_path(x0, eps, check_times("t", t, len(x0))), x0 - eps
+        m = self.model  # as loss.get_loss (eq. 4; a model's native target)
+        xt = q_sample(x0, t, eps, m.alpha_bars)  # (B, 2)
+        return xt, eps if m.prediction == "eps" else target(m.prediction, x0, eps, m.alpha_bars[t])
 
 
 def _trunk_names(model) -> list[str]:

@@ -12,9 +12,13 @@ are held out *before* any repetition, and both losses are measured on fixed nois
 """
 
 import dataclasses
+import math
+import sys
+import time
 from dataclasses import dataclass, field
 
 import torch
+from tqdm import tqdm
 
 from .data import load_datasaurus, train_test_split
 from .flow import VelocityMLP, flow_loss
@@ -22,7 +26,7 @@ from .loss import get_loss
 from .model import DenoisingMLP
 from .parameterisation import PREDICTIONS
 from .schedules import make_schedule
-from .utils import check_positive_int
+from .utils import check_positive_int, torch_threads
 
 OBJECTIVES = ("ddpm", "flow_matching")
 
@@ -163,11 +167,53 @@ def train(
 
     Keyword ``overrides`` replace fields of ``config``; ``data`` (N, 2)
     replaces the named Datasaurus shape. ``progress``: a tqdm bar (None:
-    only when a person watches a terminal). The loop is :func:`stack.train_many`'s, for one model:
-    Algorithm 1 with a fresh ``(perm, eps, t)`` draw per epoch, fused AdamW, a cosine learning
-    rate, the losses of :func:`loss_batches` every ``eval_every`` epochs.
+    only when a person watches a terminal). The book's pool trains several
+    models at once with ``stack.train_many``, which gives each the weights
+    this loop gives it, bit for bit (tested).
     """
-    from .stack import train_many  # stack.py builds on this module
-
     config = (config or TrainConfig()).replace(**overrides)
-    return train_many([config], None if data is None else [data], progress)[0]
+    data = load_datasaurus(config.dataset) if data is None else data
+    train_x, _ = split_for(config, data)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    start = time.perf_counter()
+    with torch_threads(config.threads):
+        torch.manual_seed(config.seed)
+        model = build_model(config)
+        g = torch.Generator().manual_seed(config.seed + 1)
+        opt = _make_optimizer(model, config)
+        epoch_x = train_x.repeat(config.repeats, 1)  # (R*N_train, 2)
+        n = len(epoch_x)
+        batches = loss_batches(config, data)
+        history = TrainHistory()
+        floor = config.lr * config.lr_final_fraction
+        bar = tqdm(range(1, config.epochs + 1), desc="training",
+                   unit="epoch", disable=not progress)
+        for epoch in bar:
+            model.train()
+            if config.lr_schedule == "cosine":  # lr (epoch 1) to floor (last)
+                done = (epoch - 1) / max(config.epochs - 1, 1)
+                cos = 1.0 + math.cos(math.pi * done)
+                for group in opt.param_groups:
+                    group["lr"] = floor + 0.5 * (config.lr - floor) * cos
+            perm = torch.randperm(n, generator=g)
+            eps_all = torch.randn(n, 2, generator=g)  # (n, 2)
+            ts_all = draw_times(config, n, g)  # (n,): randint(0, T)
+            for i in range(0, n, config.batch_size):
+                idx = perm[i : i + config.batch_size]
+                # get_loss (L_simple), or flow_loss for flow matching
+                loss = objective_loss(model, epoch_x[idx], eps_all[idx],
+                                      ts_all[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            if epoch % config.eval_every == 0 or epoch in (1, config.epochs):
+                model.eval()
+                losses = batch_losses(model, batches)
+                history.epochs.append(epoch)
+                history.train_loss.append(losses["train"])
+                history.test_loss.append(losses["held-out"])
+                bar.set_postfix(train=losses["train"], test=losses["held-out"])
+    model.eval()
+    history.seconds = time.perf_counter() - start
+    return model, history
