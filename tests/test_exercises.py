@@ -28,6 +28,7 @@ CHECK = {
     "trajectory_step": ex.check_trajectory_step,
     "score_and_x0": ex.check_score_and_x0,
     "heun_step": ex.check_heun_step,
+    "euler_log_det": ex.check_euler_log_det,
 }
 
 # Every hint the four checks gave before they became catalogues (issue 10): none may be lost.
@@ -47,6 +48,8 @@ HINT_KEYS = {
     "tweedie",
     "heun_step": "euler final_correction sigma_variance sigma_no_alpha_bar corrector_at_start "
     "corrector_from_euler model_on_y no_rescale x_for_y generic",
+    "euler_log_det": "no_identity field_only trace signed negated det_not_log backward per_point "
+    "not_tuple generic",
 }
 
 

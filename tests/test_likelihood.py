@@ -5,7 +5,7 @@ import torch
 
 from diffusion2d import DenoisingMLP, ExactDenoiser, cosine_schedule, get_diffusion_parameters
 from diffusion2d.flow import VelocityMLP
-from diffusion2d.likelihood import flow_nll, jacobian, nll
+from diffusion2d.likelihood import flow_nll, jacobian, nll, nll_terms
 
 
 class GaussianEps(torch.nn.Module):
@@ -76,6 +76,23 @@ def test_the_memoriser_scores_training_points_far_better_than_held_out_ones():
     on_train, on_held_out = nll(memoriser, train), nll(memoriser, held_out)
     assert torch.isfinite(on_train).all() and torch.isfinite(on_held_out).all()
     assert on_train.max() + 20 < on_held_out.min()
+
+
+def test_nll_terms_add_up_and_report_folds():
+    """nll is -(prior + the steps' log-determinants); a smooth flow never turns the plane over,
+    while the memoriser's long first Heun step (2 steps) folds it between training points."""
+    model = GaussianEps(0.5, LINEAR)
+    x = points(0.5, 20)
+    terms = nll_terms(model, x, num_steps=10)
+    assert terms.log_prior.shape == (20,) and terms.log_dets.shape == terms.signs.shape == (20, 10)
+    assert torch.equal(-(terms.log_prior + terms.log_dets.sum(1)), nll(model, x, num_steps=10))
+    assert (terms.signs == 1).all()
+    g = torch.Generator().manual_seed(2)
+    data = torch.randn(12, 2, generator=g, dtype=torch.float64)
+    memoriser = ExactDenoiser(data[:10], 1e-4, 0.05, 50)
+    between = (data[:5] + data[5:10]) / 2  # midpoints between training points
+    assert (nll_terms(memoriser, between, num_steps=2).signs < 0).any()
+    assert (nll_terms(memoriser, data[:10], num_steps=2).signs > 0).all()
 
 
 def test_jacobian_is_exact():

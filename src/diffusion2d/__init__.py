@@ -7,9 +7,10 @@ The library behind the tutorial site, one concept per module, in the order of th
 eq. 14), ``training`` (Algorithm 1, ``TrainConfig``), ``samplers`` (DDPM eq. 11 / Algorithm 2,
 DDIM eq. 12, the probability-flow ODE), ``flow`` (flow matching),
 ``likelihood`` (NLL through the probability-flow ODE), ``trajectories`` (sampling recorded step
-by step), ``metrics``, ``protocol`` (the one evaluation protocol), ``experiments`` (the workshop's
-four), ``cache`` (trained models shared between chapters), ``evaluation`` and ``plotting``
-(figures and videos), ``exercises`` (the workshop's checks) and ``utils``.
+by step), ``metrics``, ``protocol`` (the one evaluation protocol), ``density`` (held-out NLL of
+models and baselines), ``experiments`` (the workshop's four), ``cache`` (trained models shared
+between chapters), ``evaluation`` and ``plotting`` (figures and videos), ``exercises`` (the
+workshop's checks) and ``utils``.
 
 Papers cited in the module docstrings, by the short name used there ("DDPM eq. 14" etc.); the
 book's bibliography (``book/references.bib``) has the full entries:

@@ -26,12 +26,19 @@ and 'heun' samplers): ``sigma = sqrt((1 - alpha_bar) / alpha_bar)``, ``y = x / s
    Zero terminal SNR (alpha_bar_{T-1} = 0) has no finite sigma there and is refused.
 4. ``nll = -(log p_end + sum_k log |det J_k|)``, per point, shape (N,).
 
+``nll_terms`` returns the parts: the prior term, each step's log |det J_k| and the sign of det J_k.
+The flow of an ODE never turns the plane over (det > 0); a negative determinant means that the
+discrete step folded it, so that the map is not invertible there and the change of variables no
+longer gives a density: too few steps for a field that changes too fast (the exact memorising
+denoiser's, near its training points).
+
 ``flow_nll``: the same for a flow-matching velocity model (``flow.py``), with Heun steps from
 t = 1 (the data) to t = 0, where the prior N(0, I) is exact.
 """
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
@@ -54,10 +61,10 @@ def jacobian(f: Field, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return out.detach(), torch.stack(rows, dim=1)
 
 
-def _step(f_a: Field, f_b: Field | None, y: torch.Tensor, h) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step of size ``h`` of ``dy = f dt`` and the log-determinant of its map y -> y_next
-    (N,): Heun with the field ``f_a`` at the start and ``f_b`` at the end, Euler if ``f_b`` is
-    None."""
+def _step(f_a: Field, f_b: Field | None, y: torch.Tensor, h):
+    """One step of size ``h`` of ``dy = f dt``: ``(y_next, (sign, logabsdet))``, the new points
+    (N, 2) and the determinant of the step's map y -> y_next, each (N,): Heun with the field
+    ``f_a`` at the start and ``f_b`` at the end, Euler if ``f_b`` is None."""
     def step_map(v: torch.Tensor) -> torch.Tensor:
         slope = f_a(v)
         if f_b is None:
@@ -65,7 +72,7 @@ def _step(f_a: Field, f_b: Field | None, y: torch.Tensor, h) -> tuple[torch.Tens
         return v + 0.5 * h * (slope + f_b(v + h * slope))  # Heun: trapezoid with the predictor
 
     y_next, jac = jacobian(step_map, y)
-    return y_next, torch.linalg.slogdet(jac).logabsdet
+    return y_next, torch.linalg.slogdet(jac)
 
 
 def _log_normal(x: torch.Tensor) -> torch.Tensor:
@@ -73,9 +80,16 @@ def _log_normal(x: torch.Tensor) -> torch.Tensor:
     return -0.5 * (x**2).sum(1) - 0.5 * x.shape[1] * math.log(2.0 * math.pi)
 
 
-def nll(model, x: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
-    """Negative log-likelihood of each point of ``x`` (N, 2) under a DDPM-style model, in nats,
-    shape (N,), computed in the dtype of ``x`` (steps 1-4 above)."""
+class ODETerms(NamedTuple):
+    """The parts of :func:`nll`: ``nll = -(log_prior + log_dets.sum(1))``."""
+
+    log_prior: torch.Tensor  # (N,): log p_end at the noise end, with log alpha_bar_{T-1}
+    log_dets: torch.Tensor  # (N, K): log |det J_k| of each step, the data end first
+    signs: torch.Tensor  # (N, K): the sign of det J_k; -1 where the step folded the plane
+
+
+def nll_terms(model, x: torch.Tensor, num_steps: int | None = None) -> ODETerms:
+    """The terms of :func:`nll` for each point of ``x`` (N, 2), in the dtype of ``x``."""
     check_points("x", x)
     if not hasattr(model, "alpha_bars"):
         raise TypeError("nll needs a DDPM-style model with a schedule (alpha_bars, T); for a "
@@ -94,12 +108,21 @@ def nll(model, x: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
         return lambda y: model(y * alpha_bars[k].sqrt(), t)
 
     with evaluating(model):
-        y, log_det = _step(field(0), None, x, sigmas[1] - sigmas[0])  # step 2: Euler from 0
+        y, det = _step(field(0), None, x, sigmas[1] - sigmas[0])  # step 2: Euler from 0
+        dets = [det]
         for k in range(len(steps) - 1):  # step 2: Heun between visited steps
-            y, log_det_k = _step(field(k), field(k + 1), y, sigmas[k + 2] - sigmas[k + 1])
-            log_det = log_det + log_det_k
+            y, det = _step(field(k), field(k + 1), y, sigmas[k + 2] - sigmas[k + 1])
+            dets.append(det)
     log_prior = _log_normal(y * alpha_bars[-1].sqrt()) + alpha_bars[-1].log()  # step 3, d = 2
-    return -(log_prior + log_det)  # step 4
+    return ODETerms(log_prior, torch.stack([d.logabsdet for d in dets], 1),
+                    torch.stack([d.sign for d in dets], 1))
+
+
+def nll(model, x: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
+    """Negative log-likelihood of each point of ``x`` (N, 2) under a DDPM-style model, in nats,
+    shape (N,), computed in the dtype of ``x`` (steps 1-4 above)."""
+    terms = nll_terms(model, x, num_steps)
+    return -(terms.log_prior + terms.log_dets.sum(1))  # step 4
 
 
 def flow_nll(model, x: torch.Tensor, num_steps: int = 50) -> torch.Tensor:
@@ -117,6 +140,6 @@ def flow_nll(model, x: torch.Tensor, num_steps: int = 50) -> torch.Tensor:
     with evaluating(model):
         y, log_det = x, torch.zeros(len(x), dtype=x.dtype)
         for k in range(num_steps):
-            y, log_det_k = _step(field(k), field(k + 1), y, ts[k + 1] - ts[k])
-            log_det = log_det + log_det_k
+            y, det = _step(field(k), field(k + 1), y, ts[k + 1] - ts[k])
+            log_det = log_det + det.logabsdet
     return -(_log_normal(y) + log_det)
