@@ -525,6 +525,10 @@ def test_built_site_serves_the_notebooks(request):
         assert not [key for key in keys if key in _markdown(nb)], "citation keys, not labels"
         page = (site / chapter.relative_to(BOOK).with_suffix(".html")).read_text()
         assert f"notebooks/{notebook.name}" in page and "colab.research.google.com" in page
+        # numbered as on the site (a fresh build numbers figures only after reading every page)
+        for label in re.findall(r"\{numref\}`(?:[^`<]*<)?([^`<>]+)>?`", chapter.read_text()):
+            shown = re.search(rf'href="[^"]*#{label}"><span class="std std-numref">([^<]+)<', page)
+            assert shown and shown.group(1) in _markdown(nb), f"{notebook.name}: {label} unnumbered"
         assert "BEGIN SOLUTION" not in page and "END SOLUTION" not in page
 
 

@@ -205,7 +205,8 @@ def _titles(app, env) -> dict[str, str]:
 
 
 def _write_notebooks(app, env) -> None:
-    """env-updated (chapters executed): write each notebook and the box its page shows."""
+    """env-check-consistency (chapters executed, numbers assigned): write each notebook and the
+    box its page shows."""
     app.participant_notebooks = {}  # docname -> the box's HTML (other builders leave it out)
     url = app.config.html_theme_options["repository_url"]
     repo, titles = url.split("github.com/")[-1], _titles(app, env)
@@ -232,6 +233,8 @@ def _write_notebooks(app, env) -> None:
 
 def _inject_box(app, doctree, docname: str) -> None:
     """doctree-resolved: the box at the top of the page's Exercises section, else of the page."""
+    if not hasattr(app, "participant_notebooks"):  # no page was read, so no consistency check
+        _write_notebooks(app, app.env)  # (sphinx -a with nothing outdated); numbers exist here
     if docname not in app.participant_notebooks:
         return
     box = nodes.admonition(classes=["tip", "workshop-notebook"])
@@ -255,6 +258,8 @@ def strip_markers(doctree) -> int:
 
 def setup(app):
     app.connect("doctree-read", lambda app, doctree: strip_markers(doctree))
-    app.connect("env-updated", _write_notebooks, priority=800)  # after bibtex labels citations
+    # after env-get-updated, which numbers figures, tables and equations (the numbers of a
+    # fresh build do not exist yet at env-updated), and after bibtex labels citations
+    app.connect("env-check-consistency", _write_notebooks, priority=800)
     app.connect("doctree-resolved", _inject_box)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "2"}
