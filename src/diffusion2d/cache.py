@@ -57,6 +57,13 @@ def digest(*parts: str | bytes | torch.Tensor) -> str:
     return h.hexdigest()
 
 
+def model_digest(model) -> str:
+    """A digest of what makes ``model`` the model it is, for keys of results computed from it:
+    its class, T and every tensor of its state (parameters and schedule)."""
+    state = sorted(model.state_dict().items())
+    return digest(type(model).__name__, str(model.T), *(x for item in state for x in item))
+
+
 def source_hash(modules: tuple[str, ...] = TRAINING_MODULES) -> str:
     """SHA-256 over the named ``.py`` files of the package (names and contents)."""
     package = Path(__file__).resolve().parent

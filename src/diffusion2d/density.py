@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .cache import cached, digest, result_key
+from .cache import cached, digest, model_digest, result_key
 from .likelihood import nll_terms
 from .protocol import Reference, format_interval, mean_interval
 from .utils import check_points, grid
@@ -73,12 +73,6 @@ def kde_bandwidth(train: torch.Tensor, bandwidths: tuple[float, ...] = BANDWIDTH
     return bandwidths[int(np.argmin(loo))]
 
 
-def _weights(model) -> str:
-    """A digest of what makes ``model`` the model it is: its class, T and every tensor."""
-    state = sorted(model.state_dict().items())
-    return digest(type(model).__name__, str(model.T), *(x for item in state for x in item))
-
-
 def ode_nll(model, x: torch.Tensor, num_steps: int | None = None) -> dict:
     """``{"nll": (N,), "folds": (N,)}``: :func:`likelihood.nll` of each point of ``x`` (N, 2)
     with ``num_steps`` ODE steps, and how many of its steps folded the plane (det J < 0), as
@@ -93,7 +87,7 @@ def ode_nll(model, x: torch.Tensor, num_steps: int | None = None) -> dict:
         return {"nll": -(terms.log_prior + terms.log_dets.sum(1)).double(),
                 "folds": (terms.signs < 0).sum(1).double()}
 
-    key = result_key(DENSITY_MODULES, nll=_weights(model), points=digest(pts.double()),
+    key = result_key(DENSITY_MODULES, nll=model_digest(model), points=digest(pts.double()),
                      num_steps=num_steps, dtype=str(dtype))
     return cached(key, run)
 

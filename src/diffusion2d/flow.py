@@ -23,7 +23,7 @@ the data). Times are float tensors of shape (N,) (or one float for the batch).
 import torch
 from torch import nn
 
-from .model import FourierFeatures, ResidualBlock, TimeEmbedding
+from .model import build_trunk
 from .utils import check_points, check_positive_int, evaluating
 
 METHODS = ("euler", "heun")
@@ -66,16 +66,8 @@ class VelocityMLP(nn.Module):
     def __init__(self, input_embedding: str = "fourier", time_embedding: str = "fourier",
                  hidden: int = 64, num_blocks: int = 3, T: int = 50):
         super().__init__()
-        if input_embedding not in ("identity", "fourier"):
-            raise ValueError(f"input_embedding must be one of identity, fourier, got "
-                             f"{input_embedding!r}")
-        self.T, self.input_embedding, self.time_embedding = T, input_embedding, time_embedding
-        self.pos = FourierFeatures() if input_embedding == "fourier" else nn.Identity()
-        pos_dim = self.pos.out_dim if input_embedding == "fourier" else 2
-        self.time = TimeEmbedding(time_embedding, T)
-        self.inp = nn.Linear(pos_dim + self.time.out_dim, hidden)
-        self.blocks = nn.Sequential(*(ResidualBlock(hidden) for _ in range(num_blocks)))
-        self.out = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Linear(hidden, 2))
+        self.T = T
+        build_trunk(self, input_embedding, time_embedding, hidden, num_blocks, T)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         check_points("x", x)

@@ -71,6 +71,22 @@ class ResidualBlock(nn.Module):
         return h + self.fc2(self.act(self.fc1(self.norm(h))))  # (N, width)
 
 
+def build_trunk(module: nn.Module, input_embedding: str, time_embedding: str, hidden: int,
+                num_blocks: int, T: int) -> None:
+    """Give ``module`` what DenoisingMLP and flow.VelocityMLP share: the position and time
+    embeddings, the input layer, ``num_blocks`` residual blocks and the read-out to R^2."""
+    if input_embedding not in ("identity", "fourier"):
+        raise ValueError(f"input_embedding must be one of identity, fourier, got "
+                         f"{input_embedding!r}")
+    module.input_embedding, module.time_embedding = input_embedding, time_embedding
+    module.pos = FourierFeatures() if input_embedding == "fourier" else nn.Identity()
+    pos_dim = module.pos.out_dim if input_embedding == "fourier" else 2
+    module.time = TimeEmbedding(time_embedding, T)
+    module.inp = nn.Linear(pos_dim + module.time.out_dim, hidden)
+    module.blocks = nn.Sequential(*(ResidualBlock(hidden) for _ in range(num_blocks)))
+    module.out = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Linear(hidden, 2))
+
+
 class DenoisingMLP(nn.Module):
     """eps_theta(x_t, t): predicts the noise that was added to reach x_t (DDPM eq. 11), natively or
     from an x_0 or v read-out. Holds its own schedule (``betas, alphas, alpha_bars, T``) so that
@@ -80,20 +96,11 @@ class DenoisingMLP(nn.Module):
                  time_embedding: str = "fourier", hidden: int = 64, num_blocks: int = 3,
                  prediction: str = "eps", schedule: str = "linear"):
         super().__init__()
-        if input_embedding not in ("identity", "fourier"):
-            raise ValueError(f"input_embedding must be one of identity, fourier, got "
-                             f"{input_embedding!r}")
         if prediction not in PREDICTIONS:
             raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
         register_schedule(self, beta_min, beta_max, T, schedule)
-        self.input_embedding, self.time_embedding = input_embedding, time_embedding
         self.prediction = prediction
-        self.pos = FourierFeatures() if input_embedding == "fourier" else nn.Identity()
-        pos_dim = self.pos.out_dim if input_embedding == "fourier" else 2
-        self.time = TimeEmbedding(time_embedding, T)
-        self.inp = nn.Linear(pos_dim + self.time.out_dim, hidden)
-        self.blocks = nn.Sequential(*(ResidualBlock(hidden) for _ in range(num_blocks)))
-        self.out = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Linear(hidden, 2))
+        build_trunk(self, input_embedding, time_embedding, hidden, num_blocks, T)
 
     def native(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The read-out (N, 2) in the model's own parameterisation: eps, x_0 or v."""

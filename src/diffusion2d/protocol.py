@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from . import metrics
-from .cache import cached, digest, result_key
+from .cache import cached, digest, model_digest, result_key
 from .samplers import VARIANCES, sample
 from .training import TrainConfig, batch_losses, loss_batches, split_for
 from .utils import check_points, check_positive_int, torch_threads
@@ -135,9 +135,8 @@ def samples(model, seed: int, sampler: str = "ddpm", num_steps: int | None = Non
 
 def _key(model, sampler: str, num_steps: int | None, ref: Reference, protocol: Protocol,
          **options) -> str:
-    state = sorted(model.state_dict().items())
-    weights = digest(type(model).__name__, str(model.T), *(x for item in state for x in item))
-    return result_key(EVALUATION_MODULES, model=weights, sampler=sampler, num_steps=num_steps,
+    return result_key(EVALUATION_MODULES, model=model_digest(model), sampler=sampler,
+                      num_steps=num_steps,
                       reference=ref.digest(), protocol=dataclasses.asdict(protocol), **options)
 
 

@@ -16,7 +16,6 @@ training points per epoch and the threads. Schedule, prediction, objective, embe
 are free.
 """
 
-import math
 import sys
 import time
 
@@ -36,6 +35,8 @@ from .training import (
     batch_losses,
     build_model,
     draw_times,
+    evaluation_due,
+    learning_rate,
     loss_batches,
     split_for,
 )
@@ -125,13 +126,9 @@ def train_many(configs: list[TrainConfig], datas: list[torch.Tensor] | None = No
                  for n in names}  # (M, ...) leaves
         opt = _Adam(trunk, models, cfg)
         ln_eps = models[0].out[0].eps
-        floor = cfg.lr * cfg.lr_final_fraction
         for epoch in tqdm(range(1, cfg.epochs + 1), desc="training", unit="epoch",
                           disable=not progress):
-            if cfg.lr_schedule == "cosine":  # lr (epoch 1) to floor (last), as train
-                done = (epoch - 1) / max(cfg.epochs - 1, 1)
-                cos = 1.0 + math.cos(math.pi * done)
-                opt.lr = floor + 0.5 * (cfg.lr - floor) * cos
+            opt.lr = learning_rate(cfg, epoch)  # shared: the signature fixes the schedule
             draws = [r.draws() for r in runs]
             for i in range(0, len(draws[0][0]), cfg.batch_size):
                 hs, wants = [], []
@@ -145,15 +142,12 @@ def train_many(configs: list[TrainConfig], datas: list[torch.Tensor] | None = No
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            if any(epoch % c.eval_every == 0 or epoch in (1, cfg.epochs) for c in configs):
+            due = [r for r in runs if evaluation_due(r.config, epoch)]
+            if due:
                 _copy_back(trunk, models)
-                for r in runs:
-                    if epoch % r.config.eval_every == 0 or epoch in (1, cfg.epochs):
-                        r.model.eval()
-                        losses = batch_losses(r.model, r.batches)
-                        r.history.epochs.append(epoch)
-                        r.history.train_loss.append(losses["train"])
-                        r.history.test_loss.append(losses["held-out"])
+            for r in due:
+                r.model.eval()
+                r.history.record(epoch, batch_losses(r.model, r.batches))
     _copy_back(trunk, models)
     for r in runs:
         r.history.seconds = (time.perf_counter() - start) / len(runs)

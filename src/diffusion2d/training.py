@@ -89,6 +89,29 @@ class TrainHistory:
     test_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
+    def record(self, epoch: int, losses: dict[str, float]) -> None:
+        """Append one evaluation (:func:`batch_losses`) after ``epoch``."""
+        self.epochs.append(epoch)
+        self.train_loss.append(losses["train"])
+        self.test_loss.append(losses["held-out"])
+
+
+def learning_rate(config: TrainConfig, epoch: int) -> float:
+    """The learning rate of 1-based ``epoch``: constant, or cosine from ``lr`` (epoch 1) down to
+    ``lr * lr_final_fraction`` (the last epoch)."""
+    if config.lr_schedule != "cosine":
+        return config.lr
+    floor = config.lr * config.lr_final_fraction
+    done = (epoch - 1) / max(config.epochs - 1, 1)
+    cos = 1.0 + math.cos(math.pi * done)
+    return floor + 0.5 * (config.lr - floor) * cos
+
+
+def evaluation_due(config: TrainConfig, epoch: int) -> bool:
+    """Whether the losses are measured after ``epoch``: every ``eval_every`` epochs, after the
+    first and after the last."""
+    return epoch % config.eval_every == 0 or epoch in (1, config.epochs)
+
 
 def build_model(config: TrainConfig) -> DenoisingMLP | VelocityMLP:
     if config.objective == "flow_matching":
@@ -186,16 +209,12 @@ def train(
         n = len(epoch_x)
         batches = loss_batches(config, data)
         history = TrainHistory()
-        floor = config.lr * config.lr_final_fraction
         bar = tqdm(range(1, config.epochs + 1), desc="training",
                    unit="epoch", disable=not progress)
         for epoch in bar:
             model.train()
-            if config.lr_schedule == "cosine":  # lr (epoch 1) to floor (last)
-                done = (epoch - 1) / max(config.epochs - 1, 1)
-                cos = 1.0 + math.cos(math.pi * done)
-                for group in opt.param_groups:
-                    group["lr"] = floor + 0.5 * (config.lr - floor) * cos
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(config, epoch)  # constant or cosine decay
             perm = torch.randperm(n, generator=g)
             eps_all = torch.randn(n, 2, generator=g)  # (n, 2)
             ts_all = draw_times(config, n, g)  # (n,): randint(0, T)
@@ -207,12 +226,10 @@ def train(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-            if epoch % config.eval_every == 0 or epoch in (1, config.epochs):
+            if evaluation_due(config, epoch):
                 model.eval()
                 losses = batch_losses(model, batches)
-                history.epochs.append(epoch)
-                history.train_loss.append(losses["train"])
-                history.test_loss.append(losses["held-out"])
+                history.record(epoch, losses)
                 bar.set_postfix(train=losses["train"], test=losses["held-out"])
     model.eval()
     history.seconds = time.perf_counter() - start
