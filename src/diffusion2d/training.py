@@ -214,7 +214,7 @@ def train(
         for epoch in bar:
             model.train()
             for group in opt.param_groups:
-                group["lr"] = learning_rate(config, epoch)  # constant or cosine decay
+                group["lr"] = learning_rate(config, epoch)
             perm = torch.randperm(n, generator=g)
             eps_all = torch.randn(n, 2, generator=g)  # (n, 2)
             ts_all = draw_times(config, n, g)  # (n,): randint(0, T)
