@@ -164,10 +164,29 @@ def test_stacks_train_together_the_largest_first(tmp_path, monkeypatch):
     monkeypatch.setattr(cache_mod.concurrent.futures, "ProcessPoolExecutor", Recorder)
     monkeypatch.setattr(cache_mod, "_load_or_train", lambda cfg, *a, **k: (cfg, None))
     cache_mod.load_or_train_many(POOL, directory=tmp_path, processes=2)
-    assert submitted == [[POOL[n] for n in ("v1", "v2", "v3", "v4")], [POOL["v4long"]],
-                         [POOL["v3short"]]]
-    work = [sum(map(cache_mod.training_work, stack)) for stack in submitted]
-    assert work == sorted(work, reverse=True)
+    names = {id(cfg): name for name, cfg in POOL.items()}
+    stacks = [[names[id(cfg)] for cfg in stack] for stack in submitted]
+    # the nine 2000-epoch models of one signature in three stacks of three (two would leave
+    # one process with 5 and the other with 4 models and the 4,000-epoch run)
+    assert stacks == [["v1", "v4", "x0"], ["v2", "cosine", "v"], ["v3", "zsnr", "flow"],
+                      ["v4long"], ["v3short"]]
+    assert cache_mod.plan(POOL, processes=2) == stacks  # what the appendix's table shows
+    cost = [cache_mod.stack_cost(stack) for stack in submitted]
+    assert cost == sorted(cost, reverse=True)
+
+
+def test_stacks_are_split_only_where_it_shortens_the_pool():
+    cfg = {f"m{i}": TINY.replace(seed=i) for i in range(4)}
+    cfg["long"] = TINY.replace(epochs=4 * TINY.epochs)
+    one = [["m0", "m1", "m2", "m3"]]
+    assert cache_mod._balanced(one, cfg, processes=1) == one  # one process: one stack
+    assert cache_mod._balanced(one, cfg, processes=2) == [["m0", "m2"], ["m1", "m3"]]
+    # beside a run as long as the four together, the four stay one stack
+    split = cache_mod._balanced([*one, ["long"]], cfg, processes=2)
+    assert split == [["m0", "m1", "m2", "m3"], ["long"]]
+    assert cache_mod._balanced([], cfg, processes=2) == []
+    with pytest.raises(KeyError):
+        cache_mod._balanced([["nope"]], cfg, processes=2)
 
 
 def test_a_second_process_waits_for_the_training_and_loads_it(tmp_path, dino, monkeypatch):

@@ -19,7 +19,14 @@ from diffusion2d.training import TrainHistory  # noqa: E402
 
 def test_pool_holds_every_model_of_the_book():
     assert list(E.EXPERIMENTS) == ["v1", "v2", "v3", "v4"]
-    assert set(E.POOL) == set(E.EXPERIMENTS) | set(E.EXTRA) | {"v3short"}
+    assert set(E.POOL) == set(E.EXPERIMENTS) | set(E.EXTRA) | {"v3short"} | set(E.BEYOND)
+    # each model of "Beyond DDPM" is experiment 3 with exactly one change (zsnr: two, since an
+    # eps-model cannot give x_0 at zero terminal SNR)
+    v3 = E.EXPERIMENTS["v3"]
+    changes = {name: {f for f in v3.__dataclass_fields__ if getattr(cfg, f) != getattr(v3, f)}
+               for name, cfg in E.BEYOND.items()}
+    assert changes == {"cosine": {"schedule"}, "zsnr": {"schedule", "prediction"},
+                       "x0": {"prediction"}, "v": {"prediction"}, "flow": {"objective"}}
     # chapter 10 (bug 7) trains BASE for the workshop's epochs: that model is in the pool too
     assert E.POOL["v3short"] == E.BASE.replace(epochs=10) and E.WORKSHOP["epochs"] == 10
     long = E.EXTRA["v4long"]

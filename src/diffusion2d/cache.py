@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import hashlib
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -161,15 +162,13 @@ def load_or_train_many(configs: dict[str, TrainConfig], directory: str | os.Path
     directory = Path(directory or cache_dir())
     datas = {name: load_datasaurus(cfg.dataset) for name, cfg in configs.items()}
     with training_lock(directory):  # another process training these: wait, then load its files
-        stacks: dict[tuple, list[str]] = {}
-        for name, cfg in configs.items():
-            if not (directory / f"{cache_key(cfg, datas[name])}.pt").is_file():
-                stacks.setdefault(signature(cfg, datas[name]), []).append(name)
-        tasks = sorted((([configs[n] for n in names], [datas[n] for n in names])
-                        for names in stacks.values()),
-                       key=lambda task: -sum(map(training_work, task[0])))
+        missing = {name: cfg for name, cfg in configs.items()
+                   if not (directory / f"{cache_key(cfg, datas[name])}.pt").is_file()}
+        processes = processes or os.cpu_count() or 1
+        tasks = [([configs[n] for n in names], [datas[n] for n in names])
+                 for names in plan(missing, processes, datas)]
         train_stack = functools.partial(_train_and_store, directory=directory)
-        workers = min(len(tasks), processes or os.cpu_count() or 1)
+        workers = min(len(tasks), processes)
         if workers > 1:
             ctx = multiprocessing.get_context("spawn")
             with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
@@ -179,6 +178,54 @@ def load_or_train_many(configs: dict[str, TrainConfig], directory: str | os.Path
         # load what was written (an unusable file is trained here)
         return {name: _load_or_train(cfg, datas[name], directory, False)
                 for name, cfg in configs.items()}
+
+
+def plan(configs: dict[str, TrainConfig], processes: int | None = None,
+         datas: dict[str, torch.Tensor] | None = None) -> list[list[str]]:
+    """The stacks :func:`load_or_train_many` trains ``configs`` in, when all are missing, in the
+    order it hands them to ``processes`` (default the number of CPUs): names of one
+    :func:`stack.signature`, split where that makes the pool finish sooner, the costliest first."""
+    stacks: dict[tuple, list[str]] = {}
+    for name, cfg in configs.items():
+        data = datas[name] if datas else load_datasaurus(cfg.dataset)
+        stacks.setdefault(signature(cfg, data), []).append(name)
+    parts = _balanced(stacks.values(), configs, processes or os.cpu_count() or 1)
+    return sorted(parts, key=lambda names: -stack_cost([configs[n] for n in names]))
+
+
+def stack_cost(configs: list[TrainConfig]) -> float:
+    """The estimated cost of training ``configs`` as one stack, in :func:`training_work` units:
+    a stack of k models costs about 0.6 + 0.4 / k of training them one by one (a step's fixed
+    cost is shared, its arithmetic is not; ``benchmarks/train_stack.py`` measures it)."""
+    return sum(map(training_work, configs)) * (0.6 + 0.4 / len(configs))
+
+
+def _makespan(costs: list[float], processes: int) -> float:
+    """When the last of ``processes`` finishes, the largest task first to the least loaded."""
+    loads = [0.0] * processes
+    for cost in sorted(costs, reverse=True):
+        loads[loads.index(min(loads))] += cost
+    return max(loads)
+
+
+def _balanced(stacks, configs: dict[str, TrainConfig], processes: int) -> list[list[str]]:
+    """``stacks`` (lists of names that can train together), each split into near-equal parts so
+    that the pool of ``processes`` finishes soonest (:func:`stack_cost`; of equal times, the
+    fewest parts): nine models in one process while another trains one would leave a core idle
+    for most of the pool."""
+    stacks = [list(names) for names in stacks]
+
+    def parts(names: list[str], k: int) -> list[list[str]]:
+        return [names[i::k] for i in range(k)]
+
+    best = None
+    for ks in itertools.product(*(range(1, len(n) + 1) for n in stacks)):
+        split = [part for names, k in zip(stacks, ks, strict=True) for part in parts(names, k)]
+        costs = [stack_cost([configs[n] for n in part]) for part in split]
+        score = (round(_makespan(costs, processes), 6), sum(costs))
+        if best is None or score < best[0]:
+            best = score, split
+    return best[1] if best else []
 
 
 def _train_and_store(configs: list[TrainConfig], datas: list[torch.Tensor], directory: Path):

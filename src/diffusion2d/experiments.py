@@ -1,9 +1,10 @@
 """The workshop's four experiments, each a full :class:`TrainConfig` (so the cache can key on it).
 
-``EXPERIMENTS`` v1..v4 (see ``TITLES``), chapter 5's follow-up ``EXTRA``, and ``POOL``: every
-model the book trains, at once (:func:`load_all`). ``WORKSHOP`` records the workshop notebook's
-settings (:func:`workshop_comparison`); :func:`show_config` prints a config one field per line,
-marking the fields that differ from another.
+``EXPERIMENTS`` v1..v4 (see ``TITLES``), chapter 5's follow-up ``EXTRA``, the models of the part
+"Beyond DDPM" (``BEYOND``), and ``POOL``: every model the book trains, at once (:func:`load_all`).
+``WORKSHOP`` records the workshop notebook's settings (:func:`workshop_comparison`);
+:func:`show_config` prints a config one field per line, marking the fields that differ from
+another.
 """
 
 import dataclasses
@@ -12,12 +13,11 @@ import html
 import pandas as pd
 import torch
 
-from .cache import load_or_train_many
+from .cache import load_or_train_many, plan
 from .data import load_datasaurus
 from .metrics import gaussian_kl, nearest_neighbour_distances, prior_mismatch_kl
 from .model import FourierFeatures, TimeEmbedding
 from .schedules import get_diffusion_parameters
-from .stack import signature
 from .training import TrainConfig, _make_optimizer, split_for
 
 BASE = TrainConfig()
@@ -44,16 +44,33 @@ WORKSHOP: dict[str, object] = {
 # Chapter 5's follow-up: the workshop's suggestion "train twice as long", for experiment 4.
 EXTRA = {"v4long": EXPERIMENTS["v4"].replace(epochs=2 * EXPERIMENTS["v4"].epochs)}
 
-# Every model the book trains, in one parallel pool: chapter 5's, and chapter 10's model
-# trained for the workshop's epochs (bug 7).
-POOL = {**EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"])}
+# Part "Beyond DDPM": experiment 3's network and budget with one thing changed each: the noise
+# schedule (cosine; the linear one rescaled to zero terminal SNR, with v-prediction, since an
+# eps-model cannot give x_0 there), what the network predicts (x_0, v), and the objective (flow
+# matching). Experiment 3 is their eps / linear / DDPM reference.
+BEYOND = {
+    "cosine": EXPERIMENTS["v3"].replace(schedule="cosine"),
+    "zsnr": EXPERIMENTS["v3"].replace(schedule="linear_zero_snr", prediction="v"),
+    "x0": EXPERIMENTS["v3"].replace(prediction="x0"),
+    "v": EXPERIMENTS["v3"].replace(prediction="v"),
+    "flow": EXPERIMENTS["v3"].replace(objective="flow_matching"),
+}
+
+# Every model the book trains, in one parallel pool: chapter 5's, chapter 10's model trained for
+# the workshop's epochs (bug 7), and those of "Beyond DDPM".
+POOL = {**EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"]), **BEYOND}
 
 TITLES: dict[str, str] = {"v1": "identity position, no time",
                           "v2": "identity position, linear time",
                           "v3": "Fourier position, Fourier time",
                           "v4": "Fourier/Fourier, gentler schedule (beta_max = 0.02)",
                           "v4long": "experiment 4 trained twice as long",
-                          "v3short": f"BASE for the workshop's {WORKSHOP['epochs']} epochs"}
+                          "v3short": f"BASE for the workshop's {WORKSHOP['epochs']} epochs",
+                          "cosine": "experiment 3 on the cosine schedule",
+                          "zsnr": "experiment 3 at zero terminal SNR, predicting v",
+                          "x0": "experiment 3 predicting x_0",
+                          "v": "experiment 3 predicting v",
+                          "flow": "experiment 3's network trained by flow matching"}
 
 # Short descriptions of chapter 5's models for the columns of narrow tables.
 SHORT_TITLES: dict[str, str] = {"v1": "raw x, no t", "v2": "raw x, t / T", "v3": "Fourier x and t",
@@ -181,14 +198,16 @@ def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
 
 
 def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
-    """A row per model of ``runs`` ({name: (model, history)}): the stack it trains in (models
-    with one number train together), its gradient steps and timings."""
-    rows, stacks = {}, {}
+    """A row per model of ``runs`` ({name: (model, history)}): the stack it trains in on a cold
+    build (:func:`cache.plan`; models with one number train together), its gradient steps and
+    timings."""
+    stack = {name: i for i, names in enumerate(plan({n: POOL[n] for n in runs}), 1)
+             for name in names}  # trained together in a cold build (cache.plan)
+    rows = {}
     for name, (_, h) in runs.items():
         cfg = POOL[name]
         steps = cfg.epochs * -(-len(split_for(cfg)[0]) * cfg.repeats // cfg.batch_size)
-        stack = stacks.setdefault(signature(cfg), len(stacks) + 1)  # trained together (cache)
-        rows[name] = {"stack": stack, "epochs": cfg.epochs, "threads": cfg.threads,
+        rows[name] = {"stack": stack[name], "epochs": cfg.epochs, "threads": cfg.threads,
                       "gradient steps": steps,
                       "seconds": round(h.seconds, 1),
                       "ms per step": round(1000 * h.seconds / steps, 2)}
