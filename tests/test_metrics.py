@@ -42,3 +42,26 @@ def test_mmd_and_kl():
     assert prior_mismatch_kl(dino_like, 0.28) < prior_mismatch_kl(dino_like, 0.6)
     with pytest.raises(ValueError, match="at least two points"):
         mmd_rbf(x[:1], y)
+
+
+def test_shape_statistics_by_hand():
+    import diffusion2d
+    from diffusion2d.data import z_normalize
+    from diffusion2d.metrics import shape_statistics
+
+    square = torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+    line = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    df = shape_statistics({"square": square, "line": line}, reference="square")
+    assert list(df.columns) == ["mean x", "mean y", "sd x", "sd y", "corr", "chamfer"]
+    sd = (4 / 3) ** 0.5  # divisor N - 1
+    assert df.loc["square"].tolist()[:5] == pytest.approx([1.0, 1.0, sd, sd, 0.0])
+    assert df.loc["line", "corr"] == pytest.approx(1.0)
+    assert df.loc["square", "chamfer"] == 0.0  # the reference against itself
+    # the distance is taken between the z-normalised clouds, so it ignores scale and shift
+    moved = {"a": square, "b": 10 * square + 5}
+    assert shape_statistics(moved, "a").loc["b", "chamfer"] == pytest.approx(0.0, abs=1e-12)
+    want = chamfer_distance(z_normalize(line.double()), z_normalize(square.double()))
+    assert df.loc["line", "chamfer"] == pytest.approx(want)
+    with pytest.raises(ValueError, match="reference must be one of square, line"):
+        shape_statistics({"square": square, "line": line}, reference="dino")
+    assert diffusion2d.DATASAURUS_SHAPES[0] == "dino" and len(diffusion2d.DATASAURUS_SHAPES) == 13

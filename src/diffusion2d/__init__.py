@@ -46,6 +46,7 @@ Modules cite an equation as "DDPM eq. 4"; its arXiv id is the one above.
 """
 
 from .cache import load_or_train
+from .data import SHAPES as DATASAURUS_SHAPES
 from .data import load_datasaurus
 from .exact import ExactDenoiser, drift_grids
 from .flow import VelocityMLP, exact_velocity, flow_loss, flow_sample, path_length_ratio
@@ -82,4 +83,5 @@ __all__ = [
     "x0_from_v",
     "VelocityMLP", "exact_velocity", "flow_loss", "flow_nll", "flow_sample", "nll",
     "path_length_ratio",
+    "DATASAURUS_SHAPES",
 ]
