@@ -66,11 +66,11 @@ TITLES: dict[str, str] = {"v1": "identity position, no time",
                           "v4": "Fourier/Fourier, gentler schedule (beta_max = 0.02)",
                           "v4long": "experiment 4 trained twice as long",
                           "v3short": f"BASE for the workshop's {WORKSHOP['epochs']} epochs",
-                          "cosine": "experiment 3 on the cosine schedule",
-                          "zsnr": "experiment 3 at zero terminal SNR, predicting v",
+                          "cosine": "experiment 3, cosine schedule",
+                          "zsnr": "experiment 3, zero SNR, predicts v",
                           "x0": "experiment 3 predicting x_0",
                           "v": "experiment 3 predicting v",
-                          "flow": "experiment 3's network trained by flow matching"}
+                          "flow": "experiment 3 by flow matching"}
 
 # Short descriptions of chapter 5's models for the columns of narrow tables.
 SHORT_TITLES: dict[str, str] = {"v1": "raw x, no t", "v2": "raw x, t / T", "v3": "Fourier x and t",
