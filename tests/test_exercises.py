@@ -16,7 +16,7 @@ import torch
 from wheelfiles import wheel_files
 
 from diffusion2d import exercises as ex
-from diffusion2d import loss, samplers, schedules, trajectories
+from diffusion2d import flow, loss, samplers, schedules, trajectories
 from diffusion2d.exercises import _runner
 from diffusion2d.exercises._runner import RUNNER_HINTS
 from diffusion2d.trajectories import StepResult
@@ -29,6 +29,7 @@ CHECK = {
     "score_and_x0": ex.check_score_and_x0,
     "heun_step": ex.check_heun_step,
     "euler_log_det": ex.check_euler_log_det,
+    "flow_loss": ex.check_flow_loss,
 }
 
 # Every hint the four checks gave before they became catalogues (issue 10): none may be lost.
@@ -50,6 +51,8 @@ HINT_KEYS = {
     "corrector_from_euler model_on_y no_rescale x_for_y generic",
     "euler_log_det": "no_identity field_only trace signed negated det_not_log backward per_point "
     "not_tuple generic",
+    "flow_loss": "reversed target_sign x1_target z_target clean_input noise_input broadcast sum "
+    "sum_coordinates rmse random no_model detached not_scalar generic",
 }
 
 
@@ -172,6 +175,16 @@ def _loss_none_index(model, x0s, eps, alpha_bars, ts):
     return torch.nn.functional.mse_loss(model(xt, ts), eps)
 
 
+def _flow_loss_handwritten(model, x1, z, t):
+    tc = t[:, None]  # (B, 1)
+    return (((x1 - z) - model((1 - tc) * z + tc * x1, t)) ** 2).mean()
+
+
+def _flow_loss_mse(model, x1, z, t):
+    xt = torch.lerp(z, x1, t.unsqueeze(1))
+    return torch.nn.functional.mse_loss(model(xt, t), x1 - z)
+
+
 def _sample_reference(num_samples, model, generator=None):
     return samplers.sample(num_samples, model, "ddpm", generator=generator)
 
@@ -218,6 +231,9 @@ RIGHT = [
     (ex.check_trajectory_step, trajectories.trajectory_step),
     (ex.check_trajectory_step, _step_handwritten),
     (ex.check_trajectory_step, lambda *a, **k: _step_handwritten(*a, **k, as_tuple=True)),
+    (ex.check_flow_loss, flow.flow_loss),
+    (ex.check_flow_loss, _flow_loss_handwritten),
+    (ex.check_flow_loss, _flow_loss_mse),
 ]
 
 
@@ -300,6 +316,11 @@ FALLBACKS = [  # (catalogue, function, the mistake named, its hint)
     (ex.trajectory, _step_scaled("x_prev", 1.1), "sum", "sum"),
     (ex.trajectory, _step_scaled("drift", 1.1), "generic_ddpm", "generic_ddpm"),
     (ex.trajectory, _step_scaled("drift", 1.1, only_ddim=True), "generic_ddim", "generic_ddim"),
+    (ex.flowloss, lambda *args: flow.flow_loss(*args) * 1.5, "generic", "generic"),
+    (ex.flowloss, lambda model, x1, z, t: ((x1 - z) ** 2).mean().requires_grad_(), "no_model",
+     "no_model"),
+    (ex.flowloss, lambda model, x1, z, t: flow.flow_loss(model, x1, z, torch.rand_like(t)),
+     "random", "random"),
 ]
 
 
@@ -369,6 +390,8 @@ def test_todo_raises_not_implemented_with_the_hint():
          "sample: not implemented yet: the DDPM sampler"),
         (ex.check_trajectory_step, lambda model, xt, t, deterministic=False, generator=None:
          ex.todo("one reverse step"), "not implemented yet: one reverse step"),
+        (ex.check_flow_loss, lambda model, x1, z, t: ex.todo("the flow-matching loss"),
+         "flow_loss: not implemented yet: the flow-matching loss"),
     ],
 )  # fmt: skip
 def test_a_todo_stub_stops_the_notebook_in_plain_words(check, stub, words):
@@ -515,3 +538,22 @@ def test_fake_model_behaves_like_the_real_one():
         model(torch.randn(4, 3), 3)
     with pytest.raises(ex.ModelInputError, match=r"steps of shape \(3,\) for 4 points"):
         model(x, torch.full((3,), 3))
+
+
+def test_flow_loss_slips_from_the_chapter_are_named():
+    """The chapter's three typical slips: the path reversed (noise at t = 1), the target z - x_1,
+    a sum instead of a mean; and a (B,) time broadcast against the points is caught on every
+    batch size but 2."""
+    for key in ("reversed", "target_sign", "sum"):
+        result = ex.check_flow_loss(dict(ex.flowloss.MISTAKES)[key])
+        assert result.mistake == key and "expected: " in result.message, result.message
+    desc, make = ex.flowloss.CASES[1]
+    assert "3 points" in desc and "t = 0, 0.5 and 1" in desc
+    args = make()[0]
+    assert float(args[3][0]) == 0.0 and float(args[3][-1]) == 1.0
+    velocity = ex.flowloss.FakeVelocity()
+    with pytest.raises(ex.ModelInputError, match="integer times"):
+        velocity(torch.zeros(3, 2), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ex.ModelInputError, match=r"t\[:, None\]"):
+        velocity(torch.zeros(3, 2), torch.zeros(3, 1))
+    assert velocity(torch.zeros(3, 2), 0.5).shape == (3, 2)

@@ -44,6 +44,14 @@ def test_tradeoff_plot_draws_a_line_per_sampler_at_its_evaluations():
     plt.close(fig)
 
 
+def test_tradeoff_plot_takes_other_labels():
+    sweep = {(name, n): _rows(1.0 / n) for name in ("ddim", "flow-euler") for n in (2, 10)}
+    fig = quality.tradeoff_plot(sweep, labels={"ddim": "experiment 3, DDIM"})
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["experiment 3, DDIM", quality.SAMPLER_STYLES["flow-euler"]["label"]]
+    plt.close(fig)
+
+
 def test_tradeoff_plot_refuses_an_unknown_sampler():
     with pytest.raises(ValueError, match="sweep"):
         quality.tradeoff_plot({("rk4", 4): _rows(0.1)})

@@ -151,6 +151,29 @@ def test_evaluate_runs_the_sampler_with_its_options(ref, tmp_path):
     assert not tilde.equals(P.evaluate(exact, ref, "ddpm", 5, protocol=SMALL))
 
 
+def test_a_flow_model_is_sampled_by_its_ode(ref, tmp_path):
+    """A VelocityMLP goes to flow.flow_sample (Euler or Heun, noise first), with the same seed's
+    generator; its results are cached like any other, under keys of their own."""
+    from diffusion2d.flow import VelocityMLP, flow_sample
+
+    torch.manual_seed(0)
+    velocity = VelocityMLP(hidden=8, num_blocks=1, T=10)
+    for method in ("euler", "heun"):
+        run = P.samples(velocity, 1, method, 4, SMALL)
+        direct = flow_sample(SMALL.num_samples, velocity, 4, method,
+                             torch.Generator().manual_seed(1))  # fmt: skip
+        assert len(run) == 5 and all(torch.equal(a, b) for a, b in zip(run, direct, strict=True))
+    assert len(P.samples(velocity, 0, "euler", protocol=SMALL)) == velocity.T + 1  # default T
+    df = P.evaluate(velocity, ref, "heun", 4, protocol=SMALL)
+    assert list(df.index) == list(SMALL.seeds) and len(df.attrs["chamfer_by_step"][0]) == 5
+    assert P.scores(P.samples(velocity, 0, "heun", 4, SMALL)[-1], ref, SMALL) == df.loc[0].to_dict()
+    P.evaluate(velocity, ref, "euler", 4, protocol=SMALL)
+    assert len(list((tmp_path / "results").glob("*.pt"))) == 2
+    for sampler, opts in (("ddpm", {}), ("ddim", {}), ("euler", {"eta": 0.5})):
+        with pytest.raises(ValueError, match="sampler|eta"):
+            P.samples(velocity, 0, sampler, 4, SMALL, **opts)
+
+
 @pytest.mark.parametrize(("sampler", "opts", "word"), [
     ("ddpm", {"eta": 0.5}, "eta"), ("euler", {"eta": 1.0}, "eta"), ("ddim", {"eta": -1}, "eta"),
     ("ddim", {"eta": True}, "eta"), ("ddim", {"variance": "beta_tilde"}, "variance"),

@@ -5,7 +5,8 @@ The library behind the tutorial site, one concept per module, in the order of th
 ``forward`` (q, eqs. 2 and 4), ``exact`` (the exact denoiser of a finite data set, eq. 7),
 ``model`` (eps_theta), ``parameterisation`` (eps, x_0, v and the score), ``loss`` (L_simple,
 eq. 14), ``training`` (Algorithm 1, ``TrainConfig``), ``samplers`` (DDPM eq. 11 / Algorithm 2,
-DDIM eq. 12, the probability-flow ODE), ``flow`` (flow matching),
+DDIM eq. 12, the probability-flow ODE), ``flow`` (flow matching), ``flowcompare`` (flow matching
+beside DDPM at equal noise levels),
 ``likelihood`` (NLL through the probability-flow ODE), ``trajectories`` (sampling recorded step
 by step), ``metrics``, ``protocol`` (the one evaluation protocol), ``density`` (held-out NLL of
 models and baselines), ``experiments`` (the workshop's four), ``cache`` (trained models shared

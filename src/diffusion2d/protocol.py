@@ -1,7 +1,8 @@
 """The book's one evaluation protocol: every sample-quality number and every loss comes from here.
 
 Sample quality (:func:`evaluate`): a sampler (a trained model or the exact denoiser; DDPM, DDIM,
-Euler or Heun; a number of steps; DDIM's ``eta``, DDPM's ``variance``) draws ``num_samples`` points
+Euler or Heun; a number of steps; DDIM's ``eta``, DDPM's ``variance``; a flow-matching
+``VelocityMLP`` with Euler or Heun, :func:`flow.flow_sample`) draws ``num_samples`` points
 for each seed s of :class:`Protocol`
 (``torch.Generator().manual_seed(s)``), scored by the ``METRICS`` against the dino's split
 (:class:`Reference`). Tables give the mean over the seeds with a Student-t ``confidence``
@@ -23,14 +24,16 @@ import torch
 
 from . import metrics
 from .cache import cached, digest, model_digest, result_key
+from .flow import METHODS as FLOW_SAMPLERS
+from .flow import VelocityMLP, flow_sample
 from .samplers import VARIANCES, sample
 from .training import TrainConfig, batch_losses, loss_batches, split_for
 from .utils import check_points, check_positive_int, torch_threads
 
 # the modules whose code determines a protocol result (besides the model's weights)
 EVALUATION_MODULES = (
-    "exact.py", "metrics.py", "model.py", "parameterisation.py", "protocol.py", "samplers.py",
-    "schedules.py", "utils.py",
+    "exact.py", "flow.py", "metrics.py", "model.py", "parameterisation.py", "protocol.py",
+    "samplers.py", "schedules.py", "utils.py",
 )
 
 
@@ -126,11 +129,16 @@ def options(sampler: str, eta: float = 0.0, variance: str = "beta") -> dict:
 def samples(model, seed: int, sampler: str = "ddpm", num_steps: int | None = None,
             protocol: Protocol = PROTOCOL, *, eta: float = 0.0,
             variance: str = "beta") -> list[torch.Tensor]:
-    """The whole run of one protocol seed, x_T first, x_0 last (each (num_samples, 2)): figures
-    that show samples draw them here, so they show exactly what the numbers measure."""
-    generator = torch.Generator().manual_seed(seed)
-    return sample(protocol.num_samples, model, sampler, generator, num_steps,
-                  **options(sampler, eta, variance))
+    """The whole run of one protocol seed, x_T first, x_0 last (each (num_samples, 2); a flow
+    model's: noise first, data last): figures that show samples draw them here, so they show
+    exactly what the numbers measure."""
+    generator, opts = torch.Generator().manual_seed(seed), options(sampler, eta, variance)
+    if isinstance(model, VelocityMLP):  # flow matching: noise at t = 0, data last, as DDPM's
+        if sampler not in FLOW_SAMPLERS:
+            raise ValueError(f"sampler must be one of {FLOW_SAMPLERS} for a flow model, got "
+                             f"{sampler!r}")
+        return flow_sample(protocol.num_samples, model, num_steps or model.T, sampler, generator)
+    return sample(protocol.num_samples, model, sampler, generator, num_steps, **opts)
 
 
 def _key(model, sampler: str, num_steps: int | None, ref: Reference, protocol: Protocol,

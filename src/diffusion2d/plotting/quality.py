@@ -1,6 +1,7 @@
-"""Figures of the evaluation (chapters 06, 08, 09, probability flow): sample quality against t,
-against the number of sampling steps and against the number of network evaluations, with the
-protocol's intervals and baselines, and memorisation (:class:`evaluation.MemorisationStats`).
+"""Figures of the evaluation (chapters 06, 08, 09, probability flow, flow matching): sample
+quality against t, against the number of sampling steps and against the number of network
+evaluations, with the protocol's intervals and baselines, and memorisation
+(:class:`evaluation.MemorisationStats`).
 
 Scope: matplotlib only. Each sampler keeps its colour, marker and line style
 (:data:`style.SAMPLERS`, :data:`SAMPLER_STYLES`); reference rows (e.g. the baselines) are dotted
@@ -22,7 +23,8 @@ from .style import OKABE_ITO as OI
 
 Rows = Mapping[str, pd.DataFrame]  # protocol results by name
 # Every sampler of the probability-flow chapter, by its name in the glue keys: colour, marker,
-# line style and legend label (DDPM and DDIM as in style.SAMPLERS; Euler is DDIM with eta = 0).
+# line style and legend label (DDPM and DDIM as in style.SAMPLERS; Euler is DDIM with eta = 0),
+# and the flow-matching model's two.
 SAMPLER_STYLES = {
     "ddpm": {**SAMPLERS["ddpm"], "label": r"DDPM, variance $\beta_t$"},
     "ddpm-betatilde": {"color": OI["sky_blue"], "marker": "v", "linestyle": "-.",
@@ -31,6 +33,11 @@ SAMPLER_STYLES = {
                     "label": r"DDIM, $\eta = 0.5$"},
     "ddim": {**SAMPLERS["ddim"], "label": r"DDIM, $\eta = 0$ (= Euler)"},
     "heun": {"color": OI["green"], "marker": "^", "linestyle": "-", "label": "Heun"},
+    # the flow-matching chapter: the ODE of a velocity model (flow.flow_sample)
+    "flow-euler": {"color": OI["purple"], "marker": "P", "linestyle": "-",
+                   "label": "flow matching, Euler"},
+    "flow-heun": {"color": OI["black"], "marker": "X", "linestyle": "--",
+                  "label": "flow matching, Heun"},
 }
 
 
@@ -97,10 +104,11 @@ def sweep_plot(sweep: Mapping[tuple[str, int], pd.DataFrame], reference: Rows | 
 
 
 def tradeoff_plot(sweep: Mapping[tuple[str, int], pd.DataFrame], reference: Rows | None = None,
-                  metric: str = "chamfer", xticks: Sequence[int] | None = None) -> plt.Figure:
+                  metric: str = "chamfer", xticks: Sequence[int] | None = None,
+                  labels: Mapping[str, str] | None = None) -> plt.Figure:
     """``metric`` (protocol mean, interval as error bar; log axes) against the number of network
     evaluations, a line per sampler of :data:`SAMPLER_STYLES`: ``sweep`` maps (name, NFE) to
-    the protocol's rows."""
+    the protocol's rows; ``labels`` replaces the legend labels of some names."""
     names = [s for s in SAMPLER_STYLES if s in {s2 for s2, _ in sweep}]
     if not names or len(names) < len({s for s, _ in sweep}):
         raise ValueError(f"sweep names must be among {list(SAMPLER_STYLES)}, got "
@@ -110,8 +118,9 @@ def tradeoff_plot(sweep: Mapping[tuple[str, int], pd.DataFrame], reference: Rows
         for s in names:
             nfe = sorted(n for s2, n in sweep if s2 == s)
             iv = np.array([interval(sweep[s, n], metric) for n in nfe])  # (K, 3)
+            st = {**SAMPLER_STYLES[s], **({"label": labels[s]} if s in (labels or {}) else {})}
             ax.errorbar(nfe, iv[:, 0], yerr=[iv[:, 0] - iv[:, 1], iv[:, 2] - iv[:, 0]], ms=5,
-                        capsize=3, **SAMPLER_STYLES[s])  # fmt: skip
+                        capsize=3, **st)  # fmt: skip
         ax.set_xscale("log")
         plain_log(ax)
         _reference_lines(ax, reference, metric)
