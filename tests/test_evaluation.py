@@ -218,6 +218,8 @@ def test_percent_interval_rounds_like_the_protocol():
 
     assert format_interval(0.079, 0.0038) == "0.0790 ± 0.0038"
     assert format_interval(0.079, 0.0038, percent=True) == "7.90% ± 0.38%"
+    assert format_interval(-3.96274, 2e-5) == "-3.9627 ± <0.0001"  # not "± 0.0000"
+    assert format_interval(0.5, 0.0) == "0.500 ± 0.000"
     assert format_interval(0.41, 0.012, percent=True) == "41.0% ± 1.2%"
     assert format_interval(1.0, 0.0, percent=True) == "100.0% ± 0.0%"
     assert format_interval(2e-4, 1e-5, percent=True) == "0.02% ± 0.001%"

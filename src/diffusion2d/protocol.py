@@ -247,13 +247,16 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> int:
 def format_interval(mean: float, half: float, percent: bool = False) -> str:
     """``"mean ± half"`` with the half-width to two significant digits and the mean to the same
     decimal place (at least 3, at most 4 decimals; scientific notation below 1e-3); with
-    ``percent``, a share in percent rounded alike: 0.0790 ± 0.0038 as ``"7.90% ± 0.38%"``."""
+    ``percent``, a share in percent rounded alike: 0.0790 ± 0.0038 as ``"7.90% ± 0.38%"``; a
+    half-width below the last decimal as ``"± <0.0001"``."""
     scale, unit = (100, "%") if percent else (1, "")
     if 0 < abs(mean) < 1e-3:
         return f"{scale * mean:.2g}{unit} ± {scale * half:.1g}{unit}"
     decimals = 3 if half <= 0 else min(4, max(3, 1 - math.floor(math.log10(half))))
     decimals -= 2 if percent else 0
-    return f"{scale * mean:.{decimals}f}{unit} ± {scale * half:.{decimals}f}{unit}"
+    shown = f"{scale * half:.{decimals}f}" if round(scale * half, decimals) or half <= 0 else (
+        f"<{10.0**-decimals:.{decimals}f}")  # a half-width that rounds to 0 is not 0
+    return f"{scale * mean:.{decimals}f}{unit} ± {shown}{unit}"
 
 
 def cell(df: pd.DataFrame, metric: str) -> str:

@@ -39,6 +39,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("site_width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's ``--dist loadgroup`` (scripts/test.sh), the tests of one page at one
+    width run in one worker, so each page is opened and measured once (``page_report``)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        page = params.get("any_page") or params.get("toc_page")
+        if page and "site_width" in params:
+            item.add_marker(pytest.mark.xdist_group(f"{page}@{params['site_width']}"))
+
+
 @pytest.fixture(scope="session")
 def site() -> Path:
     """The built HTML; the tests that need it skip while it is not built."""
