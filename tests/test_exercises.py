@@ -28,6 +28,7 @@ CHECK = {
     "trajectory_step": ex.check_trajectory_step,
     "score_and_x0": ex.check_score_and_x0,
     "heun_step": ex.check_heun_step,
+    "convert": ex.check_convert,
     "euler_log_det": ex.check_euler_log_det,
     "flow_loss": ex.check_flow_loss,
 }
@@ -49,6 +50,8 @@ HINT_KEYS = {
     "tweedie",
     "heun_step": "euler final_correction sigma_variance sigma_no_alpha_bar corrector_at_start "
     "corrector_from_euler model_on_y no_rescale x_for_y generic",
+    "convert": "not_tuple swapped no_sqrt scales_swapped eps_x0_sign x0_eps_sign v_sign v_via_eps "
+    "eps x0",
     "euler_log_det": "no_identity field_only trace signed negated det_not_log backward per_point "
     "not_tuple generic",
     "flow_loss": "reversed target_sign x1_target z_target clean_input noise_input broadcast sum "
@@ -219,6 +222,24 @@ def _step_handwritten(model, xt, t, deterministic=False, generator=None, as_tupl
     return parts if as_tuple else StepResult(*parts)
 
 
+def _convert_handwritten(prediction, output, xt, alpha_bar):
+    a, s = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    if prediction == "eps":
+        return output, (xt - s * output) / a
+    if prediction == "x0":
+        return (xt - a * output) / s, output
+    return s * xt + a * output, a * xt - s * output
+
+
+def _convert_numpy(prediction, output, xt, alpha_bar):
+    """Right, through numpy arrays, returned as a list."""
+    a, s = np.sqrt(alpha_bar.numpy()), np.sqrt(1 - alpha_bar.numpy())
+    out, x = output.numpy(), xt.numpy()
+    if prediction == "v":
+        return [s * x + a * out, a * x - s * out]
+    return [out, (x - s * out) / a] if prediction == "eps" else [(x - a * out) / s, out]
+
+
 RIGHT = [
     (ex.check_get_diffusion_parameters, schedules.get_diffusion_parameters),
     (ex.check_get_diffusion_parameters, _schedule_handwritten),
@@ -234,6 +255,9 @@ RIGHT = [
     (ex.check_flow_loss, flow.flow_loss),
     (ex.check_flow_loss, _flow_loss_handwritten),
     (ex.check_flow_loss, _flow_loss_mse),
+    (ex.check_convert, ex.conversions.reference),
+    (ex.check_convert, _convert_handwritten),
+    (ex.check_convert, _convert_numpy),
 ]
 
 
@@ -503,6 +527,23 @@ def test_a_check_leaves_the_global_random_state_alone():
     ex.check_sample(_sample_reference)
     ex.check_sample(_drop_generator(_sample_reference, ex.sampler))
     assert torch.equal(before, torch.get_rng_state())
+
+
+def test_convert_names_the_zero_snr_division_and_the_case():
+    """A v-model converted through eps divides 0 by 0 at alpha_bar = 0: named, whatever the way."""
+    def through_library(prediction, output, xt, alpha_bar):
+        eps, x0 = ex.conversions.reference(prediction, output, xt, alpha_bar)
+        if prediction == "v":
+            x0 = (xt - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+            x0 = torch.where(alpha_bar > 0, x0, torch.inf)  # another non-finite value
+        return eps, x0
+
+    result = ex.check_convert(through_library)
+    assert result.mistake == "v_via_eps" and "alpha_bar = 0" in result.case, result.message
+    wrong_x0 = ex.check_convert(lambda p, o, xt, ab: (ex.conversions.reference(p, o, xt, ab)[0],
+                                                     1.1 * ex.conversions.reference(p, o, xt,
+                                                                                    ab)[1]))
+    assert wrong_x0.mistake == "x0" and "eps-model" in wrong_x0.case, wrong_x0.message
 
 
 def test_checks_are_fast():
