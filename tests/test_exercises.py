@@ -28,6 +28,7 @@ CHECK = {
     "trajectory_step": ex.check_trajectory_step,
     "score_and_x0": ex.check_score_and_x0,
     "heun_step": ex.check_heun_step,
+    "rescale_zero_terminal_snr": ex.check_rescale_zero_terminal_snr,
     "euler_log_det": ex.check_euler_log_det,
 }
 
@@ -48,6 +49,8 @@ HINT_KEYS = {
     "tweedie",
     "heun_step": "euler final_correction sigma_variance sigma_no_alpha_bar corrector_at_start "
     "corrector_from_euler model_on_y no_rescale x_for_y generic",
+    "rescale_zero_terminal_snr": "no_sqrt shift_only ratio_of_sqrt first_alpha_one alpha_bars "
+    "alphas not_tensor generic",
     "euler_log_det": "no_identity field_only trace signed negated det_not_log backward per_point "
     "not_tuple generic",
 }
@@ -218,6 +221,8 @@ RIGHT = [
     (ex.check_trajectory_step, trajectories.trajectory_step),
     (ex.check_trajectory_step, _step_handwritten),
     (ex.check_trajectory_step, lambda *a, **k: _step_handwritten(*a, **k, as_tuple=True)),
+    (ex.check_rescale_zero_terminal_snr, schedules.rescale_zero_terminal_snr),
+    (ex.check_rescale_zero_terminal_snr, ex.snr.reference),
 ]
 
 

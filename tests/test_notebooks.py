@@ -493,7 +493,8 @@ def test_workshop_exercises_have_their_checks():
                 assert pn.EXERCISE_TAG in previous.metadata.get("tags", []), (chapter, i)
                 assert f"def {match[2]}(" in previous.source
     assert set(found) <= {"get_diffusion_parameters", "get_loss", "sample", "trajectory_step",
-                          "score_and_x0", "heun_step", "euler_log_det"}
+                          "score_and_x0", "heun_step", "rescale_zero_terminal_snr",
+                          "euler_log_det"}
 
 
 @pytest.mark.build
@@ -570,7 +571,7 @@ def _first_exercise(nb) -> int:
 
 CHECK_CALL = re.compile(
     r"\bcheck_(get_diffusion_parameters|get_loss|sample|trajectory_step|score_and_x0|heun_step"
-    r"|euler_log_det)\("
+    r"|rescale_zero_terminal_snr|euler_log_det)\("
 )
 
 
