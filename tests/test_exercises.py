@@ -29,6 +29,7 @@ CHECK = {
     "score_and_x0": ex.check_score_and_x0,
     "heun_step": ex.check_heun_step,
     "convert": ex.check_convert,
+    "rescale_zero_terminal_snr": ex.check_rescale_zero_terminal_snr,
     "euler_log_det": ex.check_euler_log_det,
     "flow_loss": ex.check_flow_loss,
 }
@@ -52,6 +53,8 @@ HINT_KEYS = {
     "corrector_from_euler model_on_y no_rescale x_for_y generic",
     "convert": "not_tuple swapped no_sqrt scales_swapped eps_x0_sign x0_eps_sign v_sign v_via_eps "
     "eps x0",
+    "rescale_zero_terminal_snr": "no_sqrt shift_only ratio_of_sqrt first_alpha_one alpha_bars "
+    "alphas not_tensor generic",
     "euler_log_det": "no_identity field_only trace signed negated det_not_log backward per_point "
     "not_tuple generic",
     "flow_loss": "reversed target_sign x1_target z_target clean_input noise_input broadcast sum "
@@ -258,6 +261,8 @@ RIGHT = [
     (ex.check_convert, ex.conversions.reference),
     (ex.check_convert, _convert_handwritten),
     (ex.check_convert, _convert_numpy),
+    (ex.check_rescale_zero_terminal_snr, schedules.rescale_zero_terminal_snr),
+    (ex.check_rescale_zero_terminal_snr, ex.snr.reference),
 ]
 
 

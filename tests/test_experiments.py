@@ -79,6 +79,23 @@ def test_prior_terms(dino):
     assert E.prior_terms(E.EXPERIMENTS["v4"], dino, 2000)["matched_kl"] > terms["matched_kl"]
 
 
+def test_prior_terms_follow_the_config_schedule(dino):
+    """Linear configs give what they gave before (chapters 2 and 5 glue them); the cosine
+    schedule ends near N(0, I); zero terminal SNR ends exactly at N(0, I): both KLs are 0."""
+    from diffusion2d.metrics import prior_mismatch_kl
+    from diffusion2d.schedules import make_schedule
+
+    cfg = E.EXPERIMENTS["v3"]
+    ab = float(get_diffusion_parameters(cfg.beta_min, cfg.beta_max, cfg.T)[2][-1])
+    assert E.prior_terms(cfg, dino, 2000)["prior_kl"] == prior_mismatch_kl(dino, ab, 2000)
+    zero = E.prior_terms(E.BEYOND["zsnr"], dino, 2000)
+    assert zero == {"alpha_bar_T": 0.0, "prior_kl": 0.0, "matched_kl": 0.0}
+    cos = E.BEYOND["cosine"]
+    terms = E.prior_terms(cos, dino, 2000)
+    assert terms["alpha_bar_T"] == float(make_schedule("cosine", 1e-4, 0.05, cos.T)[2][-1])
+    assert 0.0 < terms["alpha_bar_T"] < 1e-5 and abs(terms["prior_kl"]) < 1e-6
+
+
 def test_training_summary_and_fused_flag():
     h = TrainHistory(epochs=[1], train_loss=[1.0], test_loss=[1.0], seconds=12.34)
     df = E.training_summary({"v3": (None, h)})

@@ -493,7 +493,8 @@ def test_workshop_exercises_have_their_checks():
                 assert pn.EXERCISE_TAG in previous.metadata.get("tags", []), (chapter, i)
                 assert f"def {match[2]}(" in previous.source
     assert set(found) <= {"get_diffusion_parameters", "get_loss", "sample", "trajectory_step",
-                          "score_and_x0", "heun_step", "convert", "flow_loss",
+                          "score_and_x0", "heun_step", "rescale_zero_terminal_snr",
+                          "convert", "flow_loss",
                           "euler_log_det"}
 
 
@@ -571,7 +572,7 @@ def _first_exercise(nb) -> int:
 
 CHECK_CALL = re.compile(
     r"\bcheck_(get_diffusion_parameters|get_loss|sample|trajectory_step|score_and_x0|heun_step"
-    r"|convert|flow_loss|euler_log_det)\("
+    r"|rescale_zero_terminal_snr|convert|flow_loss|euler_log_det)\("
 )
 
 

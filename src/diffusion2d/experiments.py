@@ -17,7 +17,7 @@ from .cache import load_or_train_many, plan
 from .data import load_datasaurus
 from .metrics import gaussian_kl, nearest_neighbour_distances, prior_mismatch_kl
 from .model import FourierFeatures, TimeEmbedding
-from .schedules import get_diffusion_parameters
+from .schedules import get_diffusion_parameters, make_schedule
 from .training import TrainConfig, _make_optimizer, split_for
 
 BASE = TrainConfig()
@@ -175,15 +175,19 @@ def signal_scale(config: TrainConfig, t: int, workshop_bug: bool = False) -> flo
 
 
 def prior_terms(config: TrainConfig, data=None, num_samples: int = 200_000) -> dict:
-    """Where the forward process of ``config`` ends, against the sampler's start N(0, I):
-    ``alpha_bar_T``; ``prior_kl``, KL(q(x_T) || N(0, I)) in nats (Monte Carlo samples enough to
-    resolve 1e-3); ``matched_kl``, the KL of the Gaussian N(m, S) with the moments of q(x_T):
-    m = sqrt(ab) mean(x_0), S = ab Cov(x_0) + (1 - ab) I."""
+    """Where the forward process of ``config`` (its ``schedule``: linear, cosine or zero terminal
+    SNR) ends, against the sampler's start N(0, I): ``alpha_bar_T``, the last alpha_bar;
+    ``prior_kl``, KL(q(x_T) || N(0, I)) in nats (Monte Carlo samples enough to resolve 1e-3;
+    exactly 0 where alpha_bar_T = 0, since q(x_T) is then N(0, I) itself); ``matched_kl``, the KL
+    of the Gaussian N(m, S) with the moments of q(x_T): m = sqrt(ab) mean(x_0), S = ab Cov(x_0) +
+    (1 - ab) I."""
     data = load_datasaurus(config.dataset) if data is None else data
-    ab = float(get_diffusion_parameters(config.beta_min, config.beta_max, config.T)[2][-1])
+    schedule = make_schedule(config.schedule, config.beta_min, config.beta_max, config.T)
+    ab = float(schedule[2][-1])  # alpha_bar of the last step, T-1 (0-based)
     x0 = data.double()
     cov = ab * torch.cov(x0.T, correction=0) + (1 - ab) * torch.eye(x0.shape[1], dtype=x0.dtype)
-    return {"alpha_bar_T": ab, "prior_kl": prior_mismatch_kl(data, ab, num_samples),
+    prior_kl = 0.0 if ab == 0.0 else prior_mismatch_kl(data, ab, num_samples)
+    return {"alpha_bar_T": ab, "prior_kl": prior_kl,
             "matched_kl": gaussian_kl(ab**0.5 * x0.mean(0), cov)}
 
 
