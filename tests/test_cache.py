@@ -16,16 +16,20 @@ CHANGES = {
     "lr_final_fraction": 0.1, "weight_decay": 0.01, "repeats": 2, "holdout_fraction": 0.2,
     "eval_every": 2, "eval_repeats": 3, "seed": 1, "threads": 2,
     "schedule": "cosine", "prediction": "v", "objective": "flow_matching",
+    "steps": 5, "label_dropout": 0.1,
 }  # fmt: skip
+NEEDS = {"label_dropout": {"dataset": "all"}}  # a field valid only with another's value
 
 
 def test_every_config_field_is_in_the_key(dino):
     assert set(CHANGES) == {f.name for f in dataclasses.fields(TrainConfig)}
     base = cache_mod.cache_key(TINY, dino)
-    keys = {
-        name: cache_mod.cache_key(TINY.replace(**{name: v}), dino) for name, v in CHANGES.items()
-    }
+    keys = {name: cache_mod.cache_key(TINY.replace(**NEEDS.get(name, {}), **{name: v}), dino)
+            for name, v in CHANGES.items()}
     assert base not in keys.values() and len(set(keys.values())) == len(keys)
+    all_shapes = TINY.replace(dataset="all")
+    assert len({cache_mod.cache_key(all_shapes.replace(label_dropout=p), dino)
+                for p in (0.0, 0.1, 0.2)}) == 3
     assert cache_mod.cache_key(TINY, dino + 1e-3) != base  # data
     assert cache_mod.cache_key(TINY, dino) == base  # stable
 
@@ -204,3 +208,27 @@ def test_a_second_process_waits_for_the_training_and_loads_it(tmp_path, dino, mo
         assert waiter.is_alive() and not done and not list(tmp_path.glob("*.pt"))
     waiter.join()
     assert len(list(tmp_path.glob("*.pt"))) == 1 and set(done[0]) == {"a"}
+
+
+def test_a_conditional_model_trains_alone_and_is_stored(tmp_path, monkeypatch):
+    """stack.train_many refuses class-conditional and step-budget configs: the pool trains each
+    alone with training.train, stores it under its own key and loads it back."""
+    from diffusion2d.stack import stackable
+    from diffusion2d.training import train
+
+    cond = TINY.replace(dataset="all", label_dropout=0.1, steps=4, eval_repeats=1)
+    steps = TINY.replace(steps=4)
+    configs = {"cond": cond, "steps": steps, "a": TINY, "b": TINY.replace(seed=1)}
+    assert not stackable(cond) and not stackable(steps) and stackable(TINY)
+    assert sorted(cache_mod.plan(configs, processes=1)) == [["a", "b"], ["cond"], ["steps"]]
+    runs = cache_mod.load_or_train_many(configs, directory=tmp_path, processes=1)
+    assert len(list(tmp_path.glob("*.pt"))) == 4
+    for name in ("cond", "steps"):
+        alone, _ = train(configs[name], progress=False)
+        assert all(torch.equal(a, b) for a, b in zip(runs[name][0].state_dict().values(),
+                                                     alone.state_dict().values(), strict=True))
+    assert runs["cond"][0].num_classes == 13
+    monkeypatch.setattr(cache_mod, "train", lambda *a, **k: pytest.fail("retrained"))
+    again, _ = cache_mod.load_or_train(cond, directory=tmp_path)
+    assert torch.equal(again.label.weight, runs["cond"][0].label.weight)
+    assert cache_mod.training_work(cond) > cache_mod.training_work(TINY.replace(steps=2))

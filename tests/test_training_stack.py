@@ -60,3 +60,10 @@ def test_bad_arguments_are_named(dino):
         train_many([], progress=False)
     with pytest.raises(ValueError, match="one data tensor each"):
         train_many([TINY, TINY], [dino], progress=False)
+
+
+@pytest.mark.parametrize("change", [{"dataset": "all", "label_dropout": 0.1}, {"steps": 3}])
+def test_conditional_and_step_budget_configs_are_refused(dino, change):
+    with pytest.raises(ValueError, match="train_many takes unconditional models trained for "
+                                         "epochs.*training.train"):
+        train_many([TINY, TINY.replace(**change)], progress=False)

@@ -5,8 +5,8 @@ The library behind the tutorial site, one concept per module, in the order of th
 ``forward`` (q, eqs. 2 and 4), ``exact`` (the exact denoiser of a finite data set, eq. 7),
 ``model`` (eps_theta), ``parameterisation`` (eps, x_0, v and the score), ``loss`` (L_simple,
 eq. 14), ``training`` (Algorithm 1, ``TrainConfig``), ``samplers`` (DDPM eq. 11 / Algorithm 2,
-DDIM eq. 12, the probability-flow ODE), ``flow`` (flow matching), ``flowcompare`` (flow matching
-beside DDPM at equal noise levels),
+DDIM eq. 12, the probability-flow ODE), ``guidance`` (classifier-free guidance), ``flow`` (flow
+matching), ``flowcompare`` (flow matching beside DDPM at equal noise levels),
 ``likelihood`` (NLL through the probability-flow ODE), ``trajectories`` (sampling recorded step
 by step), ``metrics``, ``protocol`` (the one evaluation protocol), ``density`` (held-out NLL of
 models and baselines), ``experiments`` (the workshop's four), ``cache`` (trained models shared
@@ -41,6 +41,7 @@ Lipman et al. 2023          Flow Matching for Generative Modeling               
 Liu et al. 2023             Flow Straight and Fast: Learning to Generate and Transfer
                             Data with Rectified Flow                                   2209.03003
 Chen et al. 2018            Neural Ordinary Differential Equations                     1806.07366
+Ho & Salimans 2022          Classifier-Free Diffusion Guidance                         2207.12598
 ==========================  =========================================================  ==========
 
 Modules cite an equation as "DDPM eq. 4"; its arXiv id is the one above.
@@ -49,9 +50,10 @@ Modules cite an equation as "DDPM eq. 4"; its arXiv id is the one above.
 from .cache import load_or_train
 from .data import SHAPES as DATASAURUS_SHAPES
 from .data import load_datasaurus
-from .exact import ExactDenoiser, drift_grids
+from .exact import ExactConditional, ExactDenoiser, drift_grids
 from .flow import VelocityMLP, exact_velocity, flow_loss, flow_sample, path_length_ratio
 from .forward import forward_noise_dataset, q_sample
+from .guidance import guided_eps
 from .likelihood import flow_nll, nll
 from .loss import get_loss
 from .model import DenoisingMLP
@@ -85,4 +87,5 @@ __all__ = [
     "VelocityMLP", "exact_velocity", "flow_loss", "flow_nll", "flow_sample", "nll",
     "path_length_ratio",
     "DATASAURUS_SHAPES",
+    "ExactConditional", "guided_eps",
 ]

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import torch
 
-from .data import load_datasaurus, project_root
-from .stack import signature, train_many
+from .data import POINTS_PER_SHAPE, load_datasaurus, project_root
+from .stack import signature, stackable, train_many
 from .training import TrainConfig, TrainHistory, build_model, train
 from .utils import atomic_write
 
@@ -146,16 +146,22 @@ def training_lock(directory: Path):
         yield
 
 
-def training_work(config: TrainConfig) -> int:
-    """A model's training cost in relative units: optimizer steps times the width squared and
-    depth of its blocks (the matrix products that dominate a step)."""
-    return config.epochs * config.repeats * config.hidden**2 * config.num_blocks
+def training_work(config: TrainConfig) -> float:
+    """A model's training cost in relative units: passes over a shape's training points (epochs
+    times repeats, or what ``steps`` batches hold) times the width squared and depth of its
+    blocks (the matrix products that dominate a step)."""
+    passes = config.epochs * config.repeats
+    if config.steps is not None:
+        n_train = POINTS_PER_SHAPE - round(POINTS_PER_SHAPE * config.holdout_fraction)
+        passes = config.steps * config.batch_size / n_train
+    return passes * config.hidden**2 * config.num_blocks
 
 
 def load_or_train_many(configs: dict[str, TrainConfig], directory: str | os.PathLike | None = None,
                        processes: int | None = None) -> dict[str, tuple]:
     """``{name: (model, history)}`` for several configs, training the missing ones in parallel:
-    the models that can train together (one :func:`stack.signature`) as one stack, each stack in
+    the models that can train together (one :func:`stack.signature`) as one stack (a config
+    :func:`stack.stackable` refuses: alone, by :func:`training.train`), each stack in
     a process of its own (up to ``processes``, default the number of CPUs) on ``config.threads``
     threads. The largest start first, so the processes finish together. Each model is stored
     under its own key, with the weights it would have trained to alone."""
@@ -188,7 +194,8 @@ def plan(configs: dict[str, TrainConfig], processes: int | None = None,
     stacks: dict[tuple, list[str]] = {}
     for name, cfg in configs.items():
         data = datas[name] if datas else load_datasaurus(cfg.dataset)
-        stacks.setdefault(signature(cfg, data), []).append(name)
+        key = signature(cfg, data) if stackable(cfg) else ("alone", name)
+        stacks.setdefault(key, []).append(name)
     parts = _balanced(stacks.values(), configs, processes or os.cpu_count() or 1)
     return sorted(parts, key=lambda names: -stack_cost([configs[n] for n in names]))
 
@@ -229,7 +236,9 @@ def _balanced(stacks, configs: dict[str, TrainConfig], processes: int) -> list[l
 
 
 def _train_and_store(configs: list[TrainConfig], datas: list[torch.Tensor], directory: Path):
-    """Train one stack (:func:`stack.train_many`) and store each model under its own key."""
-    for cfg, data, run in zip(configs, datas, train_many(configs, datas, progress=False),
-                              strict=True):
+    """Train one stack (:func:`stack.train_many`; a config it refuses alone, by
+    :func:`training.train`) and store each model under its own key."""
+    runs = (train_many(configs, datas, progress=False) if stackable(configs[0])
+            else [train(c, data=d, progress=False) for c, d in zip(configs, datas, strict=True)])
+    for cfg, data, run in zip(configs, datas, runs, strict=True):
         _store(cfg, data, *run, directory)

@@ -24,6 +24,8 @@ FILENAME = "DatasaurusDozen.tsv"
 ENV_VAR = "DATASAURUS_TSV"
 SHAPES = ("dino", "away", "h_lines", "v_lines", "x_shape", "star", "high_lines", "dots", "circle",
           "bullseye", "slant_up", "slant_down", "wide_lines")
+POINTS_PER_SHAPE = 142
+ALL = "all"  # every shape, in SHAPES order: a point's class label is its shape's index
 
 
 class DataError(RuntimeError):
@@ -83,26 +85,45 @@ def parse_datasaurus(raw: bytes) -> dict[str, torch.Tensor]:
 def load_datasaurus(name: str = "dino", path: str | os.PathLike | None = None,
                     normalize: bool = True) -> torch.Tensor:
     """One Datasaurus shape as a (142, 2) float32 tensor, z-normalised per coordinate (a
-    ``ValueError`` for an unknown name, a :class:`DataError` for a missing or corrupted file)."""
-    if name not in SHAPES:
-        raise ValueError(f"unknown Datasaurus shape {name!r}; choose one of {', '.join(SHAPES)}")
+    ``ValueError`` for an unknown name, a :class:`DataError` for a missing or corrupted file).
+    ``name="all"`` (:data:`ALL`): the 13 shapes one after another, each normalised on its own,
+    (13 * 142, 2); :func:`class_labels` gives each point its shape's index in :data:`SHAPES`."""
+    if name not in (*SHAPES, ALL):
+        raise ValueError(f"unknown Datasaurus shape {name!r} (argument name); choose one of "
+                         f"{', '.join(SHAPES)}, or {ALL!r} for all of them")
     shapes = parse_datasaurus(read_datasaurus_bytes(path))
-    if name not in shapes:
-        raise DataError(f"shape {name!r} not found in the Datasaurus file")
-    x = shapes[name]  # (142, 2)
-    return z_normalize(x) if normalize else x
+    for shape in SHAPES if name == ALL else (name,):
+        if shape not in shapes:
+            raise DataError(f"shape {shape!r} not found in the Datasaurus file")
+    xs = [shapes[s] for s in (SHAPES if name == ALL else (name,))]  # each (142, 2)
+    return torch.cat([z_normalize(x) if normalize else x for x in xs])
+
+
+def class_labels(x: torch.Tensor, num_classes: int = len(SHAPES)) -> torch.Tensor:
+    """The class label (N,) of each point of ``x`` (N, 2) made of ``num_classes`` equal blocks,
+    one per class in order (as ``load_datasaurus("all")`` and its split): 0 .. num_classes-1."""
+    if len(x) % num_classes:
+        raise ValueError(f"x must hold {num_classes} equal blocks of points (one per class), "
+                         f"got {len(x)} points")
+    return torch.arange(num_classes).repeat_interleave(len(x) // num_classes)  # (N,)
 
 
 def z_normalize(x: torch.Tensor) -> torch.Tensor:
     return (x - x.mean(dim=0)) / x.std(dim=0, unbiased=False)
 
 
-def train_test_split(x: torch.Tensor, holdout_fraction: float = 0.15,
-                     seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def train_test_split(x: torch.Tensor, holdout_fraction: float = 0.15, seed: int = 0,
+                     num_classes: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Split *distinct points* into train and held-out sets: no point is in both (the workshop
-    repeated the points before splitting, so each "test" point had a copy in training)."""
+    repeated the points before splitting, so each "test" point had a copy in training). With
+    ``num_classes`` > 1, ``x`` is made of that many equal blocks (:func:`class_labels`), each
+    split alike; each set holds its part of every block, in order."""
     if not 0.0 <= holdout_fraction < 1.0:
         raise ValueError(f"holdout_fraction must be in [0, 1), got {holdout_fraction}")
+    if num_classes > 1:
+        class_labels(x, num_classes)  # checks the blocks
+        parts = [train_test_split(b, holdout_fraction, seed) for b in x.chunk(num_classes)]
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     n_test = round(len(x) * holdout_fraction)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     return x[perm[n_test:]], x[perm[:n_test]]

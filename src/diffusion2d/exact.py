@@ -8,6 +8,9 @@ them: ``E[x0 | x_t] = sum_i w_i x0_i`` (Tweedie), the optimal noise prediction `
 (eq. 4 solved for eps; the minimiser of L_simple, eq. 14) and the exact reverse mean
 ``E[mu_tilde(x_t, x0) | x_t]`` (eq. 7), whose displacement from x_t is the workshop's drift.
 Steps are 0-based: step t uses ``alphas[t]``, ``alpha_bars[t]`` and ``alpha_bars[t-1]`` (1 at 0).
+With class labels (:class:`ExactConditional`): ``E[eps | x_t, y]`` is the exact denoiser of class
+y's points alone, and the null label's ``E[eps | x_t]`` that of all points: the exact model that
+classifier-free guidance (``guidance``, Ho & Salimans 2022) mixes.
 """
 
 import numpy as np
@@ -15,7 +18,7 @@ import torch
 from torch import nn
 
 from .schedules import alpha_bars_prev, get_diffusion_parameters, register_schedule
-from .utils import check_points, check_steps, grid
+from .utils import check_labels, check_points, check_steps, grid
 
 
 def posterior_weights(xt: torch.Tensor, data: torch.Tensor, alpha_bar) -> torch.Tensor:
@@ -100,3 +103,29 @@ class ExactDenoiser(nn.Module):
     def forward(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         t = check_steps("t", t, self.T, n=check_points("xt", xt).shape[0])
         return exact_eps(xt.double(), self.data.double(), self.alpha_bars.double()[t]).to(xt.dtype)
+
+
+class ExactConditional(ExactDenoiser):
+    """The ideal class-conditional noise predictor of points ``data`` (M, 2) with class
+    ``labels`` (M,) in [0, num_classes): ``model(xt, t, y)`` is E[eps | x_t, y], the
+    :class:`ExactDenoiser` of class y's points (per row of y (N,)), and ``model(xt, t)`` (the null
+    label) E[eps | x_t] of all points, i.e. of the classes weighted by their sizes."""
+
+    def __init__(self, data: torch.Tensor, labels: torch.Tensor, beta_min: float, beta_max: float,
+                 T: int, num_classes: int | None = None):
+        super().__init__(data, beta_min, beta_max, T)
+        k = int(labels.max()) + 1 if num_classes is None else num_classes
+        self.num_classes = k
+        self.register_buffer("labels", check_labels("labels", labels, k, len(data)).clone())
+
+    def forward(self, xt: torch.Tensor, t: torch.Tensor, y=None) -> torch.Tensor:
+        if y is None:
+            return super().forward(xt, t)
+        t = check_steps("t", t, self.T, n=check_points("xt", xt).shape[0])
+        y = check_labels("y", y, self.num_classes, len(xt))  # (N,)
+        eps = torch.empty_like(xt)  # (N, 2)
+        for k in y.unique().tolist():
+            rows = y == k
+            eps[rows] = exact_eps(xt[rows].double(), self.data[self.labels == k].double(),
+                                  self.alpha_bars.double()[t[rows]]).to(xt.dtype)
+        return eps

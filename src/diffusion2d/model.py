@@ -10,6 +10,11 @@ The read-out predicts eps, x_0 or v (``prediction``, Salimans & Ho 2022); ``mode
 the predicted eps, so every sampler works unchanged, and ``model.predict(xt, t)`` is ``(eps, x_0)``
 from the identities of ``parameterisation`` (for v and x_0 also at alpha_bar = 0, where an
 eps-model cannot give x_0). The schedule is one of ``schedules.SCHEDULES``.
+
+Class-conditional (``num_classes``, for classifier-free guidance, Ho & Salimans 2022): a learned
+embedding of the class label y is added to the first hidden layer, ``model(xt, t, y)`` is
+eps_theta(x_t, t, y); label ``num_classes`` is the null label (y = None: unconditional), which
+training feeds in place of a dropped label (``guidance`` combines the two predictions).
 """
 
 import math
@@ -19,7 +24,7 @@ from torch import nn
 
 from .parameterisation import PREDICTIONS, eps_and_x0
 from .schedules import register_schedule
-from .utils import check_points, check_steps
+from .utils import check_labels, check_points, check_positive_int, check_steps
 
 
 class FourierFeatures(nn.Module):
@@ -90,33 +95,52 @@ def build_trunk(module: nn.Module, input_embedding: str, time_embedding: str, hi
 class DenoisingMLP(nn.Module):
     """eps_theta(x_t, t): predicts the noise that was added to reach x_t (DDPM eq. 11), natively or
     from an x_0 or v read-out. Holds its own schedule (``betas, alphas, alpha_bars, T``) so that
-    samplers need nothing else."""
+    samplers need nothing else. With ``num_classes``, eps_theta(x_t, t, y) of a class label y."""
 
     def __init__(self, beta_min: float, beta_max: float, T: int, input_embedding: str = "fourier",
                  time_embedding: str = "fourier", hidden: int = 64, num_blocks: int = 3,
-                 prediction: str = "eps", schedule: str = "linear"):
+                 prediction: str = "eps", schedule: str = "linear",
+                 num_classes: int | None = None):
         super().__init__()
         if prediction not in PREDICTIONS:
             raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
         register_schedule(self, beta_min, beta_max, T, schedule)
         self.prediction = prediction
         build_trunk(self, input_embedding, time_embedding, hidden, num_blocks, T)
+        self.num_classes = num_classes
+        if num_classes is not None:
+            check_positive_int("num_classes", num_classes)
+            # a vector per class and one for the null label; zero: at first, y changes nothing
+            self.label = nn.Embedding(num_classes + 1, hidden)
+            nn.init.zeros_(self.label.weight)
 
-    def native(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def native(self, xt: torch.Tensor, t: torch.Tensor, y=None) -> torch.Tensor:
         """The read-out (N, 2) in the model's own parameterisation: eps, x_0 or v."""
         t = check_steps("t", t, self.T, n=check_points("xt", xt).shape[0])
-        return self.out(self.blocks(self.embed(xt, t)))  # (N, 2)
+        return self.out(self.blocks(self.embed(xt, t, y)))  # (N, 2)
 
-    def embed(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """The first hidden layer (N, hidden), before the residual blocks (checked steps t)."""
-        return self.inp(torch.cat([self.pos(xt), self.time(t)], dim=1))
+    def embed(self, xt: torch.Tensor, t: torch.Tensor, y=None) -> torch.Tensor:
+        """The first hidden layer (N, hidden), before the residual blocks (checked steps t), with
+        the embedding of the class labels y (N,) added (None: the null label)."""
+        h = self.inp(torch.cat([self.pos(xt), self.time(t)], dim=1))
+        if self.num_classes is None:
+            if y is not None:
+                raise ValueError("y (a class label) given to an unconditional model "
+                                 "(num_classes=None)")
+            return h
+        y = self.num_classes if y is None else y  # the null label
+        return h + self.label(check_labels("y", y, self.num_classes, len(xt), null=True))
 
-    def predict(self, xt: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict(self, xt: torch.Tensor, t: torch.Tensor,
+                y=None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(eps, x_0)``, each (N, 2), converted from the native read-out."""
-        out = self.native(xt, t)  # (N, 2), checks xt and t
+        out = self.native(xt, t, y)  # (N, 2), checks xt, t and y
         t = check_steps("t", t, self.T, n=xt.shape[0])
         return eps_and_x0(self.prediction, out, xt, self.alpha_bars[t])
 
-    def forward(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """The predicted eps (N, 2), whatever the model predicts natively."""
-        return self.native(xt, t) if self.prediction == "eps" else self.predict(xt, t)[0]
+    def forward(self, xt: torch.Tensor, t: torch.Tensor, y=None) -> torch.Tensor:
+        """The predicted eps (N, 2), whatever the model predicts natively; ``y`` (N,): class
+        labels of a class-conditional model (None: the null label, unconditional)."""
+        if self.prediction == "eps":
+            return self.native(xt, t, y)
+        return self.predict(xt, t, y)[0]

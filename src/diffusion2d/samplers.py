@@ -23,10 +23,14 @@ the x_0 of eq. 12 divide 0 by 0 at the first step, so an eps-model gives non-fin
 :func:`sample` refuses it (ValueError) and samples x_0- and v-models, which offer
 ``model.predict(xt, t) -> (eps, x0)`` (see ``model.py``); sigma is infinite there, so Euler and
 Heun refuse every model on such a schedule.
+
+A class-conditional model samples class ``y`` with classifier-free guidance (``guidance``, Ho &
+Salimans 2022): :func:`sample` hands the loop the guided model, so every sampler takes it.
 """
 
 import torch
 
+from .guidance import guide
 from .parameterisation import x0_from_eps
 from .schedules import alpha_bars_prev, posterior_variance, signal_to_noise
 from .utils import check_points, check_positive_int, check_schedule, check_steps, evaluating
@@ -181,13 +185,15 @@ def _predict(model, xt: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, to
 
 @torch.no_grad()
 def sample(num_samples: int, model, sampler: str = "ddpm", generator: torch.Generator | None = None,
-           num_steps: int | None = None, eta: float = 0.0,
-           variance: str = "beta") -> list[torch.Tensor]:
+           num_steps: int | None = None, eta: float = 0.0, variance: str = "beta",
+           y=None, guidance_scale: float = 1.0) -> list[torch.Tensor]:
     """Draw ``num_samples`` points: a list of (num_samples, 2) tensors, x_T first and x_0 last
     (num_steps + 1 of them for ``num_steps`` < T). Uses only ``model(xt, t)`` (or its
     ``model.predict``) and the schedule ``model.betas, model.alphas, model.alpha_bars, model.T``.
     ``eta`` is DDIM's, ``variance`` DDPM's; random draws: x_T, then one z per step but the last
-    (DDPM, and DDIM with eta > 0)."""
+    (DDPM, and DDIM with eta > 0). A class-conditional model: ``y`` the class (an index, a shape
+    name or labels (num_samples,); None: unconditional), ``guidance_scale`` that of
+    ``guidance.guided_eps`` (1: the conditional model, 0: the unconditional one)."""
     _check_choice("sampler", sampler, SAMPLERS)
     check_positive_int("num_samples", num_samples)
     _check_choice("variance", variance, VARIANCES)
@@ -199,8 +205,9 @@ def sample(num_samples: int, model, sampler: str = "ddpm", generator: torch.Gene
         if getattr(model, "prediction", "eps") == "eps":
             raise ValueError("an eps-prediction model cannot give x_0 where alpha_bar = 0 (zero "
                              "terminal SNR: 0/0); sample a model with prediction 'v' or 'x0'")
+    guided = guide(model, y, guidance_scale, num_samples)  # y None: the model
     with evaluating(model):
-        return _sample_loop(num_samples, model, sampler, generator, num_steps,
+        return _sample_loop(num_samples, guided, sampler, generator, num_steps,
                             eta, variance)
 
 

@@ -13,7 +13,8 @@ store it under its own key.
 Models train together when they share :func:`signature`: the width and depth of the trunk, the
 optimisation (epochs, batch size, learning rate and its schedule, weight decay), the number of
 training points per epoch and the threads. Schedule, prediction, objective, embeddings and seed
-are free.
+are free. A class-conditional config (``dataset="all"``) or a budget of ``steps`` is refused
+(:func:`stackable`): :func:`training.train` trains it alone (``cache.load_or_train_many`` does).
 """
 
 import sys
@@ -41,6 +42,11 @@ from .training import (
     split_for,
 )
 from .utils import torch_threads
+
+
+def stackable(config: TrainConfig) -> bool:
+    """Whether :func:`train_many` takes ``config``: an unconditional model, trained for epochs."""
+    return config.num_classes is None and config.steps is None
 
 
 def signature(config: TrainConfig, data: torch.Tensor | None = None) -> tuple:
@@ -111,6 +117,11 @@ def train_many(configs: list[TrainConfig], datas: list[torch.Tensor] | None = No
     if not configs or len(datas) != len(configs):
         raise ValueError(f"configs must be a non-empty list with one data tensor each, got "
                          f"{len(configs)} configs and {len(datas)} data tensors")
+    for c in configs:
+        if not stackable(c):
+            raise ValueError(f"train_many takes unconditional models trained for epochs, got "
+                             f"dataset={c.dataset!r}, steps={c.steps!r}: train that config "
+                             f"alone with training.train")
     if len({signature(c, d) for c, d in zip(configs, datas, strict=True)}) != 1:
         raise ValueError("configs trained together must share hidden, num_blocks, epochs, "
                          "batch_size, the learning rate and its schedule, weight_decay, threads "

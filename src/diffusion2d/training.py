@@ -6,6 +6,10 @@ Algorithm 1: repeat { x_0 ~ data; t ~ Uniform; eps ~ N(0, I); gradient step on
 With ``objective="flow_matching"`` the same loop trains a ``flow.VelocityMLP`` on the
 flow-matching loss instead (Lipman et al. 2023): x_1 ~ data, t ~ U[0, 1), z ~ N(0, I).
 
+On ``dataset="all"`` it trains a class-conditional eps_theta(x_t, t, y), y a shape's index in
+``data.SHAPES``, each label dropped to the null label with probability ``label_dropout`` (Ho &
+Salimans 2022, Algorithm 1). ``steps``: a budget of gradient steps instead of epochs.
+
 Fast and steady on 2 cores: whole-tensor batches (no DataLoader), large batches with a matching
 learning rate, fused AdamW, one thread per model. The held-out loss is honest: distinct points
 are held out *before* any repetition, and both losses are measured on fixed noise and steps.
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm import tqdm
 
-from .data import load_datasaurus, train_test_split
+from .data import ALL, SHAPES, class_labels, load_datasaurus, train_test_split
 from .flow import VelocityMLP, flow_loss
 from .loss import get_loss
 from .model import DenoisingMLP
@@ -35,7 +39,8 @@ OBJECTIVES = ("ddpm", "flow_matching")
 class TrainConfig:
     """Everything that determines a trained model (the model cache keys on all of it)."""
 
-    dataset: str = "dino"
+    dataset: str = "dino"  # a shape of data.SHAPES, or "all": a class-conditional model
+    label_dropout: float = 0.0  # "all": the probability of the null label (Ho & Salimans)
     beta_min: float = 1e-4
     beta_max: float = 0.05
     T: int = 50
@@ -47,6 +52,7 @@ class TrainConfig:
     hidden: int = 64
     num_blocks: int = 3
     epochs: int = 2000
+    steps: int | None = None  # a budget of gradient steps; set, it replaces epochs
     batch_size: int = 256
     lr: float = 2e-3
     lr_schedule: str = "cosine"  # "cosine" (decay to lr_final_fraction * lr) or "constant"
@@ -60,6 +66,20 @@ class TrainConfig:
     threads: int = 1
 
     def __post_init__(self):
+        if self.dataset not in (*SHAPES, ALL):
+            raise ValueError(f"TrainConfig.dataset must be one of {', '.join(SHAPES)} or "
+                             f"{ALL!r}, got {self.dataset!r}")
+        p = self.label_dropout
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 1:
+            raise ValueError(f"TrainConfig.label_dropout must be in [0, 1], got {p!r}")
+        if p and self.dataset != ALL:
+            raise ValueError(f"TrainConfig.label_dropout needs dataset={ALL!r} (class labels), "
+                             f"got {p} with dataset={self.dataset!r}")
+        if self.dataset == ALL and self.objective != "ddpm":
+            raise ValueError(f"TrainConfig.objective must be 'ddpm' for dataset={ALL!r}, got "
+                             f"{self.objective!r}")
+        if self.steps is not None:
+            check_positive_int("TrainConfig.steps", self.steps)
         make_schedule(self.schedule, self.beta_min, self.beta_max, self.T)  # checks the schedule
         if self.prediction not in PREDICTIONS:
             raise ValueError(f"TrainConfig.prediction must be one of {PREDICTIONS}, got "
@@ -79,6 +99,11 @@ class TrainConfig:
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 
+    @property
+    def num_classes(self) -> int | None:
+        """The classes of the model: one per shape for ``"all"``, else None (unconditional)."""
+        return len(SHAPES) if self.dataset == ALL else None
+
 
 @dataclass
 class TrainHistory:
@@ -94,6 +119,23 @@ class TrainHistory:
         self.epochs.append(epoch)
         self.train_loss.append(losses["train"])
         self.test_loss.append(losses["held-out"])
+
+
+def with_budget(config: TrainConfig, n_train: int) -> TrainConfig:
+    """``config`` with the ``epochs`` its ``steps`` take on ``n_train`` points (the last one cut
+    short by :func:`batch_starts`); unchanged without ``steps``."""
+    if config.steps is None:
+        return config
+    per_epoch = -(-n_train * config.repeats // config.batch_size)  # ceil
+    return config.replace(epochs=-(-config.steps // per_epoch))
+
+
+def batch_starts(config: TrainConfig, n: int, epoch: int) -> range:
+    """Where each batch of 1-based ``epoch`` starts in its permutation of ``n`` points: every
+    ``batch_size``-th, no more than the ``steps`` left (if set)."""
+    starts = range(0, n, config.batch_size)
+    left = len(starts) if config.steps is None else config.steps - (epoch - 1) * len(starts)
+    return starts[: max(left, 0)]
 
 
 def learning_rate(config: TrainConfig, epoch: int) -> float:
@@ -119,14 +161,15 @@ def build_model(config: TrainConfig) -> DenoisingMLP | VelocityMLP:
                            config.num_blocks, config.T)
     return DenoisingMLP(config.beta_min, config.beta_max, config.T, config.input_embedding,
                         config.time_embedding, config.hidden, config.num_blocks,
-                        config.prediction, config.schedule)
+                        config.prediction, config.schedule, config.num_classes)
 
 
 def split_for(config: TrainConfig, data: torch.Tensor | None = None):
     """``(train, heldout)``: the split of distinct points a model trained with ``config`` saw
-    (``data`` defaults to the config's Datasaurus shape)."""
+    (``data`` defaults to the config's Datasaurus shape; for ``"all"`` each shape split alike)."""
     data = load_datasaurus(config.dataset) if data is None else data
-    return train_test_split(data, config.holdout_fraction, seed=config.seed)
+    return train_test_split(data, config.holdout_fraction, seed=config.seed,
+                            num_classes=config.num_classes or 1)
 
 
 def draw_times(config: TrainConfig, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -137,26 +180,42 @@ def draw_times(config: TrainConfig, n: int, generator: torch.Generator) -> torch
     return torch.randint(0, config.T, (n,), generator=generator)
 
 
+def draw_labels(config: TrainConfig, train_x: torch.Tensor,
+                generator: torch.Generator) -> torch.Tensor | None:
+    """The class labels (n,) of an epoch's points, ``train_x`` ``repeats`` times: each the null
+    label ``num_classes`` with probability ``label_dropout``; None (no draw): unconditional."""
+    if config.num_classes is None:
+        return None
+    y = class_labels(train_x).repeat(config.repeats)  # (n,)
+    dropped = torch.rand(len(y), generator=generator) < config.label_dropout  # (n,)
+    return y.masked_fill(dropped, config.num_classes)
+
+
 def objective_loss(model, x0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor,
-                   alpha_bars: torch.Tensor | None = None) -> torch.Tensor:
+                   alpha_bars: torch.Tensor | None = None,
+                   y: torch.Tensor | None = None) -> torch.Tensor:
     """The training loss on one batch: for float times t the flow-matching loss (x0 is x_1, eps
-    is z), for integer steps L_simple (eq. 14) with ``alpha_bars`` (default the model's)."""
+    is z), for integer steps L_simple (eq. 14) with ``alpha_bars`` (default the model's) and
+    the class labels ``y`` (B,) of a class-conditional model."""
     if t.is_floating_point():
         return flow_loss(model, x0, eps, t)
-    return get_loss(model, x0, eps, model.alpha_bars if alpha_bars is None else alpha_bars, t)
+    return get_loss(model, x0, eps, model.alpha_bars if alpha_bars is None else alpha_bars, t, y)
 
 
 def loss_batches(config: TrainConfig, data: torch.Tensor | None = None) -> dict[str, tuple]:
     """The fixed ``(x0, eps, t)`` batches ``{"train": ..., "held-out": ...}`` of every loss the
     book reports (:func:`batch_losses`): every point of the split ``config.eval_repeats`` times,
     each with its own noise and time (:func:`draw_times`) from a fixed seed, so that a model, the
-    exact denoiser and the points of a training curve are compared on the same draws."""
+    exact denoiser and the points of a training curve are compared on the same draws. A
+    class-conditional config's batches add the true labels (R*N,), none dropped."""
     batches = {}
     for seed, split, x in zip((2, 3), ("train", "held-out"), split_for(config, data), strict=True):
         g = torch.Generator().manual_seed(config.seed + seed)
         x0 = x.repeat(config.eval_repeats, 1)  # (R*N, 2)
         eps = torch.randn(x0.shape, generator=g)
         batches[split] = x0, eps, draw_times(config, len(x0), g)
+        if config.num_classes:
+            batches[split] += (class_labels(x).repeat(config.eval_repeats),)
     return batches
 
 
@@ -165,8 +224,8 @@ def batch_losses(model, batches: dict[str, tuple],
                  alpha_bars: torch.Tensor | None = None) -> dict[str, float]:
     """:func:`objective_loss` of ``model`` on each fixed batch of :func:`loss_batches` (NaN if
     empty)."""
-    return {split: float(objective_loss(model, x0, eps, ts, alpha_bars)) if len(x0)
-            else float("nan") for split, (x0, eps, ts) in batches.items()}
+    return {split: float(objective_loss(model, x0, eps, ts, alpha_bars, *y)) if len(x0)
+            else float("nan") for split, (x0, eps, ts, *y) in batches.items()}
 
 
 def _make_optimizer(model, config: TrainConfig):
@@ -192,11 +251,13 @@ def train(
     replaces the named Datasaurus shape. ``progress``: a tqdm bar (None:
     only when a person watches a terminal). The book's pool trains several
     models at once with ``stack.train_many``, which gives each the weights
-    this loop gives it, bit for bit (tested).
+    this loop gives it, bit for bit (tested). On ``dataset="all"``: a
+    class-conditional model, labels dropped with ``label_dropout``.
     """
     config = (config or TrainConfig()).replace(**overrides)
     data = load_datasaurus(config.dataset) if data is None else data
     train_x, _ = split_for(config, data)
+    config = with_budget(config, len(train_x))  # the epochs of its steps
     if progress is None:
         progress = sys.stderr.isatty()
     start = time.perf_counter()
@@ -218,11 +279,13 @@ def train(
             perm = torch.randperm(n, generator=g)
             eps_all = torch.randn(n, 2, generator=g)  # (n, 2)
             ts_all = draw_times(config, n, g)  # (n,): randint(0, T)
-            for i in range(0, n, config.batch_size):
+            ys_all = draw_labels(config, train_x, g)  # (n,) or None
+            for i in batch_starts(config, n, epoch):
                 idx = perm[i : i + config.batch_size]
+                y = None if ys_all is None else ys_all[idx]  # class labels
                 # get_loss (L_simple), or flow_loss for flow matching
                 loss = objective_loss(model, epoch_x[idx], eps_all[idx],
-                                      ts_all[idx])
+                                      ts_all[idx], y=y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -58,6 +58,24 @@ def check_steps(name: str, t: object, T: int, n: int | None = None) -> torch.Ten
     return t.long() if n is None or t.ndim else t.long().expand(n)
 
 
+def check_labels(name: str, y: object, num_classes: int, n: int, null: bool = False):
+    """Require class labels: an int or an integer tensor () or (n,) in [0, num_classes), or up to
+    num_classes itself (the null label) if ``null``; returns a long tensor (n,)."""
+    if isinstance(y, int) and not isinstance(y, bool):
+        y = torch.tensor(y)
+    if not isinstance(y, torch.Tensor) or y.dtype not in INT_DTYPES:
+        got = y.dtype if isinstance(y, torch.Tensor) else type(y).__name__
+        raise TypeError(f"{name} must hold class indices (int or torch.long), got {got}")
+    if y.ndim > 1 or (y.ndim == 1 and len(y) != n):
+        raise ValueError(f"{name} must be a scalar or of shape ({n},), got {tuple(y.shape)}")
+    top = num_classes if null else num_classes - 1
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) > top):
+        raise ValueError(f"{name} must be class indices in [0, {top}] (num_classes="
+                         f"{num_classes}{', null label ' + str(top) if null else ''}), got "
+                         f"values in [{int(y.min())}, {int(y.max())}]")
+    return y.long().expand(n)
+
+
 @contextmanager
 def torch_threads(n: int = 1):
     before = torch.get_num_threads()
