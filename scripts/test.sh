@@ -7,8 +7,9 @@
 #    cache in _build/.jupyter_cache and the model cache make a rebuild fast)
 # 3. scripts/check_links.py           linkchecker on the built HTML: internal links and anchors only,
 #                                     served from 127.0.0.1; nothing external is fetched
-# 4. pytest                           every test in one process, as a contributor runs it: the
-#                                     unit tests of the library, then tests/site, the built site
+# 4. pytest -n auto --dist loadgroup  every test, one worker per CPU (pytest-xdist; the tests of
+#                                     one page at one width share a worker): the unit tests of
+#                                     the library and tests/site, the built site
 #                                     (static checks, every page in Chromium at 1280 and 390 px,
 #                                     screenshots in test-output/screenshots/, the workflows)
 # 5. pytest -m build/notebooks        the workshop edition: notebooks served by the built site;
@@ -48,7 +49,7 @@ step zizmor zizmor --offline .github/workflows/ .github/dependabot.yml
 step build jupyter-book build book/ -W -n --keep-going
 step links python scripts/check_links.py _build/html
 # a hung browser must not hang CI: cap the site tests, and dump tracebacks of a stuck test
-step all timeout --kill-after=30 1800 pytest -q -p no:cacheprovider -o faulthandler_timeout=300
+step all timeout --kill-after=30 1800 pytest -q -p no:cacheprovider -o faulthandler_timeout=300 -n auto --dist loadgroup
 step workshop pytest -q -m build tests/test_notebooks.py -p no:cacheprovider
 step notebooks timeout --kill-after=30 1800 pytest -q -m notebooks tests/test_notebooks.py -p no:cacheprovider -o faulthandler_timeout=600 -n auto
 
