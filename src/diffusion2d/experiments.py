@@ -215,7 +215,7 @@ def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
                       "gradient steps": steps,
                       "seconds": round(h.seconds, 1),
                       "ms per step": round(1000 * h.seconds / steps, 2)}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
 
 
 def fused_adamw() -> bool:
