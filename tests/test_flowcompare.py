@@ -49,6 +49,7 @@ def test_matched_errors_table():
     exact = ExactDenoiser(POINTS, 1e-4, 0.05, 10)
     df = matched_errors(exact, ExactVelocity(), POINTS, (0, 9), num=100)
     assert list(df.index) == [0, 9] and list(df.columns) == ["alpha_bar", "flow t", "DDPM", "flow"]
+    assert df.index.name == "step"  # 0-based DDPM steps
     assert (df[["DDPM", "flow"]] < 1e-4).all().all()
     zero = torch.nn.Module()
     zero.forward = lambda x, t: torch.zeros_like(x)  # no velocity: the estimate is x_t itself

@@ -18,6 +18,7 @@ from figaudit import audit  # noqa: E402
 from diffusion2d import samplers  # noqa: E402
 from diffusion2d.exact import ExactDenoiser  # noqa: E402
 from diffusion2d.plotting import particles, quality  # noqa: E402
+from diffusion2d.plotting.style import COLORS  # noqa: E402
 
 
 def _rows(mean: float) -> pd.DataFrame:
@@ -42,6 +43,19 @@ def test_tradeoff_plot_draws_a_line_per_sampler_at_its_evaluations():
     assert labels == [s["label"] for s in quality.SAMPLER_STYLES.values()]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "5", "10", "50"]
     plt.close(fig)
+
+
+def test_each_sampler_has_its_own_colour_and_marker():
+    styles = quality.SAMPLER_STYLES
+    pairs = [(st["color"], st["marker"]) for st in styles.values()]
+    assert len(set(pairs)) == len(pairs)
+    assert len({st["marker"] for st in styles.values()}) == len(styles)
+    # black is the exact denoiser's colour, dashes are DDIM's cue (eta = 0)
+    assert all(st["color"] != COLORS["exact"] for st in styles.values())
+    assert [n for n, st in styles.items() if st["linestyle"] == "--"] == ["ddim"]
+    # the four lines of the flow-matching chapter differ in colour
+    flow_chapter = ("ddim", "heun", "flow-euler", "flow-heun")
+    assert len({styles[n]["color"] for n in flow_chapter}) == len(flow_chapter)
 
 
 def test_tradeoff_plot_takes_other_labels():

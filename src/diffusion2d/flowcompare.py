@@ -52,9 +52,10 @@ def data_estimates(eps_model, velocity, data: torch.Tensor, step: int, x0: torch
 
 def matched_errors(eps_model, velocity, data: torch.Tensor, steps, num: int = 4000,
                    seed: int = 0) -> pd.DataFrame:
-    """Step 3: a row per DDPM step of ``steps``: ``alpha_bar``, the matched ``flow t``, and the
-    mean distance of the DDPM and flow estimates to the exact ``E[x_0 | x_t]``, at x_0 drawn from
-    ``data`` (M, 2) and eps ~ N(0, I) (``num`` of each, seeded; the same draws for both)."""
+    """Step 3: a row per 0-based DDPM step of ``steps`` (index ``"step"``): ``alpha_bar``, the
+    matched ``flow t``, and in columns ``"DDPM"`` and ``"flow"`` the mean distance of each model's
+    estimate (:func:`data_estimates`) to the exact ``E[x_0 | x_t]``, at x_0 drawn from ``data``
+    (M, 2) and eps ~ N(0, I) (``num`` of each, seeded; the same draws for both)."""
     check_points("data", data)
     g = torch.Generator().manual_seed(seed)
     rows = {}
@@ -64,4 +65,4 @@ def matched_errors(eps_model, velocity, data: torch.Tensor, steps, num: int = 40
         err = {k: float((est[k] - est["exact"]).norm(dim=1).mean()) for k in ("DDPM", "flow")}
         ab = float(eps_model.alpha_bars[step])
         rows[step] = {"alpha_bar": ab, "flow t": float(flow_time(ab)), **err}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("step t")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("step")
