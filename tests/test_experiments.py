@@ -80,20 +80,49 @@ def test_prior_terms(dino):
 
 
 def test_prior_terms_follow_the_config_schedule(dino):
-    """Linear configs give what they gave before (chapters 2 and 5 glue them); the cosine
-    schedule ends near N(0, I); zero terminal SNR ends exactly at N(0, I): both KLs are 0."""
-    from diffusion2d.metrics import prior_mismatch_kl
+    """Linear configs end where their schedule ends; the cosine schedule ends near N(0, I), its
+    KL resolved (about that of the matched Gaussian, not Monte Carlo noise); zero terminal SNR
+    ends exactly at N(0, I): every KL is 0."""
     from diffusion2d.schedules import make_schedule
 
     cfg = E.EXPERIMENTS["v3"]
     ab = float(get_diffusion_parameters(cfg.beta_min, cfg.beta_max, cfg.T)[2][-1])
-    assert E.prior_terms(cfg, dino, 2000)["prior_kl"] == prior_mismatch_kl(dino, ab, 2000)
+    terms = E.prior_terms(cfg, dino, 2000)
+    assert terms["alpha_bar_T"] == ab and 0 < terms["prior_kl_se"] < 0.1 * terms["prior_kl"]
     zero = E.prior_terms(E.BEYOND["zsnr"], dino, 2000)
-    assert zero == {"alpha_bar_T": 0.0, "prior_kl": 0.0, "matched_kl": 0.0}
+    assert zero == {"alpha_bar_T": 0.0, "prior_kl": 0.0, "prior_kl_se": 0.0, "matched_kl": 0.0}
     cos = E.BEYOND["cosine"]
     terms = E.prior_terms(cos, dino, 2000)
     assert terms["alpha_bar_T"] == float(make_schedule("cosine", 1e-4, 0.05, cos.T)[2][-1])
-    assert 0.0 < terms["alpha_bar_T"] < 1e-5 and abs(terms["prior_kl"]) < 1e-6
+    assert 0.0 < terms["alpha_bar_T"] < 1e-5
+    assert terms["matched_kl"] <= terms["prior_kl"] < 1.2 * terms["matched_kl"]
+    assert terms["prior_kl_se"] < 1e-3 * terms["prior_kl"]
+
+
+def test_prior_kl_control_variate_is_unbiased_and_resolves(dino):
+    """One data point: q(x_T) is a Gaussian, the KL has a closed form (matched_kl). The dino: the
+    estimate agrees with plain Monte Carlo within its error and, with as many samples, is
+    several times sharper; with more points than SECOND_ORDER_MAX it keeps the first-order
+    term only."""
+    from diffusion2d.metrics import prior_mismatch_kl
+
+    cfg = E.EXPERIMENTS["v4"]
+    one = E.prior_terms(E.EXPERIMENTS["v3"], torch.tensor([[0.1, -0.2]]), 20_000)
+    assert abs(one["prior_kl"] - one["matched_kl"]) < 4 * one["prior_kl_se"]
+    assert one["prior_kl_se"] < 0.01 * one["matched_kl"]
+    sharp = E.prior_terms(cfg, dino, 20_000)
+    n = 100_000
+    plain = prior_mismatch_kl(dino, sharp["alpha_bar_T"], n)
+    plain_se = (2 * plain / n) ** 0.5  # sqrt(2 KL / n), the plain estimator's error
+    assert abs(plain - sharp["prior_kl"]) < 4 * (plain_se + sharp["prior_kl_se"])
+    assert sharp["prior_kl_se"] < 0.2 * plain_se * (n / 20_000) ** 0.5  # at equal samples
+    assert sharp["prior_kl"] >= sharp["matched_kl"]
+    big = dino.repeat(4, 1)  # (4 M, 2): the same q(x_T), more points than SECOND_ORDER_MAX
+    assert len(big) > E.SECOND_ORDER_MAX
+    first = E.prior_terms(cfg, big, 20_000)
+    assert abs(first["prior_kl"] - sharp["prior_kl"]) < 4 * (first["prior_kl_se"]
+                                                              + sharp["prior_kl_se"])
+    assert sharp["prior_kl_se"] < first["prior_kl_se"] < plain_se * (n / 20_000) ** 0.5
 
 
 def test_training_summary_and_fused_flag():

@@ -45,7 +45,7 @@ class Native(nn.Module):
 def test_a_perfect_model_has_no_error_in_any_parameterisation(prediction):
     exact = _exact()
     table = implied_errors({"m": Native(exact, prediction)}, exact, DATA, repeats=3)
-    assert list(table.index) == list(range(1, exact.T + 1))
+    assert list(table.index) == list(range(exact.T))  # 0-based steps
     assert table[["eps:m", "x0:m"]].to_numpy().max() < 1e-5  # float32 read-out
 
 
@@ -110,6 +110,20 @@ def test_implied_error_figure_is_in_the_book_style():
         assert len({line.get_marker() for line in ax.get_lines()}) == 3
         assert len({line.get_linestyle() for line in ax.get_lines()}) == 3
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["eps", "x_0", "v"]
+    for ax, kind in zip(fig.axes, ("eps", "x0"), strict=True):  # a labelled tick above all
+        top = max(table[f"{kind}:{n}"].max() for n in ("e", "x", "v"))
+        assert ax.get_ylim()[1] == prediction.nice_top(top) >= top
+        assert ax.get_xlabel() == "step $t$ (0-based)"
     plt.close(fig)
     with pytest.raises(ValueError, match="columns"):
         prediction.implied_error_figure(table, {"nope": "?"})
+
+
+def test_nice_top_is_the_next_one_two_or_five():
+    from diffusion2d.plotting.prediction import nice_top
+
+    for value, top in ((0.0895, 0.1), (0.06, 0.1), (1.3, 2.0), (2.0, 2.0), (3.1, 5.0),
+                       (0.0004, 0.0005), (7.0, 10.0)):
+        assert nice_top(value) == pytest.approx(top)
+    with pytest.raises(ValueError, match="positive"):
+        nice_top(0.0)

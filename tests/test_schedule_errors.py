@@ -46,22 +46,37 @@ class _Zero(nn.Module):
 def test_eps_error_of_the_exact_denoiser_is_zero_and_of_zero_is_the_exact_eps():
     data = torch.randn(7, 2, generator=torch.Generator().manual_seed(1))
     exact = ExactDenoiser(data, 0.05, 0.4, 6)
-    assert SE.eps_error_by_step(exact, data, num=200) == pytest.approx(np.zeros(6), abs=1e-5)
-    zero = SE.eps_error_by_step(_Zero("linear"), data, num=300, seed=3)
+    assert SE.eps_error_by_step(exact, data, repeats=20) == pytest.approx(np.zeros(6), abs=1e-5)
+    zero = SE.eps_error_by_step(_Zero("linear"), data, repeats=30, seed=3)
     g = torch.Generator().manual_seed(3)  # the same draws, in the same order
+    x0 = data.double().repeat(30, 1)  # (30 * 7, 2)
     for t, ab in enumerate(exact.alpha_bars.double()):
-        x0 = data.double()[torch.randint(0, 7, (300,), generator=g)]
-        xt = ab.sqrt() * x0 + (1 - ab).sqrt() * torch.randn(300, 2, generator=g, dtype=x0.dtype)
+        xt = ab.sqrt() * x0 + (1 - ab).sqrt() * torch.randn(x0.shape, generator=g, dtype=x0.dtype)
         rms = exact_eps(xt, data.double(), ab).pow(2).sum(1).mean().sqrt()
         assert zero[t] == pytest.approx(float(rms), rel=1e-6)
 
 
+def test_eps_error_is_the_implied_eps_error_of_predictions(monkeypatch, tmp_path):
+    """One computation: an eps-model's error by step is the ``eps:`` column of
+    predictions.implied_errors with the same points, repeats and seed."""
+    from diffusion2d import cache as cache_mod
+    from diffusion2d.predictions import implied_errors
+
+    monkeypatch.setenv(cache_mod.ENV_VAR, str(tmp_path))
+    data = torch.randn(7, 2, generator=torch.Generator().manual_seed(1))
+    exact = ExactDenoiser(data, 0.05, 0.4, 6)
+    zero = _Zero("linear")
+    table = implied_errors({"z": zero}, exact, data, repeats=4, seed=2)
+    np.testing.assert_allclose(SE.eps_error_by_step(zero, data, repeats=4, seed=2),
+                               table["eps:z"].to_numpy(), rtol=1e-6)
+
+
 def test_eps_error_is_nan_where_alpha_bar_is_zero():
     data = torch.randn(5, 2, generator=torch.Generator().manual_seed(2))
-    out = SE.eps_error_by_step(_Zero("linear_zero_snr"), data, num=50)
+    out = SE.eps_error_by_step(_Zero("linear_zero_snr"), data, repeats=10)
     assert np.isnan(out[-1]) and np.isfinite(out[:-1]).all()
-    with pytest.raises(ValueError, match="num"):
-        SE.eps_error_by_step(_Zero("linear"), data, num=0)
+    with pytest.raises(ValueError, match="repeats"):
+        SE.eps_error_by_step(_Zero("linear"), data, repeats=0)
     with pytest.raises(ValueError, match="data"):
         SE.eps_error_by_step(_Zero("linear"), torch.zeros(5, 3))
 

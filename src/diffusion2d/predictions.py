@@ -55,8 +55,9 @@ def implied_errors(models: Mapping[str, object], exact, points: torch.Tensor, re
     """RMS error of each model's implied eps and x_0 against the exact ``E[eps | x_t]`` and
     ``E[x_0 | x_t]`` of ``exact`` (an :class:`exact.ExactDenoiser`, the models' schedule), over
     x_t ~ q(x_t): every one of ``points`` (M, 2) noised ``repeats`` times at every step (eq. 4,
-    one shared set of eps drawn from ``seed``). One row per paper time t = 1..T (step t - 1);
-    columns ``"eps:<name>"`` and ``"x0:<name>"`` per model, and ``amplification``. Cached."""
+    one shared set of eps drawn from ``seed``). One row per 0-based step t = 0..T-1 (index
+    ``t``); columns ``"eps:<name>"`` and ``"x0:<name>"`` per model, and ``amplification``.
+    Cached."""
     check_positive_int("repeats", repeats)
     data = check_points("points", torch.as_tensor(points)).double()  # (M, 2)
     for name, m in models.items():
@@ -84,6 +85,6 @@ def implied_errors(models: Mapping[str, object], exact, points: torch.Tensor, re
                      exact=model_digest(exact), points=digest(data), repeats=repeats, seed=seed)
     result = cached(key, run)
     table = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in result.items()},
-                         index=pd.Index(np.arange(1, exact.T + 1), name="t"))
+                         index=pd.Index(np.arange(exact.T), name="t"))
     table["amplification"] = amplification(exact.alpha_bars)
     return table

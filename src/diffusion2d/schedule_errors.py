@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .exact import exact_eps
+from .forward import q_sample
 from .utils import check_points, check_positive_int, check_schedule, evaluating, torch_threads
 
 
@@ -36,25 +37,27 @@ def x0_gain(alpha_bars: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def eps_error_by_step(model, data: torch.Tensor, num: int = 4000, seed: int = 0) -> np.ndarray:
-    """Root-mean-square distance, per step (T,), between ``model(x_t, t)`` (its noise prediction)
-    and the exact ``E[eps | x_t]`` of ``data`` (M, 2), over ``num`` points x_t ~ q(x_t) (DDPM
-    eq. 4 from data points drawn uniformly; one seeded generator); NaN where alpha_bar_t = 0
-    (there x_t carries no signal, and an eps-model's x_0 is 0/0)."""
+def eps_error_by_step(model, data: torch.Tensor, repeats: int = 8, seed: int = 0) -> np.ndarray:
+    """Root-mean-square distance, per 0-based step (T,), between ``model(x_t, t)`` (its noise
+    prediction) and the exact ``E[eps | x_t]`` of ``data`` (M, 2), over x_t ~ q(x_t): every point
+    of ``data`` noised ``repeats`` times at every step (DDPM eq. 4, one generator seeded ``seed``).
+    These are the draws of :func:`predictions.implied_errors`, so for an eps-model on its schedule
+    both give the same error. NaN where alpha_bar_t = 0 (there x_t carries no signal, and an
+    eps-model's x_0 is 0/0)."""
     x = check_points("data", data).double()  # (M, 2)
-    check_positive_int("num", num)
+    check_positive_int("repeats", repeats)
     g = torch.Generator().manual_seed(seed)
+    x0 = x.repeat(repeats, 1)  # (R*M, 2)
+    abars = model.alpha_bars.double()  # (T,)
     out = np.full(model.T, np.nan)
     with torch_threads(1), evaluating(model):
         for t in range(model.T):
-            ab = model.alpha_bars[t].double()
-            x0 = x[torch.randint(0, len(x), (num,), generator=g)]  # (num, 2)
-            eps = torch.randn(num, 2, generator=g, dtype=torch.float64)  # (num, 2)
-            if float(ab) == 0.0:
+            eps = torch.randn(x0.shape, generator=g, dtype=x0.dtype)  # (R*M, 2)
+            if float(abars[t]) == 0.0:
                 continue
-            xt = ab.sqrt() * x0 + (1.0 - ab).sqrt() * eps  # (num, 2), eq. 4
-            pred = model(xt.float(), torch.full((num,), t)).double()  # (num, 2)
-            out[t] = float(((pred - exact_eps(xt, x, ab)) ** 2).sum(1).mean().sqrt())
+            xt = q_sample(x0, t, eps, abars)  # (R*M, 2), eq. 4
+            pred = model(xt.float(), torch.full((len(xt),), t)).double()  # (R*M, 2)
+            out[t] = float(((pred - exact_eps(xt, x, abars[t])) ** 2).sum(1).mean().sqrt())
     return out
 
 
