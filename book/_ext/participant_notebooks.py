@@ -34,6 +34,7 @@ BLOCK = re.compile(  # a directive, or a plain code block
 )
 OPTIONS = re.compile(r"(?:[ \t]*(?::[\w-]+:.*)?\n)*")  # and blank lines, before a body
 LABEL = re.compile(r"^[ \t]*:label:[ \t]*(\S*)", re.M)
+NAME = re.compile(r"^[ \t]*:name:[ \t]*(\S*)", re.M)  # a table's label
 ROLE = re.compile(r"\{(?P<name>[\w:+.-]+)\}`(?P<text>[^`]*)`")
 EQUATION_LABEL = re.compile(r"\$\$[ \t]*\((?P<label>[^()\s]+)\)[ \t]*$", re.M)  # $$ (label)
 DROPPED_LINES = re.compile(r"^[ \t]*(?:\([^()\s]+\)=|%.*)(?:\n|$)", re.M)  # targets, comments
@@ -134,6 +135,11 @@ class _Markdown:
         if name in {"admonition", "note", "tip", "hint", "important", "warning", "caution"}:
             quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in text.split("\n"))
             return f"> **{arg or name.capitalize()}**\n>\n{quoted}\n"
+        if name == "table":  # its caption (the argument) above it, numbered as on the site
+            names = NAME.findall(options)
+            number = self.title(names[0], "") if names else ""
+            number = f"{number}. " if number and not number.startswith("*") else ""
+            return f"*{number}{arg}*\n\n{text}\n"
         return f"{text}\n"  # any other directive: its text (a caption), if any
 
     def title(self, label: str, default: str | None) -> str | None:  # Sphinx lowercases labels
