@@ -212,3 +212,17 @@ def fmt(x: torch.Tensor | float) -> str:
         return f"[{', '.join(shown)}]" + (f" ({len(values)} values)" if len(values) > 6 else "")
     rows = ["[" + ", ".join(f"{v:.4f}" for v in row) + "]" for row in x.reshape(len(x), -1)[:3]]
     return "[" + ", ".join(rows) + (f", ... (shape {tuple(x.shape)})" if len(x) > 3 else "") + "]"
+
+
+def two_parts(out: object, names: tuple[str, str], shape: tuple[int, ...], what: str = "",
+              returns: str | None = None) -> list[Part]:
+    """The two tensors of ``shape`` an exercise returns as a tuple, named ``names`` (a Failure
+    "not_tuple" for anything but two values, which names the tuple ``returns``, default the
+    names); ``what`` qualifies the names in the verdict."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        got = (f"{len(out)} values" if isinstance(out, (tuple, list))
+               else f"one {type(out).__name__}")  # fmt: skip
+        raise Failure(f"it returned {got}; expected two: ({returns or ', '.join(names)})",
+                      mistake="not_tuple")
+    return [Part(f"the {what}{name} differs from the reference", as_tensor(name, x, shape))
+            for name, x in zip(names, out, strict=True)]  # fmt: skip

@@ -9,7 +9,7 @@ import torch
 
 from ..parameterisation import eps_and_x0, target
 from . import _runner
-from ._runner import Failure, Part, as_tensor, cases, generator
+from ._runner import Part, cases, generator, two_parts
 
 NAME = "convert"
 SUMMARY = "an eps-, an x_0- and a v-model's outputs (the v-model's down to alpha_bar = 0)"
@@ -73,13 +73,7 @@ MISTAKES = [
 
 def view(out: object, args: tuple) -> list[Part]:
     """The implied eps and x_0, each of the points' shape (N, 2)."""
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        what = (f"{len(out)} values" if isinstance(out, (tuple, list))
-                else f"one {type(out).__name__}")  # fmt: skip
-        raise Failure(f"it returned {what}; expected two: (eps, x0)", mistake="not_tuple")
-    shape = tuple(args[2].shape)
-    return [Part(f"the implied {name} differs from the reference", as_tensor(name, x, shape))
-            for name, x in zip(("eps", "x0"), out, strict=True)]  # fmt: skip
+    return two_parts(out, ("eps", "x0"), tuple(args[2].shape), what="implied ")
 
 
 def explain(i: int, args: tuple, got: list[Part], **_) -> str:

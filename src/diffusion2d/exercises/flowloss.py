@@ -11,7 +11,8 @@ from torch import nn
 from ..flow import flow_loss as reference
 from . import _runner
 from ._model import ModelInputError
-from ._runner import GLOBAL_SEED, Failure, Part, call, cases, close, fmt, generator
+from ._runner import cases, generator
+from .loss import loss_view, seed_explain
 
 NAME = "flow_loss"
 SUMMARY = "three batches (6 points, 3 points at t = 0, 0.5 and 1, and 16 points)"
@@ -101,28 +102,5 @@ MISTAKES = [
 ]  # fmt: skip
 
 
-def view(out: object, args: tuple) -> list[Part]:
-    """The loss: one number that carries a gradient."""
-    tensor = isinstance(out, torch.Tensor)
-    if not args[0].calls:
-        raise Failure("your flow_loss never called the model", mistake="no_model")
-    if isinstance(out, (float, int)) and not isinstance(out, bool):
-        raise Failure(f"it returned a Python {type(out).__name__}; expected a tensor", None,
-                      fmt(out), "detached")  # fmt: skip
-    if not tensor or out.numel() != 1:
-        what = f"tensor of shape {tuple(out.shape)}" if tensor else type(out).__name__
-        raise Failure(f"it returned a {what}; expected one number", None,
-                      fmt(out) if tensor else None, "not_scalar")  # fmt: skip
-    if not out.requires_grad:
-        raise Failure("the loss carries no gradient", mistake="detached")
-    return [Part("the loss differs from the reference", out.detach().double().reshape(()))]
-
-
-def explain(fn, make, got: list[Part], **_) -> str:
-    """No listed mistake: does a second run (another global seed) give another value?"""
-    args = make()[0]
-    try:
-        again = view(call(fn, *args, seed=GLOBAL_SEED + 1), args)
-    except Exception:  # noqa: BLE001 - only asking whether a second run differs
-        return "generic"
-    return "generic" if close(again[0].value, got[0].value) else "random"
+view = loss_view("flow_loss")  # one number that carries a gradient, as get_loss's
+explain = seed_explain(view)

@@ -63,28 +63,44 @@ MISTAKES = [
 ]  # fmt: skip
 
 
-def view(out: object, args: tuple) -> list[Part]:
-    """The loss: one number that carries a gradient."""
-    tensor = isinstance(out, torch.Tensor)
-    if not args[0].calls:
-        raise Failure("your get_loss never called the model", mistake="no_model")
-    if isinstance(out, (float, int)) and not isinstance(out, bool):
-        raise Failure(f"it returned a Python {type(out).__name__}; expected a tensor", None,
-                      fmt(out), "detached")  # fmt: skip
-    if not tensor or out.numel() != 1:
-        what = f"tensor of shape {tuple(out.shape)}" if tensor else type(out).__name__
-        raise Failure(f"it returned a {what}; expected one number", None,
-                      fmt(out) if tensor else None, "not_scalar")  # fmt: skip
-    if not out.requires_grad:
-        raise Failure("the loss carries no gradient", mistake="detached")
-    return [Part("the loss differs from the reference", out.detach().double().reshape(()))]
+def loss_view(name: str):
+    """``view`` of a loss exercise (``name``: the participant's function, e.g. ``get_loss``): the
+    loss, one number that carries a gradient, after a call that used the model."""
+
+    def view(out: object, args: tuple) -> list[Part]:
+        """The loss: one number that carries a gradient."""
+        tensor = isinstance(out, torch.Tensor)
+        if not args[0].calls:
+            raise Failure(f"your {name} never called the model", mistake="no_model")
+        if isinstance(out, (float, int)) and not isinstance(out, bool):
+            raise Failure(f"it returned a Python {type(out).__name__}; expected a tensor", None,
+                          fmt(out), "detached")  # fmt: skip
+        if not tensor or out.numel() != 1:
+            what = f"tensor of shape {tuple(out.shape)}" if tensor else type(out).__name__
+            raise Failure(f"it returned a {what}; expected one number", None,
+                          fmt(out) if tensor else None, "not_scalar")  # fmt: skip
+        if not out.requires_grad:
+            raise Failure("the loss carries no gradient", mistake="detached")
+        return [Part("the loss differs from the reference", out.detach().double().reshape(()))]
+
+    return view
 
 
-def explain(fn, make, got: list[Part], **_) -> str:
-    """No listed mistake: does a second run (another global seed) give another value?"""
-    args = make()[0]
-    try:
-        again = view(call(fn, *args, seed=GLOBAL_SEED + 1), args)
-    except Exception:  # noqa: BLE001 - only asking whether a second run differs
-        return "generic"
-    return "generic" if close(again[0].value, got[0].value) else "random"
+def seed_explain(view):
+    """``explain`` of a loss exercise whose function draws nothing: with no listed mistake, does
+    a second run (another global seed) give another value ("random") or not ("generic")?"""
+
+    def explain(fn, make, got: list[Part], **_) -> str:
+        """No listed mistake: does a second run (another global seed) give another value?"""
+        args = make()[0]
+        try:
+            again = view(call(fn, *args, seed=GLOBAL_SEED + 1), args)
+        except Exception:  # noqa: BLE001 - only asking whether a second run differs
+            return "generic"
+        return "generic" if close(again[0].value, got[0].value) else "random"
+
+    return explain
+
+
+view = loss_view("get_loss")
+explain = seed_explain(view)

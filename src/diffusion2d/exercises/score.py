@@ -8,7 +8,7 @@ import torch
 
 from ..parameterisation import score_from_eps, x0_from_eps
 from . import _runner
-from ._runner import Failure, Part, as_tensor, cases, generator
+from ._runner import Part, cases, generator, two_parts
 
 NAME = "score_and_x0"
 SUMMARY = "three batches (the score and Tweedie's estimate of x_0, small to large noise)"
@@ -60,13 +60,8 @@ MISTAKES = [
 
 def view(out: object, args: tuple) -> list[Part]:
     """The score and the estimate of x_0, each of the points' shape (N, 2)."""
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        what = (f"{len(out)} values" if isinstance(out, (tuple, list))
-                else f"one {type(out).__name__}")  # fmt: skip
-        raise Failure(f"it returned {what}; expected two: (score, x0)", mistake="not_tuple")
-    shape = tuple(args[0].shape)
-    return [Part(f"the {name} differs from the reference", as_tensor(name, x, shape))
-            for name, x in zip(("score", "estimate of x_0"), out, strict=True)]  # fmt: skip
+    return two_parts(out, ("score", "estimate of x_0"), tuple(args[0].shape),
+                     returns="score, x0")
 
 
 def explain(i: int, **_) -> str:
