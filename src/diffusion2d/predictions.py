@@ -19,6 +19,9 @@ import torch
 from .cache import cached, digest, model_digest, result_key
 from .forward import q_sample
 from .parameterisation import eps_and_x0
+
+# sqrt((1 - alpha_bar) / alpha_bar) per step: an error in eps becomes one in x_0 (1 / it back)
+from .schedule_errors import x0_gain as amplification
 from .utils import check_points, check_positive_int, torch_threads
 
 # the modules whose code determines an implied_errors result (besides the models' weights)
@@ -36,13 +39,6 @@ def eps_and_x0_of(model, xt: torch.Tensor, t: int) -> tuple[torch.Tensor, torch.
     prediction = getattr(model, "prediction", "eps")
     out = model.native(xt, steps) if hasattr(model, "native") else model(xt, steps)  # (N, 2)
     return eps_and_x0(prediction, out, xt, model.alpha_bars.to(xt.dtype)[int(t)])
-
-
-def amplification(alpha_bars: torch.Tensor) -> np.ndarray:
-    """``sqrt((1 - alpha_bar) / alpha_bar)`` per step (T,): the factor by which an error in eps
-    becomes an error in x_0 (and 1 / it, the other way); infinite where alpha_bar = 0."""
-    ab = torch.as_tensor(alpha_bars).double()
-    return ((1.0 - ab) / ab).sqrt().numpy()
 
 
 def _rms(v: torch.Tensor) -> float:
