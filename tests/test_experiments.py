@@ -19,7 +19,8 @@ from diffusion2d.training import TrainHistory  # noqa: E402
 
 def test_pool_holds_every_model_of_the_book():
     assert list(E.EXPERIMENTS) == ["v1", "v2", "v3", "v4"]
-    assert set(E.POOL) == set(E.EXPERIMENTS) | set(E.EXTRA) | {"v3short"} | set(E.BEYOND)
+    assert set(E.POOL) == (set(E.EXPERIMENTS) | set(E.EXTRA) | {"v3short"} | set(E.BEYOND)
+                           | set(E.CONDITIONAL))
     # each model of "Beyond DDPM" is experiment 3 with exactly one change (zsnr: two, since an
     # eps-model cannot give x_0 at zero terminal SNR)
     v3 = E.EXPERIMENTS["v3"]

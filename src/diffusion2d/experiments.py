@@ -57,9 +57,15 @@ BEYOND = {
     "flow": EXPERIMENTS["v3"].replace(objective="flow_matching"),
 }
 
+# Chapter "Guidance" and the live explorer: one class-conditional model of all 13 shapes (labels
+# dropped to the null label 10% of the time, Ho & Salimans 2022), experiment 3's network,
+# trained by gradient steps (13 shapes' points in an epoch: epochs would not compare).
+CONDITIONAL = {"cfg": BASE.replace(dataset="all", label_dropout=0.1, steps=24000)}
+
 # Every model the book trains, in one parallel pool: chapter 5's, chapter 10's model trained for
-# the workshop's epochs (bug 7), and those of "Beyond DDPM".
-POOL = {**EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"]), **BEYOND}
+# the workshop's epochs (bug 7), those of "Beyond DDPM" and the conditional one.
+POOL = {**EXPERIMENTS, **EXTRA, "v3short": BASE.replace(epochs=WORKSHOP["epochs"]), **BEYOND,
+        **CONDITIONAL}
 
 TITLES: dict[str, str] = {"v1": "identity position, no time",
                           "v2": "identity position, linear time",
@@ -71,7 +77,8 @@ TITLES: dict[str, str] = {"v1": "identity position, no time",
                           "zsnr": "experiment 3, zero SNR, predicts v",
                           "x0": "experiment 3 predicting x_0",
                           "v": "experiment 3 predicting v",
-                          "flow": "experiment 3 by flow matching"}
+                          "flow": "experiment 3 by flow matching",
+                          "cfg": "all 13 shapes, class-conditional"}
 
 # Short descriptions of chapter 5's models for the columns of narrow tables.
 SHORT_TITLES: dict[str, str] = {"v1": "raw x, no t", "v2": "raw x, t / T", "v3": "Fourier x and t",
@@ -261,7 +268,7 @@ def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
     rows = {}
     for name, (_, h) in runs.items():
         cfg = POOL[name]
-        steps = cfg.epochs * -(-len(split_for(cfg)[0]) * cfg.repeats // cfg.batch_size)
+        steps = cfg.steps or cfg.epochs * -(-len(split_for(cfg)[0]) * cfg.repeats // cfg.batch_size)
         rows[name] = {"stack": stack[name], "epochs": cfg.epochs, "threads": cfg.threads,
                       "gradient steps": steps,
                       "seconds": round(h.seconds, 1),
