@@ -539,22 +539,86 @@ def test_built_site_serves_the_notebooks(request):
 # --------------------------------------------------------------------------------------------
 
 
+KERNEL_STARTS = 3  # attempts to start a kernel
+KERNEL_START_ERRORS = ("Kernel died before replying", "Kernel didn't respond")  # jupyter_client
+
+
 def _execute(nb, cwd: Path, timeout: int = 600):
-    """Run ``nb`` in a kernel; return (index of the failing cell or None, the error)."""
+    """Run ``nb`` in a kernel; return (index of the failing cell or None, the error). A kernel
+    that dies or hangs while it starts, before any cell ran (two kernels started at once can race
+    for a TCP port), is replaced by a new one, up to ``KERNEL_STARTS`` times; a cell's failure is
+    never retried."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
-    )
-    try:
-        client.execute()
-    except CellExecutionError as err:
-        for index, cell in enumerate(nb.cells):
-            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-                return index, err
-        return -1, err
-    return None, None
+    for attempt in range(1, KERNEL_STARTS + 1):
+        client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+        )
+        try:
+            client.execute()
+            return None, None
+        except CellExecutionError as err:
+            for index, cell in enumerate(nb.cells):
+                if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                    return index, err
+            return -1, err
+        except RuntimeError as err:
+            started = any(c.get("outputs") or c.get("execution_count") for c in nb.cells
+                          if c.cell_type == "code")
+            if started or not str(err).startswith(KERNEL_START_ERRORS) or attempt == KERNEL_STARTS:
+                raise
+
+
+class _FlakyStarts:
+    """A stand-in for nbclient.NotebookClient whose first ``failures`` kernels die at start."""
+
+    def __init__(self, failures: int, error: str = "Kernel died before replying to kernel_info"):
+        self.failures, self.error, self.starts = failures, error, 0
+
+    def __call__(self, nb, **kwargs):
+        outer = self
+
+        class Client:
+            def execute(self):
+                outer.starts += 1
+                if outer.starts <= outer.failures:
+                    raise RuntimeError(outer.error)
+                nb.cells[0]["execution_count"] = 1
+
+        return Client()
+
+
+@pytest.mark.parametrize("failures, starts, ok", [(0, 1, True), (2, 3, True), (3, 3, False)])
+def test_execute_starts_a_new_kernel_when_one_dies_at_start(monkeypatch, tmp_path, failures,
+                                                             starts, ok):
+    import nbclient
+
+    fake = _FlakyStarts(failures)
+    monkeypatch.setattr(nbclient, "NotebookClient", fake)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    if ok:
+        assert _execute(nb, tmp_path) == (None, None)
+    else:
+        with pytest.raises(RuntimeError, match="Kernel died"):
+            _execute(nb, tmp_path)
+    assert fake.starts == starts
+
+
+def test_execute_does_not_retry_other_errors_or_a_started_notebook(monkeypatch, tmp_path):
+    import nbclient
+
+    fake = _FlakyStarts(1, error="something else")
+    monkeypatch.setattr(nbclient, "NotebookClient", fake)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    with pytest.raises(RuntimeError, match="something else"):
+        _execute(nb, tmp_path)
+    fake = _FlakyStarts(1)  # a cell had already run: the kernel died mid-notebook
+    monkeypatch.setattr(nbclient, "NotebookClient", fake)
+    nb.cells[0]["execution_count"] = 1
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        _execute(nb, tmp_path)
+    assert fake.starts == 1
 
 
 def _outputs_text(cell) -> str:

@@ -269,7 +269,8 @@ def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
     for name, (_, h) in runs.items():
         cfg = POOL[name]
         steps = cfg.steps or cfg.epochs * -(-len(split_for(cfg)[0]) * cfg.repeats // cfg.batch_size)
-        rows[name] = {"stack": stack[name], "epochs": cfg.epochs, "threads": cfg.threads,
+        rows[name] = {"stack": stack[name], "epochs": cfg.epochs if cfg.steps is None else "–",
+                      "threads": cfg.threads,
                       "gradient steps": steps,
                       "seconds": round(h.seconds, 1),
                       "ms per step": round(1000 * h.seconds / steps, 2)}
