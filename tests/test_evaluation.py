@@ -292,3 +292,22 @@ def test_a_reference_line_is_named_on_the_side_away_from_the_curves():
     floor_y = ax.transData.transform((1, 0.005))[1]
     assert names["floor"].get_window_extent().y0 >= ax.bbox.y0 - 1  # inside the axes
     assert floor_y > ax.bbox.y0
+
+
+def test_markdown_table_aligns_numbers_right_and_never_breaks_a_value():
+    import pandas as pd
+
+    df = pd.DataFrame({"Chamfer": ["0.0670 ± 0.0012", "0.1290 ± <0.0001"], "steps": [50, 10],
+                       "loss": [0.12345, 2.0], "note": ["a|b", "two words"]},
+                      index=["v3", "exact denoiser"])
+    lines = ev.markdown_table(df).data.split("\n")
+    assert lines[0] == "|  | Chamfer | steps | loss | note |"
+    assert lines[1] == "| :-- | --: | --: | --: | :-- |"  # labels and text left, numbers right
+    nb = ev.NBSP
+    assert lines[2] == f"| v3 | 0.0670{nb}±{nb}0.0012 | 50 | 0.123 | a\\|b |"
+    assert lines[3] == f"| exact denoiser | 0.1290{nb}±{nb}<0.0001 | 10 | 2.000 | two words |"
+    wrapped = ev.markdown_table(df, precision=1, nowrap=False).data
+    assert "| 0.1 |" in wrapped and "two words" in wrapped and nb not in wrapped
+    assert "| 0.12345 |" in ev.markdown_table(df, precision=None).data
+    with pytest.raises(TypeError, match="df must be a pandas DataFrame"):
+        ev.markdown_table([[1, 2]])

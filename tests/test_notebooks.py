@@ -208,6 +208,18 @@ def test_fixture_glued_numbers_and_titles():
     assert text("{glue:text}`x`", "'text'") == "text"
 
 
+def test_glued_table_in_a_table_directive_keeps_its_caption_and_rows():
+    source = ("::::{table} Results of {glue:text}`n` runs.\n:name: tab-x\n\n"
+              "```{glue:md} tab-x-md\n:format: myst\n```\n::::\n")
+    glue = {"n": {"data": {"text/plain": "3"}},
+            "tab-x-md": {"data": {"text/markdown": "| | a |\n| :-- | --: |\n| v3 | 0.1 |"}}}
+    md = pn._Markdown(False, glue, {"tab-x": "Table 2.1"}).markdown(source)
+    assert md.startswith("*Table 2.1. Results of 3 runs.*")
+    assert "| v3 | 0.1 |" in md
+    # a key this build did not glue shows as its name, never as nothing
+    assert "`tab-x-md`" in pn._Markdown(False, {}, {}).markdown(source)
+
+
 def test_fixture_setup_cell(participant):
     setup = participant.cells[0]
     assert setup.cell_type == "code" and setup.metadata["tags"] == [pn.SETUP_TAG]

@@ -140,6 +140,10 @@ class _Markdown:
             number = self.title(names[0], "") if names else ""
             number = f"{number}. " if number and not number.startswith("*") else ""
             return f"*{number}{arg}*\n\n{text}\n"
+        if name in ("glue", "glue:md"):  # a glued output (e.g. a table): what this build glued
+            data = self.glue.get(arg, {}).get("data", {})
+            value = data.get("text/markdown") or data.get("text/plain")
+            return f"{value}\n" if value else f"`{arg}`\n"
         return f"{text}\n"  # any other directive: its text (a caption), if any
 
     def title(self, label: str, default: str | None) -> str | None:  # Sphinx lowercases labels

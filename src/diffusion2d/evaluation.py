@@ -5,7 +5,8 @@ Memorisation distances (:func:`memorisation_of`); quality against t (:func:`cham
 eps_theta against E[eps | x_t] on a grid (:func:`compare_fields`, :func:`error_by_distance`),
 L_simple (DDPM eq. 14) per step (:func:`loss_by_step`), :func:`eps_slope`; the score and Tweedie's
 E[x_0 | x_t] of a model against the exact ones by t (:func:`score_by_step`); the book's tables
-(:func:`display_table`). Everything uses explicit seeds and one torch thread.
+(:func:`markdown_table`, captioned on the page; :func:`display_table` for a cell's output).
+Everything uses explicit seeds and one torch thread.
 """
 
 from collections.abc import Mapping, Sequence
@@ -237,3 +238,38 @@ def display_table(df: pd.DataFrame, nowrap: bool = True, precision: int = 3):
     ]
     styler = df.rename_axis(index=None, columns=None).style.set_table_styles(styles)
     return styler.format(precision=precision).set_table_attributes('class="dataframe"')
+
+
+NBSP = "\u00a0"  # a space a table cell never breaks at
+
+
+def markdown_table(df: pd.DataFrame, precision: int | None = 3, nowrap: bool = True):
+    """A table as the book captions it: Markdown (IPython ``Markdown``, glued and shown by
+    ``{glue:md}`` with ``:format: myst`` inside a ``{table}`` directive, so that Sphinx numbers it
+    as a table), the row labels first, numbers with ``precision`` decimals and right-aligned as
+    every column whose cells are all numbers or ``"mean ± half"`` (``precision=None``: each number
+    as short as it is, ``24.0`` as ``24``); with ``nowrap``, number cells never break (the page
+    scrolls the table instead). The chapters give the ``{table}`` the class ``results`` (the
+    book's CSS: 14 px text, tight cells)."""
+    from IPython.display import Markdown
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+
+    def text(v) -> str:
+        if isinstance(v, float | np.floating):
+            return f"{v:g}" if precision is None else f"{v:.{precision}f}"
+        return str(v).replace("|", "\\|")
+
+    body = df.map(text)  # (rows, columns) of str
+    numeric = [bool(body[c].str.fullmatch(r"[-−+<\d.,eE%±\s]+").all()) for c in body.columns]
+    if nowrap:  # in the number columns; text may wrap
+        for column, is_number in zip(body.columns, numeric, strict=True):
+            if is_number:
+                body[column] = body[column].str.replace(" ", NBSP)
+    body.index = [text(i) for i in df.index]
+    header = ["", *map(text, body.columns)]
+    rows = [[i, *r] for i, r in zip(body.index, body.to_numpy().tolist(), strict=True)]
+    align = [":--", *("--:" if n else ":--" for n in numeric)]
+    lines = [header, align, *rows]
+    return Markdown("\n".join("| " + " | ".join(line) + " |" for line in lines))
