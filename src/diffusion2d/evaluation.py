@@ -21,6 +21,7 @@ from . import metrics
 from . import protocol as P
 from .forward import q_sample
 from .loss import get_loss
+from .metrics import rms_length as _rms
 from .parameterisation import score_from_eps, x0_from_eps
 from .utils import check_points, torch_threads
 from .utils import grid as grid_points
@@ -169,10 +170,6 @@ def eps_slope(denoiser, points: torch.Tensor, t: int, num: int = 20_000) -> floa
         xt = q_sample(x0, ts, eps, denoiser.alpha_bars)
         return float((denoiser(xt, ts) * xt).sum() / (xt * xt).sum())
 
-
-def _rms(v: torch.Tensor) -> float:
-    """Root-mean-square length of the vectors v (N, 2)."""
-    return float(v.pow(2).sum(1).mean().sqrt())
 
 
 @torch.no_grad()

@@ -23,6 +23,11 @@ def nearest_neighbour_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tenso
     return torch.cdist(a.double(), b.double()).min(dim=1).values  # (N,)
 
 
+def rms_length(v: torch.Tensor) -> float:
+    """Root-mean-square length of the vectors v (N, 2): an error's or a field's size."""
+    return float(v.pow(2).sum(1).mean().sqrt())
+
+
 def data_spacing(x: torch.Tensor) -> torch.Tensor:
     """Each point's distance to its nearest *other* point of the same set, shape (N,)."""
     check_points("x", x)

@@ -18,6 +18,7 @@ import torch
 
 from .cache import cached, digest, model_digest, result_key
 from .forward import q_sample
+from .metrics import rms_length as _rms
 from .parameterisation import eps_and_x0
 
 # sqrt((1 - alpha_bar) / alpha_bar) per step: an error in eps becomes one in x_0 (1 / it back)
@@ -25,8 +26,8 @@ from .schedule_errors import x0_gain as amplification
 from .utils import check_points, check_positive_int, torch_threads
 
 # the modules whose code determines an implied_errors result (besides the models' weights)
-MODULES = ("exact.py", "forward.py", "model.py", "parameterisation.py", "predictions.py",
-           "schedules.py", "utils.py")  # fmt: skip
+MODULES = ("exact.py", "forward.py", "metrics.py", "model.py", "parameterisation.py",
+           "predictions.py", "schedules.py", "utils.py")  # fmt: skip
 
 
 @torch.no_grad()
@@ -40,10 +41,6 @@ def eps_and_x0_of(model, xt: torch.Tensor, t: int) -> tuple[torch.Tensor, torch.
     out = model.native(xt, steps) if hasattr(model, "native") else model(xt, steps)  # (N, 2)
     return eps_and_x0(prediction, out, xt, model.alpha_bars.to(xt.dtype)[int(t)])
 
-
-def _rms(v: torch.Tensor) -> float:
-    """Root-mean-square length of the vectors v (N, 2)."""
-    return float(v.pow(2).sum(1).mean().sqrt())
 
 
 def implied_errors(models: Mapping[str, object], exact, points: torch.Tensor, repeats: int = 8,
