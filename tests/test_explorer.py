@@ -1,16 +1,19 @@
-"""Checks of the trajectory explorer: stored data layout, sizes, the Bokeh document, the JS glue,
-and its client side (JavaScript, CSS, HTML) as package data that a wheel ships.
+"""Checks of the live explorer (diffusion2d.plotting.explorer): the Bokeh document, its controls
+and callbacks, the self-contained HTML, and its client side (JavaScript, CSS, HTML) as package
+data that a wheel ships.
 
-Two browser tests (marked ``browser``) load a standalone page in the session's shared Chromium
-(the ``browser`` fixture of tests/conftest.py): the CustomJS callback draws exactly what
-:func:`explorer.view` computes in Python, zero-length arrows included, and Play/Pause runs and
-stops the time slider. The built page is checked at both screen widths in
-tests/site/test_site_explorer.py.
+Browser tests (marked ``browser``) run in the session's shared Chromium (the ``browser`` fixture
+of tests/conftest.py) with a small random model: live.js alone mirrors model.py, guidance.py,
+samplers.py and points.py; and on a standalone page of the explorer, the page samples a run
+when it is ready and when an input of the run changes, draws exactly the run's frame (particles,
+tails, the three kinds of arrow, none of zero length), a deterministic DDIM run ends where Python's
+samplers end from the same x_T, and Play/Pause runs and stops the time slider. The book's page,
+with the trained model, is checked in tests/site/test_site_explorer.py and test_site_live.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import re
 import sys
 from importlib.resources import files
@@ -20,48 +23,43 @@ import numpy as np
 import pytest
 import torch
 
-from diffusion2d.exact import ExactDenoiser
-from diffusion2d.plotting import COLORS, LIMITS, explorer, particles
-from diffusion2d.trajectories import record_pair
+from diffusion2d.guidance import Guided
+from diffusion2d.model import DenoisingMLP
+from diffusion2d.plotting import COLORS, LIMITS, explorer, live
+from diffusion2d.samplers import ddim_step, timesteps
 
 sys.path.insert(0, str(Path(__file__).parent / "site"))  # the site tests' helpers
 from sitetools import EXPLORER_PLAY, EXPLORER_TIME, play_then_pause  # noqa: E402
 from wheelfiles import wheel_files  # noqa: E402
 
-T, N = 6, 30
-GRID = (-2.0, 2.01, 1.0)  # 5 x 5 = 25 grid points
+T, C, PER = 12, 3, 6
+CLASSES = ["a", "b", "c"]
 ARROW_SOURCES = ("field_arrows", "eps_arrows", "noise_arrows")
-NO_ARROWS = {"x_start": [], "y_start": [], "x_end": [], "y_end": []}
+
+
+def _model(**kwargs) -> DenoisingMLP:
+    torch.manual_seed(0)
+    model = DenoisingMLP(1e-3, 0.2, T, hidden=16, num_blocks=2, num_classes=C, **kwargs)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.3)
+    return model.eval()
 
 
 @pytest.fixture(scope="module")
-def points() -> torch.Tensor:
-    return torch.randn(12, 2, generator=torch.Generator().manual_seed(3))
+def model() -> DenoisingMLP:
+    return _model()
 
 
 @pytest.fixture(scope="module")
-def runs(points):
-    model = ExactDenoiser(points, 1e-3, 0.2, T)
-    return record_pair(model, N, torch.Generator().manual_seed(0), grid=GRID)
+def data(model) -> dict:
+    points = torch.randn(C * PER, 2, generator=torch.Generator().manual_seed(1))
+    return live.export_model(model, CLASSES, points)
 
 
 @pytest.fixture(scope="module")
-def stored(runs, points) -> explorer.ExplorerData:
-    return explorer.explorer_data(runs, points)
-
-
-@pytest.fixture(scope="module")
-def holed(stored) -> explorer.ExplorerData:
-    """``stored`` with the first three particles' eps_theta zeroed at t = 4 (frame k = 2), DDPM:
-    zero-length arrows mixed with ordinary ones."""
-    eps = stored.eps.copy()
-    eps[0, T - 4, :3] = 0
-    return dataclasses.replace(stored, eps=eps)
-
-
-@pytest.fixture(scope="module")
-def layout(stored) -> dict:
-    return explorer.build_explorer(stored)
+def layout(data) -> dict:
+    return explorer.build_explorer(data, shape="a", particles=20)
 
 
 def select(layout: dict, name: str):
@@ -71,89 +69,24 @@ def select(layout: dict, name: str):
     return found[0]
 
 
-def test_quantize_rounds_to_thousandths_and_clips():
-    q = explorer.quantize(np.array([0.00049, 0.0015, -1.2344, 40.0, -40.0]))
-    assert q.dtype == np.int16
-    assert q.tolist() == [0, 2, -1234, 32767, -32767]
-
-
-def test_data_layout(stored, runs):
-    assert (stored.T, stored.num_particles) == (T, N)
-    shapes = {"positions": (2, T + 1, N, 2), "eps": (2, T, N, 2), "noise": (T, N, 2),
-              "field": (2, T, 25, 2)}  # fmt: skip
-    for name, shape in shapes.items():
-        array = getattr(stored, name)
-        assert array.shape == shape and array.dtype == np.int16, name
-    assert stored.grid.shape == (25, 2) and stored.data.shape == (12, 2)
-    q = 1 / explorer.QUANT
-    for s, name in enumerate(explorer.SAMPLERS):  # block 0 is DDPM, block 1 DDIM
-        np.testing.assert_allclose(stored.positions[s] * q, runs[name].positions, atol=q)
-        eps = runs[name].eps_pred * particles.EPS_SCALE
-        np.testing.assert_allclose(stored.eps[s] * q, eps, atol=q)
-    np.testing.assert_allclose(stored.noise * q, runs["DDPM"].added_noise, atol=q)
-    # the grid is np.meshgrid order, flattened row by row
-    np.testing.assert_allclose(stored.grid[:, 0], runs["DDPM"].grid_x.ravel())
-    np.testing.assert_allclose(stored.grid[:, 1], runs["DDPM"].grid_y.ravel())
-
-
-def test_field_is_rescaled_per_step_but_keeps_directions(stored, runs):
-    field = runs["DDIM"].field.reshape(T, -1, 2)  # (T, G, 2)
-    shown = stored.field[1].astype(float) / explorer.QUANT
-    for k in range(T):
-        raw, disp = field[k], shown[k]
-        big = np.linalg.norm(raw, axis=-1) > 1e-3
-        cos = (raw[big] * disp[big]).sum(-1) / (
-            np.linalg.norm(raw[big], axis=-1) * np.linalg.norm(disp[big], axis=-1)
-        )
-        assert (cos > 0.99).all()
-        assert np.median(np.linalg.norm(disp, axis=-1)) == pytest.approx(0.7 * 1.0, rel=0.05)
-
-
-def test_explorer_data_rejects_mismatched_runs(runs, points):
-    with pytest.raises(ValueError, match="missing"):
-        explorer.explorer_data({"DDPM": runs["DDPM"]})
-    with pytest.raises(ValueError, match="stochastic"):
-        explorer.explorer_data({"DDPM": runs["DDIM"], "DDIM": runs["DDPM"]})
-    other = record_pair(ExactDenoiser(points, 1e-3, 0.2, T), N,
-                           torch.Generator().manual_seed(9), grid=GRID)  # fmt: skip
-    with pytest.raises(ValueError, match="same x_T"):
-        explorer.explorer_data({"DDPM": runs["DDPM"], "DDIM": other["DDIM"]})
-
-
-def test_view_matches_the_controls(stored):
-    cases = {  # (t, tail, num, ddim, arrows): path length; field, eps and noise arrows
-        (T, 3, 10, False, (0, 1, 2)): (1, 25, 10, 10),  # no past at t = T
-        (2, 3, 7, True, (0, 1, 2)): (4, 25, 7, 0),  # DDIM adds no noise
-        (0, T, N, False, (0, 1, 2)): (T + 1, 0, 0, 0),  # no step left at t = 0
-        (3, 0, 5, False, (1,)): (1, 0, 5, 0),  # only the kinds asked for
-    }
-    for (t, tail, num, ddim, arrows), (length, *counts) in cases.items():
-        v = explorer.view(stored, t, tail, num, ddim, arrows)
-        assert len(v["points"]["x"]) == num and {len(xs) for xs in v["tails"]["xs"]} == {length}
-        assert [len(v[name]["x_start"]) for name in ARROW_SOURCES] == counts, (t, ddim, arrows)
-    v = explorer.view(stored, t=0, tail=0, num=N, ddim=False)
-    assert v["points"]["x"] == pytest.approx(list(stored.positions[0, T, :, 0] / 1000))
-
-
-def test_no_arrow_for_a_zero_vector(stored, holed):
-    # DDPM's last step (from x_1, slider t = 1) adds no noise (Algorithm 2): no arrow, no head
-    assert not stored.noise[T - 1].any()
-    assert stored.noise[T - 2].any(axis=-1).all()
-    v = explorer.view(stored, t=1, tail=0, num=N, ddim=False, arrows=(2,))
-    assert v["noise_arrows"] == NO_ARROWS
-    assert len(explorer.view(stored, 2, 0, N, False, (2,))["noise_arrows"]["x_start"]) == N
-    # zero vectors among others: those particles lose their arrow, the others keep theirs
-    v = explorer.view(holed, t=4, tail=0, num=10, ddim=False, arrows=(1,))
-    assert v["eps_arrows"]["x_start"] == v["points"]["x"][3:]
-    assert len(v["eps_arrows"]["x_end"]) == 7
-
-
 def test_widgets_have_stable_names_classes_and_callbacks(layout):
-    from bokeh.models import Button, CheckboxGroup, CustomJS, RadioButtonGroup, Slider
+    from bokeh.models import (
+        Button,
+        CheckboxGroup,
+        CustomJS,
+        RadioButtonGroup,
+        Select,
+        Slider,
+        Spinner,
+    )
 
     kinds = {"time": Slider, "play": Button, "sampler": RadioButtonGroup, "tail": Slider,
-             "particles": Slider, "arrows": CheckboxGroup}  # fmt: skip
+             "particles": Slider, "arrows": CheckboxGroup, "shape": Select, "guidance": Slider,
+             "steps": Slider, "eta": Slider, "seed": Spinner}  # fmt: skip
     assert set(kinds) == set(explorer.WIDGETS)
+    # a slider of the run computes when released; the view's controls follow every move
+    props = {"guidance": "value_throttled", "steps": "value_throttled", "eta": "value_throttled",
+             "particles": "value_throttled", "sampler": "active", "arrows": "active"}  # fmt: skip
     for key, name in explorer.WIDGETS.items():
         w = select(layout, name)
         assert isinstance(w, kinds[key]) and name in w.css_classes, key
@@ -163,26 +96,46 @@ def test_widgets_have_stable_names_classes_and_callbacks(layout):
             assert cb.args["time"] is select(layout, "explorer-time")
             assert not w.js_property_callbacks
             continue
-        callbacks = [cb for cbs in w.js_property_callbacks.values() for cb in cbs]
-        assert len(callbacks) == 1 and callbacks[0].code == explorer.CALLBACK_JS, key
-    # the plot is one root, the controls the other; the sampler is a DDPM | DDIM toggle
+        assert list(w.js_property_callbacks) == [f"change:{props.get(key, 'value')}"], key
+        (cb,) = next(iter(w.js_property_callbacks.values()))
+        assert cb.code == explorer.CALLBACK_JS and cb.args[key] is w, key
+    # one document (its "document_ready" callback draws the first run: the browser tests)
+    assert layout["plot"].document is layout["controls"].document
     assert layout["plot"].name == explorer.PLOT_NAME
-    assert select(layout, "explorer-sampler").labels == ["DDPM", "DDIM"]
-    assert select(layout, "explorer-play").label == "Play"
 
 
-def test_defaults_are_calm(layout, stored):
+def test_defaults_and_ranges(layout, data):
     value = {k: select(layout, n) for k, n in explorer.WIDGETS.items()}
     time = value["time"]
     assert (time.start, time.end, time.value, time.direction) == (0, T, T, "rtl")
-    assert value["sampler"].active == 0  # DDPM
-    assert value["tail"].value == min(explorer.DEFAULTS["tail"], T) == T
-    assert value["particles"].value == min(explorer.DEFAULTS["num"], N) == N
+    assert value["sampler"].labels == ["DDPM", "DDIM", "Heun"] and value["sampler"].active == 0
+    assert value["shape"].options == CLASSES and value["shape"].value == "a"
+    assert (value["steps"].start, value["steps"].end, value["steps"].value) == (1, T, T)
+    assert (value["particles"].end, value["particles"].value) == (explorer.MAX_PARTICLES, 20)
+    assert (value["guidance"].start, value["guidance"].value) == (0, 1.0)
+    assert value["eta"].value == 0  # DDIM's only: the page disables it for DDPM and Heun
+    assert value["seed"].value == 0 and value["tail"].value == min(explorer.DEFAULTS["tail"], T)
     assert value["arrows"].active == [1]  # one kind of arrow: the predicted noise
     assert value["arrows"].labels == ["learned field", "predicted noise", "added noise"]
-    shown = {name: len(layout["plot"].select_one({"name": name}).data["x_start"])
-             for name in ARROW_SOURCES}  # fmt: skip
-    assert shown == {"field_arrows": 0, "eps_arrows": value["particles"].value, "noise_arrows": 0}
+    # the plot starts empty: the page draws the first run
+    assert all(not layout["plot"].select_one({"name": n}).data["x_start"] for n in ARROW_SOURCES)
+
+
+def test_book_defaults():
+    assert explorer.DEFAULTS == {"shape": "dino", "guidance": 1.0, "sampler": "DDPM", "eta": 0.0,
+                                 "particles": 100, "seed": 0, "tail": 10, "arrows": (1,)}
+    assert (explorer.MAX_PARTICLES, explorer.GUIDANCE_MAX) == (300, 4.0)
+
+
+@pytest.mark.parametrize(("name", "bad"), [
+    ("shape", "zz"), ("sampler", "Euler"), ("steps", 0), ("steps", T + 1), ("particles", 0),
+    ("particles", explorer.MAX_PARTICLES + 1), ("tail", T + 1), ("guidance", -1), ("eta", 2),
+    ("arrows", (3,)), ("settings", None),
+])  # fmt: skip
+def test_bad_settings_raise_naming_the_argument(data, name, bad):
+    kwargs = {"colour": "red"} if name == "settings" else {name: bad}
+    with pytest.raises(ValueError, match=f"^{name} must"):
+        explorer.build_explorer(data, **kwargs)
 
 
 def test_plot_keeps_an_equal_aspect_and_lets_the_page_scroll(layout):
@@ -217,15 +170,39 @@ def test_colours_and_cues_by_meaning(layout):
     assert {COLORS["samples"], COLORS["data"]} <= colours
 
 
+@pytest.fixture(scope="module")
+def html(layout, data) -> str:
+    return explorer.explorer_html(layout, data)
+
+
 def test_labels_name_meanings_not_colours(html):
     legend = re.search(r"<p class='explorer-legend'>.*?</p>", html, re.S).group(0)
     help_ = re.search(r"<p class='explorer-help'>.*?</p>", html, re.S).group(0)
     text = re.sub(r"<[^>]+>", " ", help_ + legend) + " ".join(explorer.ARROWS.values())
     assert not re.search(r"\b(red|blue|purple|green|orange|vermillion|grey|gray)\b", text, re.I)
-    for meaning in ("particles", "training data", "learned field", "predicted noise",
+    for meaning in ("particles", "shape's data", "learned field", "predicted noise",
                     "added noise"):  # fmt: skip
         assert meaning in text
     assert legend.count('stroke-dasharray="4 2"') == 1  # the predicted noise's dashed swatch
+    assert "role='status'" in html  # the run's line under the plot is announced
+
+
+def test_html_is_self_contained(html, data):
+    assert "/* BEGIN bokeh.min.js */" in html and "bokeh-widgets" in html
+    # no <script src=...> or <link href=...> at all: BokehJS and live.js are inlined (bokeh.min.js
+    # itself mentions a MathJax CDN for math text, which the explorer does not use)
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", html)
+    assert "cdn.bokeh.org" not in html
+    assert html.startswith('<div class="explorer"')
+    for name in explorer.WIDGETS.values():
+        assert name in html
+    assert explorer.LIVE_JS in html
+    found = re.search(rf'<script type="application/json" id="{explorer.MODEL_ID}">(.*?)</script>',
+                      html, re.S)  # fmt: skip
+    assert found and json.loads(found.group(1)) == data  # the model, unchanged
+    # the two roots sit in the wrapping row of the page's CSS, plot first
+    assert html.index("explorer-plot-box") < html.index("explorer-controls-box")
+    assert html.count("data-root-id") == 2 and ".explorer-row" in html
 
 
 def test_client_side_ships_as_package_data():
@@ -234,7 +211,8 @@ def test_client_side_ships_as_package_data():
     pytest.importorskip("setuptools")
     assets = files("diffusion2d.plotting.explorer_assets")
     texts = {"update.js": explorer.CALLBACK_JS, "play.js": explorer.PLAY_JS,
-             "explorer.css": explorer.CSS, "page.html": explorer.PAGE}  # fmt: skip
+             "live.js": explorer.LIVE_JS, "explorer.css": explorer.CSS,
+             "page.html": explorer.PAGE}  # fmt: skip
     for name, text in texts.items():
         assert text.strip() and (assets / name).read_text("utf-8") == text, name
     on_disk = {p.name for p in assets.iterdir() if p.name.endswith((".js", ".css", ".html"))}
@@ -242,87 +220,59 @@ def test_client_side_ships_as_package_data():
     assert {f"diffusion2d/plotting/explorer_assets/{name}" for name in texts} <= wheel_files()
 
 
-def test_book_defaults():
-    # the book's recording: 300 particles, T = 50; a calm start shows 50 with one arrow kind
-    assert explorer.DEFAULTS == {"tail": 10, "num": 50, "arrows": (1,)}
+def test_javascript_stays_short_and_names_the_python_it_mirrors():
+    callback = [ln for ln in explorer.CALLBACK_JS.strip().splitlines() if ln.strip()]
+    assert len(callback) <= 80
+    for name in ("time", "tail", "particles", "sampler", "arrows", "shape", "guidance", "steps",
+                 "eta", "seed", "points", "tails"):  # fmt: skip
+        assert re.search(rf"\b{name}\b", explorer.CALLBACK_JS), name
+    assert len(explorer.LIVE_JS.splitlines()) <= 450
+    for python in ("DenoisingMLP", "guided_eps", "timesteps", "ddpm_step", "ddim_step", "_ode_loop",
+                   "scaled_arrows", "learned_drift"):  # fmt: skip
+        assert python in explorer.LIVE_JS, python
 
 
-def test_bad_settings_raise(stored):
-    for name, bad in (("tail", T + 1), ("num", 0), ("arrows", (3,))):
-        with pytest.raises(ValueError, match=name):
-            explorer.build_explorer(stored, **{name: bad})
-
-
-def test_callback_is_short_glue():
-    lines = [ln for ln in explorer.CALLBACK_JS.strip().splitlines() if ln.strip()]
-    assert len(lines) <= 40
-    for name in ("time", "tail", "particles", "sampler", "arrows", "points", "tails"):
-        assert re.search(rf"\b{name}\b", explorer.CALLBACK_JS)
-
-
-@pytest.fixture(scope="module")
-def html(stored) -> str:
-    return explorer.explorer_html(explorer.build_explorer(stored, tail=2, num=10))
-
-
-def test_html_is_self_contained(html):
-    assert "/* BEGIN bokeh.min.js */" in html and "bokeh-widgets" in html
-    # no <script src=...> or <link href=...> at all: BokehJS is inlined (bokeh.min.js itself
-    # mentions a MathJax CDN for math text, which the explorer does not use)
-    assert not re.search(r"<(script|link)[^>]+(src|href)=", html)
-    assert "cdn.bokeh.org" not in html
-    assert html.startswith('<div class="explorer"')
-    for name in explorer.WIDGETS.values():
-        assert name in html
-    assert "arrowsTo(field_arrows, on.has(0), gx, gy, field, s, G);" in _docs_json(html)
-    # the two roots sit in the wrapping row of the page's CSS, plot first
-    assert html.index("explorer-plot-box") < html.index("explorer-controls-box")
-    assert html.count("data-root-id") == 2 and ".explorer-row" in html
-
-
-def _docs_json(html: str) -> str:
-    match = re.search(r"const docs_json = '(.*?)';\n", html, re.S)
-    assert match, "no Bokeh document in the HTML"
-    return match.group(1)
-
-
-def test_stored_arrays_are_binary_and_compressed(html):
-    doc = _docs_json(html)
-    assert doc.count('"type":"ndarray"') >= 4
-    assert '"dtype":"int16"' in doc
-
-
-def test_page_size_for_the_book_settings(points):
-    """300 particles, T = 50, the book's field grid: the HTML stays well under 3 MB."""
-    model = ExactDenoiser(points, 1e-4, 0.05, 50)
-    runs = record_pair(model, 300, torch.Generator().manual_seed(0))
-    html = explorer.explorer_html(explorer.build_explorer(explorer.explorer_data(runs, points)))
+def test_page_size_for_the_book_settings():
+    """A model of the book's size (13 classes, width 64, 3 blocks, T = 50) with its points: the
+    HTML stays well under 3 MB."""
+    big = DenoisingMLP(1e-4, 0.02, 50, num_classes=13)
+    names = [f"s{i}" for i in range(13)]
+    data = live.export_model(big, names, torch.zeros(13 * 142, 2))
+    html = explorer.explorer_html(explorer.build_explorer(data, shape="s0"), data)
     assert len(html.encode()) < 2.5e6
 
 
-STATE_JS = """() => {
-  const doc = Bokeh.documents[0], get = n => doc.get_model_by_name(n);
-  const out = {};
-  for (const n of ["points", "tails", "field_arrows", "eps_arrows", "noise_arrows"]) {
-    const d = get(n).data, o = {};
+# ---- in the browser: a standalone page holding the explorer of the small model ----
+
+READY = """() => { const s = document.querySelector('.explorer-status');
+  return !!(window.Bokeh && Bokeh.documents.length && s && / ms$/.test(s.textContent)); }"""
+PLOT = "Bokeh.documents[0].get_model_by_name('explorer-plot')"
+RUN_KEY = f"() => {{ const r = {PLOT}.explorer_run; return r ? r.key : null; }}"
+TITLE = f"() => {PLOT}.title.text"
+STATE_JS = f"""() => {{
+  const doc = Bokeh.documents[0], get = n => doc.get_model_by_name(n), r = {PLOT}.explorer_run;
+  const out = {{}};
+  for (const n of ["points", "tails", "data", "field_arrows", "eps_arrows", "noise_arrows"]) {{
+    const d = get(n).data, o = {{}};
     for (const k of Object.keys(d)) o[k] = Array.from(d[k], v => Array.isArray(v) ? v : +v);
     out[n] = o;
-  }
-  out.title = get("explorer-plot").title.text;
+  }}
+  out.title = {PLOT}.title.text;
+  out.run = {{K: r.K, n: r.n, steps: Array.from(r.steps), positions: Array.from(r.positions),
+             eps: Array.from(r.eps), noise: Array.from(r.noise)}};
   return out;
-}"""
-
-TITLE = "() => Bokeh.documents[0].get_model_by_name('explorer-plot').title.text"
-SET_JS = """([t, tail, n, ddim, arrows]) => {
-  const doc = Bokeh.documents[0], get = n => doc.get_model_by_name(n);
-  get("explorer-time").value = t; get("explorer-tail").value = tail;
-  get("explorer-particles").value = n; get("explorer-sampler").active = ddim ? 1 : 0;
-  get("explorer-arrows").active = arrows;
-}"""
+}}"""
+SET_JS = """(values) => { const doc = Bokeh.documents[0];
+  for (const [name, prop, v] of values) {
+    const m = doc.get_model_by_name(name);
+    m[prop] = v;
+    if (prop === 'value' && 'value_throttled' in m) m.value_throttled = v;  // as on release
+  } }"""
 
 
 def _open(browser, html: str):
-    """A page holding ``html`` alone, in a context of its own; (context, page, errors, offsite)."""
+    """A page holding ``html`` alone, in a context of its own, its first run drawn;
+    (context, page, errors, offsite)."""
     errors, offsite = [], []
     context = browser.new_context()
     page = context.new_page()
@@ -332,58 +282,182 @@ def _open(browser, html: str):
     page.on("request", lambda r: offsite.append(r.url) if r.url.startswith("http") else None)
     head = "<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
     page.set_content(f"{head}<body>{html}</body></html>", wait_until="load", timeout=60_000)
-    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
+    page.wait_for_function(READY, timeout=60_000)
     return context, page, errors, offsite
 
 
+def _set(page, values: list) -> None:
+    """Set controls ``[(name, property, value), ...]`` (the callbacks run after)."""
+    page.evaluate(SET_JS, values)
+
+
+def _frame(state: dict, k: int) -> np.ndarray:
+    r = state["run"]
+    return np.asarray(r["positions"]).reshape(r["K"] + 1, r["n"], 2)[k]  # (n, 2)
+
+
+def _vectors(src: dict) -> np.ndarray:
+    return np.stack([np.subtract(src["x_end"], src["x_start"]),
+                     np.subtract(src["y_end"], src["y_start"])], 1)  # fmt: skip
+
+
 @pytest.mark.browser
-def test_callback_draws_what_python_computes(holed, browser):
-    context, page, errors, offsite = _open(
-        browser, explorer.explorer_html(explorer.build_explorer(holed, tail=2, num=10))
-    )
+def test_page_draws_the_runs_frames(browser, html, data):
+    context, page, errors, offsite = _open(browser, html)
     try:
-        settings = [(T, 2, 10, False, [0, 1, 2]), (3, 2, 10, False, [0, 1, 2]),
-                    (3, 4, 25, True, [0, 1, 2]), (0, T, N, False, [1]),
-                    (1, 0, 10, False, [2]),  # the last DDPM step: zero noise, no arrow
-                    (4, 1, 10, False, [1])]  # three zero eps_theta among ten  # fmt: skip
-        for t, tail, n, ddim, arrows in settings:
-            page.evaluate(SET_JS, [t, tail, n, ddim, arrows])
-            # BokehJS runs CustomJS callbacks asynchronously, each with the widgets' values as
-            # they are then (all set above): once the title shows these settings, all ran
-            title = f"{'DDIM' if ddim else 'DDPM'}, t = {t}" + (": samples x₀" if t == 0 else "")
-            page.wait_for_function(f"() => ({TITLE})() === {title!r}", timeout=30_000)
-            got = page.evaluate(STATE_JS)
-            want = explorer.view(holed, t, tail, n, ddim, tuple(arrows))
-            for source, columns in want.items():
-                for column, values in columns.items():  # tails: one equal-length list each
-                    g = got[source][column]
-                    assert len(g) == len(values), (t, source, column)
-                    np.testing.assert_allclose(np.asarray(g, float), np.asarray(values, float),
-                                               atol=1e-9, err_msg=f"{t} {source} {column}")
-            assert got["title"] == title
-        assert got["eps_arrows"]["x_start"] and len(got["eps_arrows"]["x_start"]) == 7
+        s = page.evaluate(STATE_JS)
+        n, K = s["run"]["n"], s["run"]["K"]
+        assert (n, K) == (20, T) and s["title"] == f"a, DDPM, t = {T}"  # x_T first
+        np.testing.assert_array_equal(np.c_[s["points"]["x"], s["points"]["y"]], _frame(s, 0))
+        pts = live.export_points(data)[:PER]  # shape "a": the first block
+        np.testing.assert_allclose(np.c_[s["data"]["x"], s["data"]["y"]], pts, rtol=1e-6)
+        eps = np.asarray(s["run"]["eps"]).reshape(K, n, 2)[0] * explorer.EPS_SCALE
+        np.testing.assert_allclose(_vectors(s["eps_arrows"]), eps, atol=1e-12)
+        assert not s["field_arrows"]["x_start"] and not s["noise_arrows"]["x_start"]
+        # t = 3 (frame K - 3), a tail of 2, every kind of arrow: the grid's field (every point
+        # of it: the field is nowhere exactly zero), eps and the noise DDPM adds
+        key = page.evaluate(RUN_KEY)
+        _set(page, [("explorer-time", "value", 3), ("explorer-tail", "value", 2),
+                    ("explorer-arrows", "active", [0, 1, 2])])  # fmt: skip
+        page.wait_for_function(f"() => ({TITLE})() === 'a, DDPM, t = 3'")
+        s = page.evaluate(STATE_JS)
+        assert page.evaluate(RUN_KEY) == key  # the view's controls sample nothing new
+        k = K - 3
+        np.testing.assert_array_equal(np.c_[s["points"]["x"], s["points"]["y"]], _frame(s, k))
+        assert [len(xs) for xs in s["tails"]["xs"]] == [3] * n  # frames k - 2 .. k
+        noise = np.asarray(s["run"]["noise"]).reshape(K, n, 2)[k]
+        np.testing.assert_allclose(_vectors(s["noise_arrows"]), noise, atol=1e-12)
+        assert len(s["field_arrows"]["x_start"]) == len(np.arange(*explorer.FIELD_GRID)) ** 2
+        # t = 1: DDPM's last step adds no noise (Algorithm 2): no arrow; t = 0: no step left
+        _set(page, [("explorer-time", "value", 1)])
+        page.wait_for_function(f"() => ({TITLE})() === 'a, DDPM, t = 1'")
+        s = page.evaluate(STATE_JS)
+        assert not s["noise_arrows"]["x_start"] and len(s["eps_arrows"]["x_start"]) == n
+        _set(page, [("explorer-time", "value", 0)])
+        page.wait_for_function(f"() => ({TITLE})() === 'a, DDPM, t = 0: samples x₀'")
+        s = page.evaluate(STATE_JS)
+        assert not any(s[name]["x_start"] for name in ARROW_SOURCES)
+        np.testing.assert_array_equal(np.c_[s["points"]["x"], s["points"]["y"]], _frame(s, K))
     finally:
         context.close()
     assert not errors, errors
     assert not offsite, offsite
 
 
+def _python_ddim(model, x_T: torch.Tensor, y: int, scale: float, num_steps: int) -> torch.Tensor:
+    """samplers' deterministic DDIM (eq. 12) from ``x_T``, guided as guidance.guided_eps."""
+    guided, steps, x = Guided(model, y, scale), timesteps(model.T, num_steps), x_T
+    with torch.no_grad():
+        for i, t in enumerate(steps):
+            eps = guided(x, torch.full((len(x),), t))
+            x = ddim_step(x, t, eps, model.alpha_bars, t_prev=steps[i + 1] if i + 1 < len(steps)
+                          else -1)  # fmt: skip
+    return x
+
+
+@pytest.mark.browser
+def test_a_new_input_samples_a_new_run_like_python(browser, html, model):
+    """Shape, guidance scale, sampler and steps change the run; its deterministic DDIM ends where
+    Python's ends from the run's own x_T. More particles keep the first ones' x_T (same seed)."""
+    context, page, errors, _ = _open(browser, html)
+    try:
+        first = page.evaluate(STATE_JS)
+        key = page.evaluate(RUN_KEY)
+        _set(page, [("explorer-shape", "value", "c"), ("explorer-guidance", "value", 2.5),
+                    ("explorer-sampler", "active", 1), ("explorer-steps", "value", 7),
+                    ("explorer-particles", "value", 40)])  # fmt: skip
+        page.wait_for_function(f"() => ({RUN_KEY})() !== {json.dumps(key)} && "
+                               f"({RUN_KEY})().includes('\"numSteps\":7')")  # fmt: skip
+        page.wait_for_function(f"() => ({TITLE})().startsWith('c, DDIM')")
+        s = page.evaluate(STATE_JS)
+        assert (s["run"]["n"], s["run"]["K"]) == (40, 7) and s["run"]["steps"] == timesteps(T, 7)
+        np.testing.assert_array_equal(_frame(s, 0)[:20], _frame(first, 0))  # same seed
+        x_T = torch.tensor(_frame(s, 0), dtype=torch.float32)
+        want = _python_ddim(model, x_T, 2, 2.5, 7).numpy()
+        np.testing.assert_allclose(_frame(s, 7), want, atol=1e-4)
+        assert not np.any(s["run"]["noise"])  # eta = 0: deterministic
+        # a seed changes x_T; eta > 0 makes DDIM add noise
+        _set(page, [("explorer-seed", "value", 5), ("explorer-eta", "value", 0.5)])
+        page.wait_for_function(f"() => ({RUN_KEY})().includes('\"seed\":5')")
+        s2 = page.evaluate(STATE_JS)
+        assert not np.allclose(_frame(s2, 0), _frame(s, 0)) and np.any(s2["run"]["noise"])
+        messages = page.evaluate("""() => { const L = diffusion2dLive, out = [];
+          const m = L.load(JSON.parse(document.getElementById('explorer-model').textContent));
+          for (const opts of [{n: 2, y: 'zz'}, {n: 2, y: 3}, {n: 2, y: 'a', numSteps: 0}])
+            try { L.sample(m, opts); out.push(null); } catch (e) { out.push(e.message); }
+          return out; }""")
+        assert messages[0].startswith("y must be") and '"zz"' in messages[0]
+        assert messages[1].startswith("y must be a class index in [0, 2]")
+        assert messages[2].startswith("numSteps must be")
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+LIVE_CHECKS = """(data) => { const L = diffusion2dLive, m = L.load(data), out = {};
+  const x = [0.3, -1.2, 2.5, 0.1, -0.7, -0.4, 1.1, 1.9, -2.2, 0.05];  // five points
+  out.forward = Array.from(L.forward(m, x, [0, 3, 11, 7, 5], [0, null, 2, 1, null]));
+  out.guided = Array.from(L.guidedEps(m, x, 6, "b", 1.75));
+  out.steps = [1, 5, 12].map(n => Array.from(L.timesteps(m, n)));
+  const run = L.sample(m, {n: 5, y: "c", guidanceScale: 2, numSteps: 6, xT: x});
+  out.drift = Array.from(L.drift(m, run, 2, x));
+  out.arrows = Array.from(L.scaledArrows([3, 4, 0.3, 0.4, 0, 1e-3, -6, 8, 1, 0], 0.25));
+  out.erf = [-3, -0.5, 0, 1e-3, 0.7, 2.4999, 2.5, 4].map(L.erf);
+  return out; }"""
+
+
+@pytest.mark.browser
+def test_live_js_mirrors_the_python(browser, data, model):
+    """live.js alone (no Bokeh) on the small model: the forward pass (the null label included),
+    guided eps, the steps, a DDPM step's deterministic move and the arrows' rescaling agree with
+    model.py, guidance.py, samplers.py and points.py."""
+    import math
+
+    from diffusion2d.guidance import guided_eps
+    from diffusion2d.plotting.points import scaled_arrows
+    from diffusion2d.samplers import ddpm_step, respace
+
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.set_content(f"<!DOCTYPE html><script>{explorer.LIVE_JS}</script>")
+        got = page.evaluate(LIVE_CHECKS, data)
+    finally:
+        context.close()
+    x = torch.tensor([[0.3, -1.2], [2.5, 0.1], [-0.7, -0.4], [1.1, 1.9], [-2.2, 0.05]])
+    with torch.no_grad():
+        want = model(x, torch.tensor([0, 3, 11, 7, 5]), torch.tensor([0, C, 2, 1, C]))
+        np.testing.assert_allclose(np.reshape(got["forward"], (5, 2)), want, atol=1e-5)
+        eps = guided_eps(model, x, torch.full((5,), 6), 1, 1.75)  # "b": class 1
+        np.testing.assert_allclose(np.reshape(got["guided"], (5, 2)), eps, atol=1e-5)
+        steps = timesteps(T, 6)  # step k = 2 of a 6-step DDPM run, on the respaced schedule
+        eps = guided_eps(model, x, torch.full((5,), steps[2]), 2, 2.0)  # "c"
+        betas, alphas = respace(model.alpha_bars, steps)
+        move = ddpm_step(x, steps[2], eps, betas, alphas, model.alpha_bars, None) - x
+        np.testing.assert_allclose(np.reshape(got["drift"], (5, 2)), move, atol=1e-5)
+    assert got["steps"] == [timesteps(T, n) for n in (1, 5, 12)]
+    vectors = np.array([[3, 4], [0.3, 0.4], [0, 1e-3], [-6, 8], [1, 0]])
+    np.testing.assert_allclose(np.reshape(got["arrows"], (5, 2)), scaled_arrows(vectors, 0.25)[0])
+    want = [math.erf(v) for v in (-3, -0.5, 0, 1e-3, 0.7, 2.4999, 2.5, 4)]
+    np.testing.assert_allclose(got["erf"], want, rtol=0, atol=1e-14)
+
+
 TIME, PLAY = EXPLORER_TIME, EXPLORER_PLAY
 
 
 @pytest.mark.browser
-def test_play_runs_t_down_to_zero_and_pause_stops_it(stored, browser):
-    layout = explorer.build_explorer(stored)
+def test_play_runs_t_down_to_zero_and_pause_stops_it(data, browser):
+    layout = explorer.build_explorer(data, shape="b", particles=10)
     (play,) = select(layout, "explorer-play").js_event_callbacks["button_click"]
     play.args["DT"] = 1000  # slow steps: the test's Pause click lands long before t = 0
-    context, page, errors, _ = _open(browser, explorer.explorer_html(layout))
+    context, page, errors, _ = _open(browser, explorer.explorer_html(layout, data))
     try:
         button = page.locator(".explorer-play button")
         play_then_pause(page, button, below=T, still_ms=2000)  # two more timer periods
         button.click()  # Play again: runs on from where it stopped to t = 0, and stops there
         page.wait_for_function(f"() => ({TIME})() === 0 && ({PLAY})().label === 'Play'",
                                timeout=60_000)  # fmt: skip
-        page.wait_for_function(f"() => ({TITLE})() === 'DDPM, t = 0: samples x₀'")
+        page.wait_for_function(f"() => ({TITLE})() === 'b, DDPM, t = 0: samples x₀'")
         button.click()  # at t = 0, Play starts again from x_T
         page.wait_for_function(f"() => ({TIME})() < {T} && ({TIME})() > 0", timeout=30_000)
     finally:

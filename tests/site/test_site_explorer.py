@@ -1,14 +1,16 @@
-"""The trajectory explorer (Bokeh) on the built page, in Chromium at 1280 and at 390 CSS px.
+"""The live explorer (Bokeh) on the built page, in Chromium at 1280 and at 390 CSS px.
 
 The page (default chapters/06b_explorer.html, override with EXPLORER_PAGE) holds the layout of
 :func:`diffusion2d.plotting.explorer.build_explorer`: a plot and a column of controls, named as in
-:data:`diffusion2d.plotting.explorer.WIDGETS`. At each width (sitetools.WIDTHS) the tests check that
+:data:`diffusion2d.plotting.explorer.WIDGETS`, and the trained model, which the page samples when
+it is ready. At each width (sitetools.WIDTHS) the tests check that
 
 - the widget fits the article column with no sideways scrolling; controls sit beside the plot at
   1280 and under it at 390, where the plot fills the width;
 - the plot keeps an equal aspect: as many pixels per data unit along x as along y (its frame);
 - every control lies inside the viewport once scrolled to, and each one, used with the mouse,
-  changes its value and the plot's pixels;
+  changes its value and the plot's pixels (those of the run sample a new run);
+- every control has an accessible name and works from the keyboard;
 - Play runs t down and Pause stops it; no arrow is drawn where DDPM adds no noise;
 - (390 only, touch) a vertical swipe over the plot scrolls the page and leaves the plot alone;
 
@@ -19,12 +21,14 @@ explorer at both widths go to test-output/screenshots/explorer-<width>px*.png.
 
 from __future__ import annotations
 
+import json
 import os
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sitetools import (
+    EXPLORER_PLAY,
     EXPLORER_TIME,
     HEIGHTS,
     LOCAL_HOSTS,
@@ -34,12 +38,13 @@ from sitetools import (
     toc_pages,
 )
 
-from diffusion2d.plotting.explorer import PLOT_NAME, STEP_MS, WIDGETS
+from diffusion2d.plotting.explorer import PLOT_NAME, RUN_CONTROLS, SAMPLERS, STEP_MS, WIDGETS
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 EXPLORER_PAGE = os.environ.get("EXPLORER_PAGE", "chapters/06b_explorer.html")
 PHONE = 390  # CSS px, one of sitetools.WIDTHS
+SAMPLER_LABELS = tuple(SAMPLERS)  # DDPM, DDIM, Heun
 
 # Page functions. Bokeh draws on <canvas>es inside (open) shadow roots: walk them.
 _HELPERS = r"""
@@ -57,7 +62,8 @@ def _js(params: str, body: str) -> str:
     return f"({params}) => {{{_HELPERS}{body}}}"
 
 
-# BokehJS has rendered the plot (a frame with a size) and every control has a view.
+# BokehJS has rendered the plot (a frame with a size), every control has a view, and the first
+# run is sampled and drawn (the status line under the plot gives its time).
 READY = _js(
     "names",
     r"""
@@ -65,8 +71,9 @@ READY = _js(
   const doc = Bokeh.documents[0];
   if (doc.is_idle === false || !model(names[0])) return false;
   const views = names.map(n => Bokeh.index.find_one(model(n)));
+  const status = document.querySelector('.explorer-status');
   return views.every(v => v && v.el && v.el.isConnected) && views[0].frame.bbox.width > 0
-    && canvases().length > 0;
+    && canvases().length > 0 && !!status && / ms$/.test(status.textContent);
 """,
 )
 PIXELS = _js("", "return pixels();")
@@ -206,7 +213,7 @@ def test_explorer_fits_the_column_with_an_equal_aspect(explorer_page, site_width
     # the square [-3, 3]^2 is in view whatever the frame's shape
     assert frame["x"][0] <= -3 + 1e-9 and frame["x"][1] >= 3 - 1e-9, frame
     assert frame["y"][0] <= -3 + 1e-9 and frame["y"][1] >= 3 - 1e-9, frame
-    assert frame["title"] == f"DDPM, t = {page.evaluate(TIME)}"  # short: clear of the controls
+    assert frame["title"] == f"dino, DDPM, t = {page.evaluate(TIME)}"  # short: clear of controls
     # no drag tool active: a touch on the plot may scroll the page (Bokeh: "pan-x pan-y")
     actions = page.evaluate(TOUCH_ACTION, PLOT_NAME)
     assert actions and all("pan-y" in a or a == "auto" for a in actions), actions
@@ -235,32 +242,90 @@ def test_every_control_is_on_screen_and_changes_the_plot(explorer_page, site_wid
     page = explorer_page.page
     for key, name in WIDGETS.items():
         _in_viewport(page, page.locator(f".{name}"), site_width, key)
-    for label in ("DDPM", "DDIM"):
+    for label in SAMPLER_LABELS:
         _in_viewport(page, page.locator(f".{WIDGETS['sampler']} button", has_text=label),
                      site_width, label)  # fmt: skip
     before = settled_pixels(page)
     values = page.evaluate(VALUES, WIDGETS)
-    # time first (tails need a past), then each control; the mouse does it all
+    # time first (tails need a past), DDIM before its eta, then each control; the mouse does it
+    sampler = page.locator(f".{WIDGETS['sampler']} button", has_text="DDIM")
     actions = [
         ("time", lambda: _click_slider(page, WIDGETS["time"], 0.8)),
         ("tail", lambda: _click_slider(page, WIDGETS["tail"], 0.8)),
         ("particles", lambda: _click_slider(page, WIDGETS["particles"], 0.8)),
-        ("sampler", lambda: page.locator(f".{WIDGETS['sampler']} button", has_text="DDIM").click()),
+        ("sampler", sampler.click),
+        ("eta", lambda: _click_slider(page, WIDGETS["eta"], 0.6)),
+        ("shape", lambda: page.locator(f".{WIDGETS['shape']} select").select_option("star")),
+        ("guidance", lambda: _click_slider(page, WIDGETS["guidance"], 0.8)),
+        ("steps", lambda: _click_slider(page, WIDGETS["steps"], 0.5)),
+        ("seed", lambda: page.locator(f".{WIDGETS['seed']} .bk-spin-btn-up").click()),
         ("arrows", lambda: page.locator(f".{WIDGETS['arrows']} label", has_text="learned").click()),
     ]
+    assert {key for key, _ in actions} | {"play"} == set(WIDGETS)
+    eta = f"() => Bokeh.documents[0].get_model_by_name('{WIDGETS['eta']}').disabled"
     for key, act in actions:
+        if key in ("sampler", "eta"):  # eta is DDIM's alone
+            assert page.evaluate(eta) == (key == "sampler"), key
+        run = page.evaluate(RUN_KEY)
         act()
         after = wait_for_change(page, before)
         now = page.evaluate(VALUES, WIDGETS)
         assert now[key] != values[key], f"{key} did not change: {values[key]!r}"
         assert after != before, f"{key} ({values[key]!r} -> {now[key]!r}) left the plot unchanged"
+        if key in RUN_CONTROLS:  # an input of the run: a new run, sampled live
+            assert page.evaluate(RUN_KEY) != run, f"{key} sampled no new run"
         before, values = after, now
-    assert values["time"] < 50 and values["sampler"] == 1 and 0 in values["arrows"]
-    assert page.evaluate(FRAME, PLOT_NAME)["title"].startswith("DDIM")
+    assert values["sampler"] == 1 and values["shape"] == "star" and 0 in values["arrows"]
+    assert page.evaluate(FRAME, PLOT_NAME)["title"].startswith("star, DDIM, t = ")
     screenshot(page, f"explorer-{site_width}px-used.png")
 
 
+def test_every_control_is_labelled_and_works_from_the_keyboard(explorer_page, site_width):
+    """Each control has an accessible name (Bokeh's sliders get theirs from the page) and the
+    keyboard alone changes it: arrow keys on a slider, the shape list and the seed, Space on a
+    toggle or a checkbox, Enter on Play."""
+    page = explorer_page.page
+    role = page.get_by_role
+    keys = {  # control: (its locator by role and name, keys, the property that must change)
+        "time": (role("slider", name="diffusion time"), ["ArrowRight"]),
+        "tail": (role("slider", name="tail length"), ["ArrowRight"]),
+        "particles": (role("slider", name="number of particles"), ["ArrowLeft"]),
+        "guidance": (role("slider", name="guidance scale"), ["ArrowRight"]),
+        "steps": (role("slider", name="number of steps"), ["ArrowLeft"]),
+        "shape": (role("combobox", name="shape"), ["ArrowDown"]),
+        "seed": (role("textbox", name="seed"), ["ArrowUp"]),
+        "sampler": (role("button", name="DDIM", exact=True), ["Space"]),
+        "eta": (role("slider", name="η (DDIM)"), ["ArrowRight"]),
+        "arrows": (role("checkbox", name="added noise"), ["Space"]),
+        "play": (role("button", name="Play"), ["Enter"]),
+    }
+    assert set(keys) == set(WIDGETS)
+    for label in ("learned field", "predicted noise", *SAMPLER_LABELS, "seed up", "seed down"):
+        assert role("checkbox" if "noise" in label or "field" in label else "button",
+                    name=label, exact=True).count() == 1, label  # fmt: skip
+    for key, (control, presses) in keys.items():
+        assert control.count() == 1, f"{key}: no control with that name"
+        values, run = page.evaluate(VALUES, WIDGETS), page.evaluate(RUN_KEY)
+        control.focus()
+        for press in presses:
+            page.keyboard.press(press)
+        page.wait_for_function(
+            f"(old) => JSON.stringify(({VALUES})({json.dumps(WIDGETS)})[{key!r}]) !== old",
+            arg=json.dumps(values[key]), timeout=30_000)  # fmt: skip
+        if key in RUN_CONTROLS:
+            page.wait_for_function(f"(old) => ({RUN_KEY})() !== old", arg=run, timeout=60_000)
+        if key == "play":  # Pause, from the keyboard too: the redrawn button has the focus
+            page.wait_for_function(PAUSE_FOCUSED, timeout=30_000)
+            page.keyboard.press("Enter")
+            page.wait_for_function(f"() => ({EXPLORER_PLAY})().label === 'Play'", timeout=30_000)
+            assert page.evaluate(EXPLORER_TIME) > 0, "Enter did not pause: t ran down to 0"
+
+
 TIME_MODEL = f"() => Bokeh.documents[0].get_model_by_name('{WIDGETS['time']}')"
+PAUSE_FOCUSED = f"""() => {{ const v = Bokeh.index.find_one(({EXPLORER_PLAY})());
+  const focused = v && (v.shadow_el || v.el).activeElement;
+  return !!focused && focused.textContent === 'Pause'; }}"""
+RUN_KEY = f"() => Bokeh.documents[0].get_model_by_name('{PLOT_NAME}').explorer_run.key"
 TIME = EXPLORER_TIME
 PLOT_TITLE = f"() => Bokeh.documents[0].get_model_by_name('{PLOT_NAME}').title.text"
 NOISE_ARROWS = "() => Bokeh.documents[0].get_model_by_name('noise_arrows').data.x_start.length"
@@ -277,7 +342,8 @@ def test_play_advances_t_and_pause_stops_it(explorer_page, site_width):
     counts = []
     for t in (2, 1):  # BokehJS runs the callback asynchronously: wait for its title
         page.evaluate(f"() => {{ ({TIME_MODEL})().value = {t}; }}")
-        page.wait_for_function(f"() => ({PLOT_TITLE})() === 'DDPM, t = {t}'", timeout=30_000)
+        page.wait_for_function(f"() => ({PLOT_TITLE})() === 'dino, DDPM, t = {t}'",
+                               timeout=30_000)  # fmt: skip
         counts.append(page.evaluate(NOISE_ARROWS))
     particles = page.evaluate(VALUES, WIDGETS)["particles"]
     assert counts == [particles, 0]

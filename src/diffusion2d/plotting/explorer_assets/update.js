@@ -1,31 +1,77 @@
-// The explorer's callback on every control change but Play (CustomJS code of
-// diffusion2d.plotting.explorer, whose view() computes the same in Python: keep the two in step).
-// Arguments: the stored columns positions/eps/noise/field ("v", flat int16), the five sources,
-// the controls but Play, the plot, T, N, G (grid points), Q (units per data unit), gx/gy (the
-// grid). Zero-length arrows (DDPM's last step adds no noise, Algorithm 2) are left out.
-const s = sampler.active, k = T - time.value, n = particles.value, L = tail.value;
-const on = new Set(arrows.active), q = 1 / Q, P = positions.data.v;
-// value c of item i in frame f of sampler block b: arrays are (block, frame, item, 2), flat
-const at = (A, b, frames, items, f, i, c) => A[((b * frames + f) * items + i) * 2 + c];
-// coordinate c of particle i's path, frames f0..k; the particles are the paths' ends
-const f0 = Math.max(0, k - L), ids = [...Array(n).keys()], path = (i, c) =>
-  Array.from({length: k - f0 + 1}, (_, j) => at(P, s, T + 1, N, f0 + j, i, c) * q);
+// The explorer's callback on every control but Play, and once when the page is ready (CustomJS
+// code of diffusion2d.plotting.explorer). Arguments: the sources points, tails, data,
+// field_arrows, eps_arrows, noise_arrows; the controls but Play; the plot; gx, gy, spacing (the
+// learned field's grid); EPS (the scale of eps_theta's arrows); MODEL (the id of the model's
+// JSON); SAMPLERS (live.js's sampler names, in the toggle's order). When an input of the run
+// changed, live.js samples a new run; then frame k of it is drawn, k = steps done.
+const L = window.diffusion2dLive, status = document.querySelector(".explorer-status");
+const m = plot.explorer_model
+  || (plot.explorer_model = L.load(JSON.parse(document.getElementById(MODEL).textContent)));
+const opts = {n: particles.value, sampler: SAMPLERS[sampler.active], numSteps: steps.value,
+              eta: eta.value, y: shape.value, guidanceScale: guidance.value, seed: seed.value};
+eta.disabled = opts.sampler !== "ddim";
+const key = JSON.stringify(opts);
+let run = plot.explorer_run;
+if (!run || run.key !== key) {
+  const t0 = performance.now();
+  try { run = L.sample(m, opts); } catch (err) { status.textContent = err.message; return; }
+  run.ms = performance.now() - t0; run.key = key; run.fields = new Map();
+  const old = plot.explorer_run;
+  plot.explorer_run = run;
+  const per = m.points.length / 2 / m.C, y0 = run.y * per;  // the shape's points, a block each
+  data.data = {x: Array.from({length: per}, (_, i) => m.points[2 * (y0 + i)]),
+               y: Array.from({length: per}, (_, i) => m.points[2 * (y0 + i) + 1])};
+  status.textContent = `${run.n} particles, ${run.K} steps, ${run.evaluations} network `
+    + `evaluations each: sampled in ${Math.round(run.ms)} ms`;
+  if (time.end !== run.K) {  // keep the slider's place: as far through the new run
+    const frac = old ? time.value / time.end : 1;
+    time.end = run.K;
+    time.value = Math.round(frac * run.K);  // runs this callback again: it draws
+  }
+}
+const n = run.n, K = run.K, k = K - Math.min(time.value, K), N2 = 2 * n, P = run.positions;
+const t = k < K ? run.steps[k] + 1 : 0;  // frame k is x_t, t = T .. 0; its step is t - 1
+// the particles at frame k, each dragging its path from frame k - tail
+const f0 = Math.max(0, k - tail.value), ids = [...Array(n).keys()];
+const path = (i, c) => Array.from({length: k - f0 + 1}, (_, j) => P[(f0 + j) * N2 + 2 * i + c]);
 const xs = ids.map(i => path(i, 0)), ys = ids.map(i => path(i, 1));
 const x = xs.map(p => p[p.length - 1]), y = ys.map(p => p[p.length - 1]);
-points.data = {x: x, y: y};
-tails.data = {xs: xs, ys: ys};
-// arrows from (bx, by) along the vectors of frame k in A (block b), if shown; none for zero
-function arrowsTo(src, show, bx, by, A, b, items) {
+points.data = {x, y};
+tails.data = {xs, ys};
+// arrows of step k from (bx, by) along the vectors v (scaled by s), if shown; none for zero
+const on = new Set(arrows.active);
+function arrowsTo(src, show, bx, by, v, s) {
   const d = {x_start: [], y_start: [], x_end: [], y_end: []};
-  if (show && k < T) for (let i = 0; i < bx.length; i++) {
-    const u = at(A.data.v, b, T, items, k, i, 0), v = at(A.data.v, b, T, items, k, i, 1);
-    if (u == 0 && v == 0) continue;
-    d.x_start.push(bx[i]); d.y_start.push(by[i]);
-    d.x_end.push(bx[i] + u * q); d.y_end.push(by[i] + v * q);
+  if (show && k < K) for (let i = 0; i < bx.length; i++) {
+    const u = v[2 * i] * s, w = v[2 * i + 1] * s;
+    if (u === 0 && w === 0) continue;
+    d.x_start.push(bx[i]); d.y_start.push(by[i]); d.x_end.push(bx[i] + u); d.y_end.push(by[i] + w);
   }
   src.data = d;
 }
-arrowsTo(field_arrows, on.has(0), gx, gy, field, s, G);
-arrowsTo(eps_arrows, on.has(1), x, y, eps, s, N);
-arrowsTo(noise_arrows, on.has(2) && s == 0, x, y, noise, 0, N);
-plot.title.text = (s ? "DDIM" : "DDPM") + ", t = " + time.value + (k == T ? ": samples x₀" : "");
+let field = run.fields.get(k);  // the step's deterministic move on the grid, computed once
+if (on.has(0) && k < K && !field) {
+  const g = Float64Array.from(gx.flatMap((gxi, i) => [gxi, gy[i]]));
+  run.fields.set(k, field = L.scaledArrows(L.drift(m, run, k, g), spacing));
+}
+arrowsTo(field_arrows, on.has(0), gx, gy, field || [], 1);
+arrowsTo(eps_arrows, on.has(1), x, y, run.eps.subarray(k * N2, (k + 1) * N2), EPS);
+arrowsTo(noise_arrows, on.has(2), x, y, run.noise.subarray(k * N2, (k + 1) * N2), 1);
+// names for assistive technology that Bokeh's widgets lack: each slider's handle, the toggle
+for (const w of [time, tail, particles, guidance, steps, eta, seed, sampler]) {
+  const v = Bokeh.index.find_one(w), el = v && (v.shadow_el || v.el);
+  if (!el) continue;
+  const handle = el.querySelector("[role=slider]"), label = w.title || "sampler";
+  if (handle) handle.setAttribute("aria-label", label.replace(/ t$/, ""));
+  if (w === time && handle) handle.setAttribute("aria-valuetext", `t = ${t}`);
+  el.querySelectorAll(".bk-spin-btn")
+    .forEach((b, i) => b.setAttribute("aria-label", `${label} ${i ? "down" : "up"}`));
+  if (w === sampler) {
+    el.firstElementChild.setAttribute("role", "group");
+    el.firstElementChild.setAttribute("aria-label", label);
+    el.querySelectorAll("button")
+      .forEach((b, i) => b.setAttribute("aria-pressed", i === sampler.active));
+  }
+}
+plot.title.text = `${shape.value}, ${sampler.labels[sampler.active]}, t = ${t}`
+  + (k === K ? ": samples x₀" : "");
