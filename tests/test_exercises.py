@@ -33,6 +33,7 @@ CHECK = {
     "rescale_zero_terminal_snr": ex.check_rescale_zero_terminal_snr,
     "euler_log_det": ex.check_euler_log_det,
     "flow_loss": ex.check_flow_loss,
+    "guided_eps": ex.check_guided_eps,
 }
 
 # Every hint the four checks gave before they became catalogues (issue 10): none may be lost.
@@ -60,6 +61,8 @@ HINT_KEYS = {
     "not_tuple generic",
     "flow_loss": "reversed target_sign x1_target z_target clean_input noise_input broadcast sum "
     "sum_coordinates rmse random no_model detached not_scalar generic",
+    "guided_eps": "swapped paper_w sign no_base scaled_cond no_null null_zero shape not_tensor "
+    "generic",
 }
 
 

@@ -507,7 +507,7 @@ def test_workshop_exercises_have_their_checks():
     assert set(found) <= {"get_diffusion_parameters", "get_loss", "sample", "trajectory_step",
                           "score_and_x0", "heun_step", "rescale_zero_terminal_snr",
                           "convert", "flow_loss",
-                          "euler_log_det"}
+                          "euler_log_det", "guided_eps"}
 
 
 @pytest.mark.build
@@ -648,7 +648,7 @@ def _first_exercise(nb) -> int:
 
 CHECK_CALL = re.compile(
     r"\bcheck_(get_diffusion_parameters|get_loss|sample|trajectory_step|score_and_x0|heun_step"
-    r"|rescale_zero_terminal_snr|convert|flow_loss|euler_log_det)\("
+    r"|rescale_zero_terminal_snr|convert|flow_loss|euler_log_det|guided_eps)\("
 )
 
 

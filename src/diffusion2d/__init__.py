@@ -9,7 +9,8 @@ DDIM eq. 12, the probability-flow ODE), ``guidance`` (classifier-free guidance),
 matching), ``flowcompare`` (flow matching beside DDPM at equal noise levels),
 ``likelihood`` (NLL through the probability-flow ODE), ``trajectories`` (sampling recorded step
 by step), ``metrics``, ``protocol`` (the one evaluation protocol), ``density`` (held-out NLL of
-models and baselines), ``experiments`` (the workshop's four), ``cache`` (trained models shared
+models and baselines), ``conditional`` (the protocol per Datasaurus shape, under guidance),
+``experiments`` (the workshop's four), ``cache`` (trained models shared
 between chapters), ``evaluation`` and ``plotting`` (figures and videos), ``exercises`` (the
 workshop's checks) and ``utils``.
 

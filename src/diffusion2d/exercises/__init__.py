@@ -5,17 +5,30 @@
 values; a ``todo()`` stub raises :class:`NotImplementedYet`. Catalogues: :mod:`.schedule` (chapter
 02), :mod:`.loss` (04), :mod:`.sampler` (05), :mod:`.trajectory` (06), :mod:`.score` (scores),
 :mod:`.heun` (probability flow), :mod:`.snr` (noise schedules), :mod:`.conversions`
-(prediction), :mod:`.flowloss` (flow matching) and :mod:`.logdet`
-(likelihood).
+(prediction), :mod:`.flowloss` (flow matching), :mod:`.logdet` (likelihood) and :mod:`.cfg`
+(guidance).
 """
 
 from functools import partial
 
-from . import conversions, flowloss, heun, logdet, loss, sampler, schedule, score, snr, trajectory
+from . import (
+    cfg,
+    conversions,
+    flowloss,
+    heun,
+    logdet,
+    loss,
+    sampler,
+    schedule,
+    score,
+    snr,
+    trajectory,
+)
 from ._model import FakeModel, ModelInputError
 from ._runner import CheckResult, NotImplementedYet, run, todo
 
-CATALOGUE = (schedule, loss, sampler, trajectory, score, heun, snr, conversions, flowloss, logdet)
+CATALOGUE = (schedule, loss, sampler, trajectory, score, heun, snr, conversions, flowloss, logdet,
+             cfg)
 
 
 def _check(catalogue) -> partial:
@@ -36,9 +49,11 @@ check_rescale_zero_terminal_snr = _check(snr)  # rescale_zero_terminal_snr(betas
 check_convert = _check(conversions)  # convert(prediction, output, xt, alpha_bar), prediction
 check_flow_loss = _check(flowloss)  # flow_loss(model, x1, z, t), flow matching
 check_euler_log_det = _check(logdet)  # euler_log_det(f, y, h), likelihood
+check_guided_eps = _check(cfg)  # guided_eps(model, xt, t, y, guidance_scale), guidance
 
 __all__ = ["CATALOGUE", "CheckResult", "FakeModel", "ModelInputError", "NotImplementedYet",
            "check_convert", "check_euler_log_det", "check_flow_loss",
-           "check_get_diffusion_parameters", "check_get_loss", "check_heun_step",
+           "check_get_diffusion_parameters", "check_get_loss", "check_guided_eps",
+           "check_heun_step",
            "check_rescale_zero_terminal_snr", "check_sample", "check_score_and_x0",
            "check_trajectory_step", "todo"]  # fmt: skip
