@@ -307,7 +307,10 @@ def test_markdown_table_aligns_numbers_right_and_never_breaks_a_value():
     assert lines[2] == f"| v3 | 0.0670{nb}±{nb}0.0012 | 50 | 0.123 | a\\|b |"
     assert lines[3] == f"| exact denoiser | 0.1290{nb}±{nb}<0.0001 | 10 | 2.000 | two words |"
     wrapped = ev.markdown_table(df, precision=1, nowrap=False).data
-    assert "| 0.1 |" in wrapped and "two words" in wrapped and nb not in wrapped
+    assert "| 0.1 |" in wrapped and "two words" in wrapped
+    assert f"| 0.0670 ±{nb}0.0012 |" in wrapped  # breaks only before the "±"
+    named = ev.markdown_table(df.rename_axis("model").assign(epochs=[2000, "–"])).data
+    assert named.startswith("| model |") and named.split("\n")[1].endswith("--: |")
     assert "| 0.12345 |" in ev.markdown_table(df, precision=None).data
     with pytest.raises(TypeError, match="df must be a pandas DataFrame"):
         ev.markdown_table([[1, 2]])

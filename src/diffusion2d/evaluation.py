@@ -259,13 +259,13 @@ def markdown_table(df: pd.DataFrame, precision: int | None = 3, nowrap: bool = T
         return str(v).replace("|", "\\|")
 
     body = df.map(text)  # (rows, columns) of str
-    numeric = [bool(body[c].str.fullmatch(r"[-−+<\d.,eE%±\s]+").all()) for c in body.columns]
-    if nowrap:  # in the number columns; text may wrap
-        for column, is_number in zip(body.columns, numeric, strict=True):
-            if is_number:
-                body[column] = body[column].str.replace(" ", NBSP)
+    numeric = [bool(body[c].str.fullmatch(r"[-−–+<\d.,eE%±\s]+").all()) for c in body.columns]
+    space, kept = (" ", NBSP) if nowrap else ("± ", f"±{NBSP}")  # no break, or only before ±
+    for column, is_number in zip(body.columns, numeric, strict=True):
+        if is_number:
+            body[column] = body[column].str.replace(space, kept, regex=False)
     body.index = [text(i) for i in df.index]
-    header = ["", *map(text, body.columns)]
+    header = [text(df.index.name or ""), *map(text, body.columns)]
     rows = [[i, *r] for i, r in zip(body.index, body.to_numpy().tolist(), strict=True)]
     align = [":--", *("--:" if n else ":--" for n in numeric)]
     lines = [header, align, *rows]

@@ -101,7 +101,7 @@ def record_trajectories(model, num_particles: int = 200, deterministic: bool = F
 
 FIELD_GRID = (-2.8, 2.81, 0.4)  # 15 x 15 arrows over the plotted square
 STAT_LABELS = {"path_length": "distance travelled (mean path length)",
-               "net_move": "net displacement ‖x_0 − x_T‖",
+               "net_move": r"net displacement $\lVert x_0 - x_T \rVert$",
                "drift_total": "summed length of the deterministic moves",
                "noise_total": "summed length of the added noise",
                "noise_net": "length of the summed added noise"}
