@@ -108,6 +108,33 @@ def test_samples_are_the_guided_samplers(refs):
         assert len(got) == 6 and all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
 
 
+def test_samples_with_ones_own_guided_eps(refs):
+    """The exercise's cell: a right guided_eps gives the library's run, a wrong one another."""
+    model, seen = conditional(), []
+
+    def yours(m, xt, t, y, guidance_scale):
+        seen.append(y)
+        eps_uncond = m(xt, t)
+        return eps_uncond + guidance_scale * (m(xt, t, y) - eps_uncond)
+
+    for scale in (0.0, 1.0, 3.0):
+        got = C.samples(model, 2, "star", scale, "ddim", 5, SMALL, guided_eps=yours)
+        want = C.samples(model, 2, "star", scale, "ddim", 5, SMALL)
+        assert len(got) == 6
+        assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(got, want, strict=True))
+    star = DATASAURUS_SHAPES.index("star")  # labels (N,) of the shape's index, as in the text
+    assert all(y.dtype == torch.long and y.shape == (SMALL.num_samples,) and (y == star).all()
+               for y in seen)
+    wrong = C.samples(model, 2, "star", 3.0, "ddim", 5, SMALL,
+                      guided_eps=lambda m, xt, t, y, s: m(xt, t, y))  # no guidance
+    assert not torch.allclose(wrong[-1], got[-1], atol=1e-3)
+    with pytest.raises(ValueError, match="guided_eps must be a function"):
+        C.samples(model, 2, "star", 3.0, guided_eps="eps")
+    with pytest.raises(ValueError, match=r"guided_eps must return a tensor of shape \(40, 2\)"):
+        C.samples(model, 2, "star", 3.0, protocol=SMALL,
+                  guided_eps=lambda m, xt, t, y, s: m(xt, t, y).mean(0))
+
+
 def test_evaluate_is_cached_per_shape_and_scale(refs, tmp_path, monkeypatch):
     model = conditional()
     first = C.sweep(model, refs, (1, 2.5), shapes=("dino", "away"), protocol=SMALL)
@@ -198,6 +225,53 @@ def test_versus_and_table():
     assert table.loc["dino", "s\u00a0=\u00a02"] == P.cell(results["dino", 2.0], "nn_mean")
     assert table.loc["mean", "s\u00a0=\u00a01"] == P.cell(C.mean_over_shapes(results, 1),
                                                           "nn_mean")
+
+
+def test_means_a_row_per_metric_a_column_per_scale():
+    results = {("dino", 1.0): _rows([1.0, 1.1, 0.9]), ("star", 1.0): _rows([3.0, 3.1, 2.9]),
+               ("dino", 2.0): _rows([2.0, 2.1, 1.9]), ("star", 2.0): _rows([1.0, 1.2, 0.8])}
+    table = C.means(results, ("nn_mean", "heldout_coverage"), (1, 2))
+    assert list(table.index) == ["NN distance", "held-out coverage"]
+    assert list(table.columns) == ["s\u00a0=\u00a01", "s\u00a0=\u00a02"]
+    assert table.loc["NN distance", "s\u00a0=\u00a01"] == P.cell(
+        C.mean_over_shapes(results, 1), "nn_mean")
+    assert table.loc["held-out coverage", "s\u00a0=\u00a02"].startswith("3.000 ± ")
+
+
+def test_ratio_is_seed_by_seed():
+    a, b = _rows([2.0, 3.0, 8.0]), _rows([1.0, 2.0, 4.0])
+    r = C.ratio(a, b)
+    assert r["nn_mean"].tolist() == [2.0, 1.5, 2.0] and r["heldout_coverage"].tolist() == [
+        2.0, 1.5, 2.0]
+    mean, lo, hi = P.interval(r, "nn_mean")
+    assert mean == pytest.approx(11 / 6) and lo < mean < hi
+    with pytest.raises(ValueError, match="same seeds"):
+        C.ratio(a, _rows([1.0, 2.0, 4.0], seeds=(3, 4, 5)))
+
+
+def _one(metric, values):
+    df = pd.DataFrame({metric: values}, index=pd.Index(range(len(values)), name="seed"))
+    df.attrs["confidence"] = 0.95
+    return df
+
+
+def test_measures_one_format_per_row_and_shares_in_percent():
+    results = {"a": pd.concat([_one("nn_mean", [0.0512, 0.0513, 0.0514]),
+                               _one("frac_copies", [0.40, 0.41, 0.42]),
+                               _one("train_coverage", [0.0045, 0.0046, 0.0044])], axis=1),
+               "b": pd.concat([_one("nn_mean", [0.00026, 0.00027, 0.00028]),
+                               _one("frac_copies", [0.9950, 0.9951, 0.9949]),
+                               _one("train_coverage", [1e-8, 2e-8, 0.0])], axis=1)}
+    for df in results.values():
+        df.attrs["confidence"] = 0.95
+    table = C.measures(results, ("nn_mean", "frac_copies", "train_coverage"))
+    assert list(table.index) == ["NN distance", "near-copies", "train coverage"]
+    assert list(table.columns) == ["a", "b"]
+    nn, copies, train = (table.loc[r].tolist() for r in table.index)
+    assert nn == ["0.0513 ± 0.0002", "0.0003 ± <0.0001"]  # one number of decimals per row
+    assert all(c.endswith("%") and c.count("%") == 2 for c in copies)
+    assert copies[0].startswith("41.00% ± ") and copies[1].startswith("99.50% ± ")
+    assert train == ["0.0045 ± 0.0002", "<0.0001"]  # no 1.0e-08, no scientific notation
 
 
 # --- errors name the argument --------------------------------------------------------------------

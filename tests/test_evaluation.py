@@ -124,6 +124,12 @@ def test_memorisation_exact_copies_untrained_does_not(circle, untrained):
     assert len(fig.axes) == 2
     fig = quality.coverage_figure({"exact": st, "untrained": su}, train, heldout)
     assert len(fig.axes) == 2
+    on_top = quality.coverage_figure({"exact": st}, train, heldout, train_on_top=True)
+    ax = on_top.axes[0]
+    circles = next(c for c in ax.collections if len(c.get_offsets()) == len(train))
+    dots = next(c for c in ax.collections if len(c.get_offsets()) == len(st.samples))
+    assert circles.get_zorder() > dots.get_zorder()  # the training points over the samples
+    assert len(circles.get_facecolor()) == 0 or circles.get_facecolor()[0][3] == 0  # open
     with pytest.raises(ValueError, match="samples"):
         ev.memorisation_of(torch.zeros(3), train, heldout)
 

@@ -70,3 +70,16 @@ def test_an_unlisted_error_gets_the_general_hint():
     result = ex.check_guided_eps(lambda *args: cfg.reference(*args) * 1.01)
     assert not result.passed and result.mistake == "generic", result.message
     assert f"Hint: {cfg.HINTS['generic']}" in result.message
+
+
+def test_the_hints_fit_the_code_that_earns_them():
+    """One model call, with the label (no guidance at all), is the no_null slip: its hint must
+    not speak of a second call; label 0 is explained without the book's shapes (the stand-in
+    has three abstract classes)."""
+    once = ex.check_guided_eps(lambda model, xt, t, y, s: model(xt, t, y))
+    assert not once.passed and once.mistake == "no_null", once.message
+    assert "both times" not in once.message and "model(xt, t)" in once.message
+    zero = ex.check_guided_eps(lambda model, xt, t, y, s: model(xt, t, 0)
+                               + s * (model(xt, t, y) - model(xt, t, 0)))
+    assert not zero.passed and zero.mistake == "null_zero", zero.message
+    assert "dino" not in cfg.HINTS["null_zero"] and "not the null label" in cfg.HINTS["null_zero"]

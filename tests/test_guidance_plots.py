@@ -62,6 +62,38 @@ def test_tradeoff_figure_labels_every_scale_and_highlights_shapes():
     assert len(dashed) == 2 and all(line.get_color() != COLORS["samples"] for line in dashed)
     assert all(line.get_marker() not in (None, "None", "") for line in dashed)
     assert "precision-like" in ax.get_xlabel() and "coverage-like" in ax.get_ylabel()
+    # every line's s = 0 end is an open marker (white inside), at the line's first point
+    opened = [line for line in ax.lines if line.get_markerfacecolor() in ("white", "w")]
+    assert len(opened) == 3  # two shapes and the mean
+    for line in opened:
+        twin = next(other for other in ax.lines if other is not line
+                    and other.get_color() == line.get_color())
+        assert (line.get_xdata()[0], line.get_ydata()[0]) == (twin.get_xdata()[0],
+                                                              twin.get_ydata()[0])
+    # the labels sit on white boxes: a line under a label does not cross its text
+    boxed = [t for t in ax.texts if t.get_text().startswith("s = ")]
+    assert all(t.get_bbox_patch() is not None for t in boxed)
+    assert all(t.get_bbox_patch().get_facecolor()[:3] == (1, 1, 1) for t in boxed)
+    plt.close(fig)
+
+
+def test_tradeoff_labels_keep_clear_of_the_lines():
+    """A label goes on the side where its whole box lies farthest from the lines."""
+    fig = G.tradeoff_figure(_results(), SCALES, shapes=("dino", "away", "star"))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    f = np.linspace(0, 1, 50)[:, None]
+    lines = [line for line in ax.lines if line.get_linestyle() not in ("None", "", " ")]
+    crossed = 0
+    for text in (t for t in ax.texts if t.get_text().startswith("s = ")):
+        box = text.get_window_extent(renderer)
+        for line in lines:
+            xy = ax.transData.transform(np.asarray(line.get_xydata(), dtype=float))
+            pts = np.concatenate([(1 - f) * a + f * b for a, b in zip(xy[:-1], xy[1:],
+                                                                       strict=True)])
+            crossed += int(any(box.contains(x, y) for x, y in pts))
+    assert crossed <= 1  # at most one line passes under a label (on its white box)
     plt.close(fig)
 
 
@@ -87,6 +119,19 @@ def test_sample_grid_has_a_row_per_shape_and_a_column_per_scale():
     points = axes[1, 2].collections
     assert [tuple(c.get_facecolor()[0][:3]) for c in points] == [
         matplotlib.colors.to_rgb(COLORS["data"]), matplotlib.colors.to_rgb(COLORS["samples"])]
+    plt.close(fig)
+
+
+def test_sample_grid_of_one_shape_fits_a_phone():
+    """The exercise's figure: the star at two scales, 3.8 inches wide (9 pt at 11 CSS px on a
+    390 px phone)."""
+    g = torch.Generator().manual_seed(1)
+    clouds = {("star", s): torch.randn(200, 2, generator=g) for s in (1.0, 4.0)}
+    fig = G.sample_grid(clouds, {"star": torch.randn(142, 2, generator=g)}, ["star"], [1, 4],
+                        width=3.8)
+    _ok(fig)
+    assert fig.get_size_inches()[0] <= 3.8 + 1e-6 and len(fig.axes) == 2
+    assert [ax.get_title() for ax in fig.axes] == ["s = 1", "s = 4"]
     plt.close(fig)
 
 

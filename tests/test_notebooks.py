@@ -220,6 +220,42 @@ def test_glued_table_in_a_table_directive_keeps_its_caption_and_rows():
     assert "`tab-x-md`" in pn._Markdown(False, {}, {}).markdown(source)
 
 
+FIGURE_CELL = """```{code-cell} ipython3
+---
+mystnb:
+  figure:
+    caption: |
+      Samples at {glue:text}`n` steps, over the data
+      ($x_0$, grey).
+    name: fig-x
+---
+print("a figure")
+```"""
+
+
+def test_figure_captions_follow_their_cells_numbered_as_on_the_site(tmp_path):
+    """myst-nb keeps a figure's caption in the cell's metadata: the notebook shows it as Markdown
+    right after the cell, numbered as on the site, in both variants (solutions or not)."""
+    chapter = tmp_path / "figs.md"
+    body = FIGURE_CELL + "\n\nText.\n\n" + START + FIGURE_CELL + END
+    chapter.write_text(CHAPTER.format(body=body))
+    glue, titles = {"n": {"data": {"text/plain": "50"}}}, {"fig-x": "Fig. 2.1"}
+    nb = pn.convert(chapter, glue=glue, titles=titles)
+    sources = [(c.cell_type, c.source) for c in nb.cells[2:]]  # after the set-up and title
+    caption = "*Fig. 2.1* Samples at 50 steps, over the data ($x_0$, grey)."
+    assert sources[0] == ("code", 'print("a figure")')
+    assert sources[1] == ("markdown", caption)  # one line, right after its cell
+    assert sources[2] == ("markdown", "Text.")
+    assert sources[3][0] == "code" and "todo(" in sources[3][1]  # a solution's figure: stubbed,
+    assert sources[4] == ("markdown", caption)  # its caption kept (what the cell will draw)
+    solutions = pn.convert(chapter, keep_solutions=True, glue=glue, titles=titles)
+    assert len(solutions.cells) == len(nb.cells)
+    assert [c.source for c in solutions.cells if c.cell_type == "markdown"].count(caption) == 2
+    # outside a build (no numbers, no glue): the caption alone, the glued key by name
+    plain = [c.source for c in pn.convert(chapter).cells if c.cell_type == "markdown"]
+    assert "Samples at `n` steps, over the data ($x_0$, grey)." in plain
+
+
 def test_fixture_setup_cell(participant):
     setup = participant.cells[0]
     assert setup.cell_type == "code" and setup.metadata["tags"] == [pn.SETUP_TAG]
@@ -492,6 +528,29 @@ def test_book_chapter_converts_without_solution_code(chapter):
     assert not re.search(r"^\s*(```+|:::+)\{(solution|exercise)", md, re.M)
 
 
+@pytest.mark.parametrize("chapter", BOOK_CHAPTERS, ids=lambda p: p.stem)
+def test_book_figures_keep_their_captions(chapter):
+    """Every captioned figure cell of the chapter is followed by its caption in the notebook."""
+    nb = pn.convert(chapter)
+    for i, cell in enumerate(nb.cells):
+        figure = cell.metadata.get("mystnb", {}).get("figure") or {}
+        if cell.cell_type == "code" and figure.get("caption"):
+            after = nb.cells[i + 1]
+            first = " ".join(figure["caption"].split())[:30].split("{")[0].split("$")[0]
+            assert after.cell_type == "markdown" and after.source.startswith(first), (i, first)
+
+
+# "the solution below": a participant notebook has no solutions, so its prose must not point at one
+DANGLING = re.compile(r"\bsolution (?:below|above)\b|\b(?:with|after) the solution\b"
+                      r"(?!\s+on\s+this\s+chapter's\s+page)", re.I)
+
+
+@pytest.mark.parametrize("chapter", BOOK_CHAPTERS, ids=lambda p: p.stem)
+def test_book_notebooks_point_at_no_solution_they_lack(chapter):
+    text = "\n".join(c.source for c in pn.convert(chapter).cells)
+    assert not DANGLING.search(text), [m.group(0) for m in DANGLING.finditer(text)]
+
+
 def test_workshop_exercises_have_their_checks():
     """Each workshop function exercise is followed by its check (the convention)."""
     found = {}
@@ -543,6 +602,10 @@ def test_built_site_serves_the_notebooks(request):
         for label in re.findall(r"\{numref\}`(?:[^`<]*<)?([^`<>]+)>?`", chapter.read_text()):
             shown = re.search(rf'href="[^"]*#{label}"><span class="std std-numref">([^<]+)<', page)
             assert shown and shown.group(1) in _markdown(nb), f"{notebook.name}: {label} unnumbered"
+        # every figure's caption, with the site's number
+        figures = re.findall(r'<span class="caption-number">(Fig\. [\d.]+) </span>', page)
+        numbered = re.findall(r"^\*(Fig\. [\d.]+)\* ", _markdown(nb), re.M)
+        assert figures == numbered, f"{notebook.name}: figure captions {numbered} != {figures}"
         assert "BEGIN SOLUTION" not in page and "END SOLUTION" not in page
 
 

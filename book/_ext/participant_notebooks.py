@@ -2,8 +2,9 @@
 
 Each chapter with solution code becomes ``<html>/notebooks/<chapter>.ipynb``: jupytext reads it,
 its code between ``{solution-start}`` and ``{solution-end}`` becomes ``todo()`` stubs (convention:
-CONTRIBUTING.md, "Workshop edition"), MyST becomes plain Markdown, a first cell installs the
-package. Its page gets a box: download, Colab and Binder (the branch ``notebooks``) links."""
+CONTRIBUTING.md, "Workshop edition"), MyST becomes plain Markdown (a figure's caption, kept in its
+cell's metadata, a Markdown cell after it), a first cell installs the package. Its page gets a
+box: download, Colab and Binder (the branch ``notebooks``) links."""
 
 import json
 import os
@@ -146,6 +147,13 @@ class _Markdown:
             return f"{value}\n" if value else f"`{arg}`\n"
         return f"{text}\n"  # any other directive: its text (a caption), if any
 
+    def caption(self, figure: dict) -> str:
+        """A code cell's figure caption (myst-nb's ``figure`` metadata) as Markdown, numbered as
+        on the site (``*Fig. 2.1* The ...``; unnumbered outside a build); solutions or not."""
+        text = " ".join(ROLE.sub(self.role, str(figure.get("caption") or "")).split())
+        number = self.title(str(figure.get("name") or ""), "")
+        return f"*{number}* {text}" if number and not number.startswith("*") else text
+
     def title(self, label: str, default: str | None) -> str | None:  # Sphinx lowercases labels
         return self.titles.get(label) or self.titles.get(label.lower(), default)
 
@@ -175,7 +183,7 @@ def convert(path, *, keep_solutions=False, glue=None, titles=None, url=None, ref
     """A chapter's participant notebook (``keep_solutions``: with the reference code), or None
     without solution code. ``glue``, ``titles``: this build's; the setup cell installs url@ref."""
     path, text = Path(path), _Markdown(keep_solutions, glue or {}, titles or {})
-    notebook, stubs = jupytext.read(path, fmt="md:myst"), 0
+    notebook, stubs, captions = jupytext.read(path, fmt="md:myst"), 0, {}
     for number, cell in enumerate(notebook.cells, 1):
         try:
             if cell.cell_type == "markdown":
@@ -185,6 +193,9 @@ def convert(path, *, keep_solutions=False, glue=None, titles=None, url=None, ref
                 cell.metadata["tags"] = [*cell.metadata.get("tags", []), EXERCISE_TAG]
             elif MARKER.search(cell.source):
                 raise ConventionError("solution markers outside a solution (the site shows them)")
+            figure = cell.metadata.get("mystnb", {}).get("figure") or {}
+            if cell.cell_type == "code" and figure.get("caption"):  # the site: under the output
+                captions[id(cell)] = nbformat.v4.new_markdown_cell(text.caption(figure))
         except ConventionError as err:
             raise ConventionError(f"{path.name}, cell {number}: {err}") from None
     if text.in_solution:
@@ -192,6 +203,7 @@ def convert(path, *, keep_solutions=False, glue=None, titles=None, url=None, ref
     if not stubs:
         return None
     cells = [c for c in notebook.cells if c.cell_type == "code" or c.source.strip()]
+    cells = [new for c in cells for new in (c, captions.get(id(c))) if new is not None]
     setup = SETUP.format(pip=f"git+{url}{'@' + ref if ref else ''}" if url else "diffusion2d")
     notebook.cells = [nbformat.v4.new_code_cell(setup, metadata={"tags": [SETUP_TAG]}), *cells]
     del notebook.metadata["jupytext"]  # the chapter's kernelspec stays

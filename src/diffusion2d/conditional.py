@@ -17,7 +17,10 @@ computed. Results are cached per (shape, scale), keyed by the model's weights, t
 scale, the sampler, the protocol, the reference and the code; :func:`sweep` runs a grid of shapes
 and scales, :func:`mean_over_shapes` averages a scale's shapes seed by seed, :func:`versus`
 compares two scales shape by shape (``protocol.compare``) and :func:`table` prints a metric as
-"mean ± half-width", a row per shape.
+"mean ± half-width", a row per shape; :func:`means` prints the means over the shapes, a row per
+metric, :func:`measures` several results, a row per metric in one format each, and :func:`ratio`
+divides two results seed by seed (e.g. few sampling steps against all of them). :func:`samples`
+also runs with one's own guided prediction (the exercise's ``guided_eps``).
 """
 
 import dataclasses
@@ -31,8 +34,19 @@ import torch
 from .cache import cached, model_digest, result_key
 from .data import ALL, SHAPES, class_labels
 from .exact import ExactConditional
+from .guidance import Guided, labels
 from .protocol import EVALUATION_MODULES as PROTOCOL_MODULES
-from .protocol import PROTOCOL, Protocol, Reference, _frame, cell, compare, scores
+from .protocol import (
+    METRICS,
+    PROTOCOL,
+    Protocol,
+    Reference,
+    _frame,
+    cell,
+    compare,
+    interval,
+    scores,
+)
 from .samplers import SAMPLERS, sample
 from .training import TrainConfig, split_for
 
@@ -80,14 +94,40 @@ def _check(model, shape: object, guidance_scale: object, sampler: object) -> flo
     return float(s)
 
 
+class _Yours(Guided):
+    """:class:`guidance.Guided` with a guided prediction ``fn(model, xt, t, y, guidance_scale)``
+    of one's own (the exercise's ``guided_eps``) in place of the library's; y the labels (N,)."""
+
+    def __init__(self, fn, model, y: str, guidance_scale: float, n: int):
+        super().__init__(model, y, guidance_scale)
+        self.fn, self.prediction = fn, "eps"  # fn gives eps: x_0 from it (DDIM eq. 12)
+        self.labels = labels(model, y, n)  # (N,) torch.long
+
+    def __call__(self, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        eps = self.fn(self.model, xt, t, self.labels, self.guidance_scale)
+        if not isinstance(eps, torch.Tensor) or eps.shape != xt.shape:
+            raise ValueError(f"guided_eps must return a tensor of shape {tuple(xt.shape)}, got "
+                             f"{getattr(eps, 'shape', type(eps).__name__)}")
+        return eps
+
+
 def samples(model, seed: int, shape: str, guidance_scale: float, sampler: str = "ddim",
-            num_steps: int | None = None, protocol: Protocol = PROTOCOL) -> list[torch.Tensor]:
+            num_steps: int | None = None, protocol: Protocol = PROTOCOL,
+            guided_eps=None) -> list[torch.Tensor]:
     """The whole run of one protocol seed for one shape, x_T first and x_0 last (each
-    (num_samples, 2)): what :func:`evaluate` scores, so figures drawn from it show the numbers."""
+    (num_samples, 2)): what :func:`evaluate` scores, so figures drawn from it show the numbers.
+    ``guided_eps(model, xt, t, y, guidance_scale)``: one's own guided prediction (the exercise's)
+    in place of :func:`guidance.guided_eps`; a right one gives the same run."""
     scale = _check(model, shape, guidance_scale, sampler)
     generator = torch.Generator().manual_seed(seed)
-    return sample(protocol.num_samples, model, sampler, generator, num_steps, y=shape,
-                  guidance_scale=scale)
+    if guided_eps is None:
+        return sample(protocol.num_samples, model, sampler, generator, num_steps, y=shape,
+                      guidance_scale=scale)
+    if not callable(guided_eps):
+        raise ValueError(f"guided_eps must be a function (model, xt, t, y, guidance_scale), got "
+                         f"{type(guided_eps).__name__}")
+    yours = _Yours(guided_eps, model, shape, scale, protocol.num_samples)
+    return sample(protocol.num_samples, yours, sampler, generator, num_steps)
 
 
 _UNCONDITIONAL: dict[tuple, torch.Tensor] = {}  # x_0 of scale-0 runs: the same for every shape
@@ -195,3 +235,52 @@ def table(results: Results, metric: str, scales: Sequence[float],
         columns[f"s\u00a0=\u00a0{float(s):g}"] = cells + [
             cell(mean_over_shapes(results, s, shapes), metric)]
     return pd.DataFrame(columns, index=pd.Index([*shapes, mean], name=""))
+
+
+def means(results: Results, metrics: Sequence[str], scales: Sequence[float],
+          shapes: Sequence[str] | None = None) -> pd.DataFrame:
+    """The mean over the shapes (:func:`mean_over_shapes`) of each of ``metrics`` (a row each,
+    named as in ``protocol.METRICS``) at each scale (a column, ``s = <scale>``), as
+    ``"mean ± half-width"``."""
+    rows = {METRICS[m][0]: [cell(mean_over_shapes(results, s, shapes), m) for s in scales]
+            for m in metrics}
+    return pd.DataFrame(rows, index=[f"s\u00a0=\u00a0{float(s):g}" for s in scales]).T
+
+
+def ratio(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Protocol rows of ``a / b``, seed by seed, for the metrics both hold (e.g. the same means
+    over the shapes sampled two ways): ``protocol.interval`` then gives the ratio's interval."""
+    if not a.index.equals(b.index):
+        raise ValueError("a and b must hold the same seeds (protocol rows of one protocol)")
+    columns = [c for c in a.columns if c in b.columns]
+    out = a[columns] / b[columns]  # (seeds, metrics)
+    out.attrs.update(confidence=a.attrs.get("confidence", 0.95))
+    return out
+
+
+def _places(half: float, percent: bool) -> int:
+    """The decimals ``protocol.format_interval`` gives a half-width (a share in percent: 2 less)."""
+    places = 3 if half <= 0 else min(4, max(3, 1 - math.floor(math.log10(half))))
+    return places - 2 if percent else places
+
+
+def measures(results: Mapping[str, pd.DataFrame], metrics: Sequence[str],
+             percent: Sequence[str] = ("frac_copies", "frac_close")) -> pd.DataFrame:
+    """A row per metric (named as in ``protocol.METRICS``), a column per result: ``"mean ±
+    half-width"`` with the decimals of ``protocol.format_interval``, the most any cell of the row
+    needs, for every cell of the row; the shares of ``percent`` in percent. A number below the
+    last decimal prints as ``"<0.0001"``; a cell whose mean and half-width both are, as that."""
+    table = {}
+    for m in metrics:
+        scale, unit = (100, "%") if m in percent else (1, "")
+        cells = [interval(df, m) for df in results.values()]  # (mean, low, high) each
+        cells = [(scale * mean, scale * (hi - lo) / 2) for mean, lo, hi in cells]
+        places = max(_places(half / scale, m in percent) for _, half in cells)
+        least = f"<{10.0**-places:.{places}f}{unit}"
+
+        def text(v: float, places=places, unit=unit, least=least) -> str:
+            return f"{v:.{places}f}{unit}" if round(v, places) else least
+
+        table[METRICS[m][0]] = [least if not (round(mean, places) or round(half, places))
+                                else f"{text(mean)} ± {text(half)}" for mean, half in cells]
+    return pd.DataFrame(table, index=pd.Index(list(results), name="")).T

@@ -4,7 +4,8 @@ measure across a sweep of guidance scales, and the samples of a few shapes at ev
 Scope: matplotlib only, drawing the results of :mod:`diffusion2d.conditional` (protocol rows
 keyed ``(shape, guidance_scale)``). The mean over the shapes is the samples' blue with solid line
 and round markers; a highlighted shape gets a colour and a marker of :data:`style.RUNS` (blue
-left out) on a dashed line.
+left out) on a dashed line; the s = 0 end of every line is an open marker, and the labels of the
+scales sit on white boxes where the lines leave them the most room.
 """
 
 from collections.abc import Mapping, Sequence
@@ -41,21 +42,30 @@ def _errorbar(ax: plt.Axes, rows: Sequence[pd.DataFrame], x: str, y: str, **kw) 
 
 # where a point's label may go: offset (points) and alignment; the one farthest from the lines
 SIDES = (((-7, 2), "right", "bottom"), ((7, 2), "left", "bottom"), ((7, -3), "left", "top"),
-         ((-7, -3), "right", "top"))
+         ((-7, -3), "right", "top"), ((0, 7), "center", "bottom"), ((0, -7), "center", "top"))
+LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
+             "alpha": 0.85}  # a line that still passes under a label does not cross its text
 
 
 def _centre(at: np.ndarray, side: tuple, width: float, scale: float) -> np.ndarray:
     """The centre (pixels) of a label ``width`` pixels wide at the point ``at`` on ``side``."""
     (dx, dy), ha, va = side
-    return at + scale * np.array([dx, dy]) + [(-0.5 if ha == "right" else 0.5) * width,
+    return at + scale * np.array([dx, dy]) + [{"right": -0.5, "left": 0.5}.get(ha, 0.0) * width,
                                               (0.5 if va == "bottom" else -0.5) * MIN_FONT * scale]
 
 
-def _room(taken: np.ndarray, at: np.ndarray, side: tuple, width: float, scale: float) -> float:
-    """The least distance (pixels) from points ``taken`` (P, 2) to a label on ``side`` of ``at``,
-    measured at seven points across the label's width."""
-    box = _centre(at, side, width, scale) + np.linspace(-0.5, 0.5, 7)[:, None] * [width, 0]
-    return float(np.min(np.linalg.norm(taken[:, None] - box[None], axis=2), initial=np.inf))
+def _room(taken: np.ndarray, at: np.ndarray, side: tuple, width: float,
+          scale: float) -> tuple[bool, float]:
+    """How clear a label on ``side`` of ``at`` keeps of the points ``taken`` (P, 2; pixels), to
+    compare sides: first whether none lies in its box, then the least distance from them to a
+    grid of 7 x 3 points over the box, or, where some lie in it, minus how many."""
+    size = np.array([width, MIN_FONT * scale])
+    centre = _centre(at, side, width, scale)
+    inside = int((np.abs(taken - centre) <= size / 2).all(axis=1).sum())
+    grid = np.stack(np.meshgrid(np.linspace(-0.5, 0.5, 7), np.linspace(-0.5, 0.5, 3)), -1)
+    box = centre + grid.reshape(-1, 2) * size  # (21, 2)
+    least = float(np.min(np.linalg.norm(taken[:, None] - box[None], axis=2), initial=np.inf))
+    return inside == 0, least if inside == 0 else -float(inside)
 
 
 def _label_points(ax: plt.Axes, xy: np.ndarray, labels: Sequence[str]) -> None:
@@ -75,7 +85,7 @@ def _label_points(ax: plt.Axes, xy: np.ndarray, labels: Sequence[str]) -> None:
         side = max(SIDES, key=lambda sd: _room(taken, at, sd, width, scale))  # noqa: B023
         (dx, dy), ha, va = side
         ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
-                    fontsize=MIN_FONT, color=COLORS["samples"], zorder=4)
+                    fontsize=MIN_FONT, color=COLORS["samples"], zorder=4, bbox=LABEL_BOX)
         taken = np.vstack([taken, _centre(at, side, width, scale)])
 
 
@@ -85,7 +95,8 @@ def tradeoff_figure(results: Mapping[tuple[str, float], pd.DataFrame], scales: S
     """``coverage`` against ``precision`` (both lower is better, log axes) at each of ``scales``:
     the mean over every shape in ``results`` (:func:`conditional.mean_over_shapes`, 95% intervals
     as error bars), each point labelled with its scale s, joined in the order of ``scales``; the
-    same for each of ``shapes`` alone (no error bars)."""
+    same for each of ``shapes`` alone (no error bars). Each line's point at s = 0 (if swept) is
+    an open marker."""
     for name in (precision, coverage):
         if name not in METRICS:
             raise ValueError(f"precision and coverage must be metrics of {tuple(METRICS)}, got "
@@ -94,14 +105,19 @@ def tradeoff_figure(results: Mapping[tuple[str, float], pd.DataFrame], scales: S
         raise ValueError(f"at most {len(SHAPE_STYLES)} shapes can be highlighted, got {shapes}")
     with style():
         fig, ax = plt.subplots(figsize=(WIDTH, 4.9), layout="constrained")
+        start = [i for i, s in enumerate(scales) if float(s) == 0.0]  # s = 0: an open marker
         for shape, st in zip(shapes, SHAPE_STYLES, strict=False):
             xy = np.array([[interval(results[shape, float(s)], m)[0] for m in (precision, coverage)]
                            for s in scales])  # (K, 2)
             ax.plot(*xy.T, lw=1.2, ms=5, label=shape, **{**st, "linestyle": "--"})
+            ax.plot(*xy[start].T, ls="", ms=5, mfc="white", zorder=2.5,
+                    **{k: v for k, v in st.items() if k != "linestyle"})
         mean = [mean_over_shapes(results, s) for s in scales]
         n = mean[0].attrs["shapes"]
         xy = _errorbar(ax, mean, precision, coverage, label=f"mean of the {n} shapes",
                        zorder=3, **MEAN_STYLE)
+        ax.plot(*xy[start].T, ls="", ms=5, mfc="white", zorder=3.5, color=MEAN_STYLE["color"],
+                marker=MEAN_STYLE["marker"])
         ax.set(xscale="log", yscale="log")
         plain_log(ax)
         lo, hi = ax.get_xlim()  # plain labels on a few round values: minor labels would collide

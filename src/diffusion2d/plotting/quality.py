@@ -158,15 +158,22 @@ def distance_histograms(stats: Mapping[str, MemorisationStats], floor: float = 1
 
 
 def coverage_figure(stats: Mapping[str, MemorisationStats], train: object,
-                    heldout: object) -> plt.Figure:  # fmt: skip
+                    heldout: object, train_on_top: bool = False) -> plt.Figure:  # fmt: skip
     """One panel per sampler: its samples (blue dots) over the training points (grey dots) and
-    the held-out points (open diamonds on top), to see which of them the samples cover."""
+    the held-out points (open diamonds on top), to see which of them the samples cover;
+    ``train_on_top``: the training points as open grey circles over the samples (many samples
+    would hide grey dots beneath them)."""
     ho = as_points("heldout", heldout)
+    tr = as_points("train", train)
     with style():
         fig, axes = plt.subplots(1, len(stats), figsize=(min(FULL_WIDTH, 2.9 * len(stats)), 3.5),
                                  squeeze=False, layout="constrained")  # fmt: skip
         for ax, (name, st) in zip(axes[0], stats.items(), strict=True):
-            draw_data(ax, train, name="train")
+            if train_on_top:
+                ax.scatter(*tr.T, s=12, facecolors="none", edgecolors=COLORS["data"],
+                           linewidths=0.8, zorder=2.5)  # fmt: skip
+            else:
+                draw_data(ax, tr, name="train")
             ax.scatter(*st.samples.T, s=3, color=COLORS["samples"], alpha=0.5, zorder=2)
             ax.scatter(ho[:, 0], ho[:, 1], s=26, marker="D", facecolors="none", linewidths=1.2,
                        edgecolors=NEUTRALS["text"], zorder=3)  # fmt: skip
@@ -174,7 +181,8 @@ def coverage_figure(stats: Mapping[str, MemorisationStats], train: object,
             ax.set_title(name)
         outer_labels(axes)
         handles = [legend_dot("samples", COLORS["samples"]),
-                   legend_dot("training points", COLORS["data"]),
+                   legend_dot("training points", COLORS["data"],
+                              **({"mfc": "none"} if train_on_top else {})),
                    legend_dot("held-out points", NEUTRALS["text"], marker="D", ms=5, mfc="none")]
         fig.legend(handles=handles, loc="outside lower center", ncols=3)
     return fit(fig)
