@@ -12,6 +12,14 @@ at scale 1 (one), and prints the median of ``--repeats`` runs (after one warm-up
     live_sample_ms_ddpm_conditional: ...
     live_evaluations_<sampler>_guided: <network evaluations per particle>
 
+and what the page does (the explorer's client.js, sampling in its Web Worker), for Heun at the
+guided scale: the median time from a request to its run on the page (sampling, transfer and
+drawing), and the time the worker takes for the learned field of all the run's frames (what
+Play then only looks up):
+
+    live_page_ms_heun_guided: <median ms, request to run on show>
+    live_field_frames_ms_heun_guided: <ms for every frame of the field>
+
 The issue's target: 300 particles x 50 steps with guidance well under 1000 ms on 2 cores. A
 report, not a test; run it on an otherwise idle machine:
 
@@ -32,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "chapters/06b_explorer.html"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+READY = "() => / ms$/.test(document.querySelector('.explorer-status').textContent)"
 TIME_JS = """([opts, repeats]) => {
   const L = window.diffusion2dLive;
   const m = L.load(JSON.parse(document.getElementById('explorer-model').textContent));
@@ -44,6 +53,26 @@ TIME_JS = """([opts, repeats]) => {
     ms.push(performance.now() - t0);
   }
   return {ms, evaluations};
+}"""
+
+
+# Through the page's client (client.js): runs requested as a reader's input would, each until it
+# is the run on show; then the learned field of the last run, all frames, computed in the worker
+PAGE_JS = """async ([opts, repeats]) => {
+  const X = Bokeh.documents[0].get_model_by_name('explorer-plot').explorer_client;
+  const until = ok => new Promise(done => { const poll = () => ok() ? done() : setTimeout(poll, 2);
+                                             poll(); });
+  const ms = [];
+  for (let i = 0; i <= repeats; i++) {  // the first: a warm-up
+    const t0 = performance.now();
+    X.request({...opts, seed: 1000 + i});
+    await until(() => X.run && X.run.key === X.want);
+    if (i) ms.push(performance.now() - t0);
+  }
+  const r = X.run, t0 = performance.now();
+  X.field(r, 0);  // frame 0 here, the others in the worker
+  await until(() => X.fields.get(diffusion2dExplorer.fieldKey(r)).size === r.K && !X.busy());
+  return {ms, field: performance.now() - t0};
 }"""
 
 
@@ -91,10 +120,14 @@ def main() -> int:
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{server.server_address[1]}/{PAGE}")
                 page.wait_for_function("() => !!window.diffusion2dLive", timeout=60_000)
+                page.wait_for_function(READY, timeout=60_000)
                 for name, (sampler, scale) in runs.items():
                     opts = {"n": args.particles, "numSteps": args.steps, "sampler": sampler,
                             "y": "dino", "guidanceScale": scale}  # fmt: skip
                     results[name] = page.evaluate(TIME_JS, [opts, args.repeats])
+                opts = {"n": args.particles, "sampler": "heun", "numSteps": args.steps, "eta": 0,
+                        "y": "dino", "guidanceScale": 1.5}  # fmt: skip
+                on_page = page.evaluate(PAGE_JS, [opts, args.repeats])
                 browser.close()
         finally:
             server.shutdown()
@@ -105,6 +138,8 @@ def main() -> int:
     for name, r in results.items():
         if name.endswith("guided"):
             print(f"live_evaluations_{name.split('_')[0]}_guided: {r['evaluations']}")
+    print(f"live_page_ms_heun_guided: {statistics.median(on_page['ms']):.0f}")
+    print(f"live_field_frames_ms_heun_guided: {on_page['field']:.0f}")
     return 0
 
 

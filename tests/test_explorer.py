@@ -5,10 +5,14 @@ data that a wheel ships.
 Browser tests (marked ``browser``) run in the session's shared Chromium (the ``browser`` fixture
 of tests/conftest.py) with a small random model: live.js alone mirrors model.py, guidance.py,
 samplers.py and points.py; and on a standalone page of the explorer, the page samples a run
-when it is ready and when an input of the run changes, draws exactly the run's frame (particles,
-tails, the three kinds of arrow, none of zero length), a deterministic DDIM run ends where Python's
-samplers end from the same x_T, and Play/Pause runs and stops the time slider. The book's page,
-with the trained model, is checked in tests/site/test_site_explorer.py and test_site_live.py.
+when it is ready and when an input of the run changes, in a Web Worker (on the page itself where
+there is none), the last request winning; it draws exactly the run's frame (particles, tails, the
+three kinds of arrow, none of zero length) and the learned field's frames come from the worker;
+a deterministic DDIM run ends where Python's samplers end from the same x_T; Play/Pause runs
+and stops the time slider, Home and End move it to its ends; an empty seed box keeps the last
+seed, says so, and every control goes on drawing; eta is dimmed and out of the Tab order but for
+DDIM. The book's page, with the trained model, is checked in tests/site/test_site_explorer.py
+and test_site_live.py.
 """
 
 from __future__ import annotations
@@ -63,8 +67,8 @@ def layout(data) -> dict:
 
 
 def select(layout: dict, name: str):
-    """The model called ``name`` in either root of the explorer."""
-    found = [m for root in layout.values() for m in root.select({"name": name})]
+    """The model called ``name`` in the explorer's document (its roots reference each other)."""
+    found = list(layout["plot"].document.select({"name": name}))
     assert len(found) == 1, name
     return found[0]
 
@@ -99,8 +103,11 @@ def test_widgets_have_stable_names_classes_and_callbacks(layout):
         assert list(w.js_property_callbacks) == [f"change:{props.get(key, 'value')}"], key
         (cb,) = next(iter(w.js_property_callbacks.values()))
         assert cb.code == explorer.CALLBACK_JS and cb.args[key] is w, key
-    # one document (its "document_ready" callback draws the first run: the browser tests)
-    assert layout["plot"].document is layout["controls"].document
+    # one document (its "document_ready" callback draws the first run: the browser tests), a root
+    # for the plot and one for each control, in page order
+    assert list(layout) == ["plot", *explorer.CONTROL_ORDER]
+    assert set(explorer.CONTROL_ORDER) == set(explorer.WIDGETS)
+    assert all(root.document is layout["plot"].document for root in layout.values())
     assert layout["plot"].name == explorer.PLOT_NAME
 
 
@@ -114,7 +121,9 @@ def test_defaults_and_ranges(layout, data):
     assert (value["particles"].end, value["particles"].value) == (explorer.MAX_PARTICLES, 20)
     assert (value["guidance"].start, value["guidance"].value) == (0, 1.0)
     assert value["eta"].value == 0  # DDIM's only: the page disables it for DDPM and Heun
+    assert value["eta"].title == "η (DDIM only)"
     assert value["seed"].value == 0 and value["tail"].value == min(explorer.DEFAULTS["tail"], T)
+    assert (value["seed"].low, value["seed"].high) == (0, explorer.SEED_MAX) == (0, 2**31 - 1)
     assert value["arrows"].active == [1]  # one kind of arrow: the predicted noise
     assert value["arrows"].labels == ["learned field", "predicted noise", "added noise"]
     # the plot starts empty: the page draws the first run
@@ -139,6 +148,8 @@ def test_bad_settings_raise_naming_the_argument(data, name, bad):
 
 
 def test_plot_keeps_an_equal_aspect_and_lets_the_page_scroll(layout):
+    lo, hi = explorer.VIEW_LIMITS  # a little wider than the book's figures
+    assert lo == -hi and LIMITS[0] > lo and hi > LIMITS[1]
     from bokeh.models import DataRange1d, WheelZoomTool
 
     plot = layout["plot"]
@@ -147,9 +158,9 @@ def test_plot_keeps_an_equal_aspect_and_lets_the_page_scroll(layout):
     for rng in (plot.x_range, plot.y_range):  # both auto ranges: match_aspect needs that
         assert isinstance(rng, DataRange1d) and rng.range_padding == 0
         assert np.isnan(rng.start) and np.isnan(rng.end)  # not fixed: computed in the page
-        (corners,) = rng.renderers  # the ranges follow the square LIMITS x LIMITS only
-        assert list(corners.data_source.data["x"]) == list(LIMITS)
-        assert list(corners.data_source.data["y"]) == list(LIMITS)
+        (corners,) = rng.renderers  # the ranges follow the square VIEW_LIMITS only
+        assert list(corners.data_source.data["x"]) == list(explorer.VIEW_LIMITS)
+        assert list(corners.data_source.data["y"]) == list(explorer.VIEW_LIMITS)
     assert plot.toolbar.active_drag is None  # a swipe scrolls the page
     zoom = plot.toolbar.active_scroll
     assert isinstance(zoom, WheelZoomTool) and zoom.modifiers == {"ctrl": True}
@@ -159,8 +170,10 @@ def test_colours_and_cues_by_meaning(layout):
     from bokeh.models import Arrow, OpenHead, VeeHead
 
     arrows = {a.source.name: a for a in layout["plot"].center if isinstance(a, Arrow)}
+    # a second cue besides colour: the line style, and the head (open but for the added noise),
+    # which a short dashed arrow keeps
     want = {"field_arrows": ("field", "solid", OpenHead), "eps_arrows": ("pred_noise", "dashed",
-            VeeHead), "noise_arrows": ("noise", "solid", VeeHead)}  # fmt: skip
+            OpenHead), "noise_arrows": ("noise", "solid", VeeHead)}  # fmt: skip
     assert set(arrows) == set(want)
     for name, (kind, dash, head) in want.items():
         a = arrows[name]
@@ -180,10 +193,18 @@ def test_labels_name_meanings_not_colours(html):
     help_ = re.search(r"<p class='explorer-help'>.*?</p>", html, re.S).group(0)
     text = re.sub(r"<[^>]+>", " ", help_ + legend) + " ".join(explorer.ARROWS.values())
     assert not re.search(r"\b(red|blue|purple|green|orange|vermillion|grey|gray)\b", text, re.I)
-    for meaning in ("particles", "shape's data", "learned field", "predicted noise",
-                    "added noise"):  # fmt: skip
+    for meaning in ("particles", "tail: last positions", "shape's data", "learned field",
+                    "predicted noise", "added noise"):  # fmt: skip
         assert meaning in text
     assert legend.count('stroke-dasharray="4 2"') == 1  # the predicted noise's dashed swatch
+    # its head open (no fill), as the plot's; the added noise's filled
+    swatch = {label.strip(): svg for svg, label in re.findall(r"(<svg.*?</svg>)([^<]*)", legend,
+                                                               re.S)}  # fmt: skip
+    assert len(swatch) == 6, list(swatch)
+    assert 'fill="none"' in swatch["predicted noise ε&#771;"]
+    assert 'fill="none"' not in swatch["added noise σ"]
+    # the guided eps of eq. (1), as the chapter's prose names it: eps-tilde_theta
+    assert "predicted noise ε&#771;<sub>θ</sub> × 0.2" in legend
     assert "role='status'" in html  # the run's line under the plot is announced
 
 
@@ -202,7 +223,13 @@ def test_html_is_self_contained(html, data):
     assert found and json.loads(found.group(1)) == data  # the model, unchanged
     # the two roots sit in the wrapping row of the page's CSS, plot first
     assert html.index("explorer-plot-box") < html.index("explorer-controls-box")
-    assert html.count("data-root-id") == 2 and ".explorer-row" in html
+    assert html.count("data-root-id") == 1 + len(explorer.CONTROL_ORDER) and ".explorer-row" in html
+    for key in explorer.CONTROL_ORDER:  # each control in its cell of the grid
+        assert f"explorer-cell explorer-cell-{key}" in html and f"grid-area: {key}" in html
+    # the worker's sources, read by client.js from the page: live.js and worker.js, with ids
+    for name, text in (("live", explorer.LIVE_JS), ("worker", explorer.WORKER_JS)):
+        assert f'<script id="{explorer.SCRIPT_IDS[name]}">{text}</script>' in html
+    assert explorer.CLIENT_JS in html
 
 
 def test_client_side_ships_as_package_data():
@@ -211,7 +238,8 @@ def test_client_side_ships_as_package_data():
     pytest.importorskip("setuptools")
     assets = files("diffusion2d.plotting.explorer_assets")
     texts = {"update.js": explorer.CALLBACK_JS, "play.js": explorer.PLAY_JS,
-             "live.js": explorer.LIVE_JS, "explorer.css": explorer.CSS,
+             "live.js": explorer.LIVE_JS, "worker.js": explorer.WORKER_JS,
+             "client.js": explorer.CLIENT_JS, "explorer.css": explorer.CSS,
              "page.html": explorer.PAGE}  # fmt: skip
     for name, text in texts.items():
         assert text.strip() and (assets / name).read_text("utf-8") == text, name
@@ -227,6 +255,8 @@ def test_javascript_stays_short_and_names_the_python_it_mirrors():
                  "eta", "seed", "points", "tails"):  # fmt: skip
         assert re.search(rf"\b{name}\b", explorer.CALLBACK_JS), name
     assert len(explorer.LIVE_JS.splitlines()) <= 450
+    for js in (explorer.WORKER_JS, explorer.CLIENT_JS):
+        assert len(js.splitlines()) <= 200 and max(map(len, js.splitlines())) <= 100
     for python in ("DenoisingMLP", "guided_eps", "timesteps", "ddpm_step", "ddim_step", "_ode_loop",
                    "scaled_arrows", "learned_drift"):  # fmt: skip
         assert python in explorer.LIVE_JS, python
@@ -270,11 +300,13 @@ SET_JS = """(values) => { const doc = Bokeh.documents[0];
   } }"""
 
 
-def _open(browser, html: str):
-    """A page holding ``html`` alone, in a context of its own, its first run drawn;
-    (context, page, errors, offsite)."""
+def _open(browser, html: str, init_script: str | None = None):
+    """A page holding ``html`` alone, in a context of its own (``init_script`` run before the
+    page's scripts), its first run drawn; (context, page, errors, offsite)."""
     errors, offsite = [], []
     context = browser.new_context()
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -460,6 +492,162 @@ def test_play_runs_t_down_to_zero_and_pause_stops_it(data, browser):
         page.wait_for_function(f"() => ({TITLE})() === 'b, DDPM, t = 0: samples x₀'")
         button.click()  # at t = 0, Play starts again from x_T
         page.wait_for_function(f"() => ({TIME})() < {T} && ({TIME})() > 0", timeout=30_000)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+CLIENT = f"{PLOT}.explorer_client"
+RUN = f"{PLOT}.explorer_run"
+# From now on, count the calls of live.js's sample and drift on the page (not in the worker)
+COUNT_CALLS = """() => { const L = diffusion2dLive; window.__calls = {sample: 0, drift: 0};
+  for (const f of ['sample', 'drift']) {
+    const g = L[f]; L[f] = (...a) => { window.__calls[f]++; return g(...a); }; } }"""
+
+
+@pytest.mark.browser
+def test_runs_come_from_a_worker_and_the_last_request_wins(browser, html):
+    """The page samples in a Web Worker (live.js's sample never runs on the page); of requests
+    made in a row, faster than the worker, the last one is the run on show; the learned field's
+    frames of the run come from the worker, so that stepping through them (as Play does)
+    computes nothing on the page, and they are the page's own computation."""
+    context, page, errors, offsite = _open(browser, html)
+    try:
+        page.evaluate(COUNT_CALLS)
+        for name, value in [("seed", 1), ("seed", 2), ("particles", 30), ("seed", 3)]:
+            _set(page, [(f"explorer-{name}", "value", value)])
+        page.wait_for_function(f"() => {RUN}.seed === 3 && {RUN}.n === 30 && !{CLIENT}.busy()",
+                               timeout=60_000)  # fmt: skip
+        assert page.evaluate(f"() => {RUN}.key === {CLIENT}.want")
+        assert page.evaluate("() => window.__calls.sample") == 0
+        # the learned field: the frame shown is computed at once, the others come from the worker
+        _set(page, [("explorer-arrows", "active", [0, 1]), ("explorer-time", "value", T)])
+        page.wait_for_function(f"""() => {{ const r = {RUN}, X = {CLIENT};
+          const f = X.fields.get(diffusion2dExplorer.fieldKey(r));
+          return !!f && f.size === r.K && !X.busy(); }}""", timeout=60_000)  # fmt: skip
+        drift = page.evaluate("() => window.__calls.drift")
+        assert drift == 1, drift  # frame 0, on the page; frames 1 .. K - 1 in the worker
+        for t in range(T - 1, 0, -1):
+            _set(page, [("explorer-time", "value", t)])
+            page.wait_for_function(f"() => ({TITLE})() === 'a, DDPM, t = {t}'")
+        assert page.evaluate("() => window.__calls") == {"sample": 0, "drift": 1}
+        fields = len(np.arange(*explorer.FIELD_GRID)) ** 2
+        assert page.evaluate("() => Bokeh.documents[0].get_model_by_name('field_arrows')"
+                             ".data.x_start.length") == fields  # fmt: skip
+        same = page.evaluate(f"""() => {{ const r = {RUN}, X = {CLIENT}, L = diffusion2dLive;
+          const f = X.fields.get(diffusion2dExplorer.fieldKey(r)), grid = [];
+          for (const [x, y] of {json.dumps(_grid())}) grid.push(x, y);
+          return [3, r.K - 1].map(k => {{ const mine = L.scaledArrows(
+            L.drift(X.model, r, k, grid), {explorer.FIELD_GRID[2]});
+            return mine.every((v, i) => v === f.get(k)[i]); }}); }}""")  # fmt: skip
+        assert same == [True, True]
+    finally:
+        context.close()
+    assert not errors, errors
+    assert not offsite, offsite
+
+
+def _grid() -> list:
+    from diffusion2d.utils import grid
+
+    gx, gy, _ = grid(explorer.FIELD_GRID)
+    return np.stack([gx.ravel(), gy.ravel()], 1).tolist()  # (G, 2)
+
+
+@pytest.mark.browser
+def test_without_a_worker_the_page_samples_itself(browser, html):
+    """A browser without Web Workers (or a page that forbids them): the page samples on its main
+    thread, after painting "Sampling…", and every input still gives its run."""
+    context, page, errors, _ = _open(browser, html, init_script="delete window.Worker;")
+    try:
+        assert page.evaluate("() => typeof Worker") == "undefined"
+        page.evaluate(COUNT_CALLS)
+        _set(page, [("explorer-seed", "value", 9), ("explorer-sampler", "active", 2),
+                    ("explorer-steps", "value", 1)])  # fmt: skip
+        page.wait_for_function(f"() => {RUN}.seed === 9 && {RUN}.sampler === 'heun' "
+                               f"&& {RUN}.K === 1", timeout=60_000)  # fmt: skip
+        assert page.evaluate("() => window.__calls.sample") >= 1  # here, on the page
+        page.wait_for_function(f"() => ({TITLE})() === 'a, Heun, t = {T}'")
+        status = page.locator(".explorer-status").text_content()
+        assert status.startswith("20 particles, 1 step, 1 network evaluation each: sampled in")
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+@pytest.mark.browser
+def test_an_empty_seed_keeps_the_last_seed_and_the_page_goes_on(browser, html):
+    """Emptying the seed box (the spinner's value becomes null) keeps the last valid seed, in the
+    box too, says so in the reader's words, and every control goes on drawing the run; live.js
+    takes the spinner's bound, 2^31 - 1, and no more."""
+    context, page, errors, _ = _open(browser, html)
+    try:
+        box = page.locator(".explorer-seed input")
+        box.fill("4")
+        box.press("Enter")
+        page.wait_for_function(f"() => {RUN}.seed === 4", timeout=60_000)
+        key = page.evaluate(RUN_KEY)
+        box.fill("")
+        box.press("Enter")
+        note = f"The seed must be a whole number from 0 to {explorer.SEED_MAX}; it stays 4."
+        page.wait_for_function("(note) => document.querySelector('.explorer-status')"
+                               ".textContent === note", arg=note)  # fmt: skip
+        page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('explorer-seed')"
+                               ".value === 4")  # fmt: skip
+        assert box.input_value() == "4" and page.evaluate(RUN_KEY) == key
+        # the view's controls still draw: time, tail, arrows
+        _set(page, [("explorer-time", "value", 5), ("explorer-tail", "value", 3),
+                    ("explorer-arrows", "active", [0, 1, 2])])  # fmt: skip
+        page.wait_for_function(f"() => ({TITLE})() === 'a, DDPM, t = 5'")
+        s = page.evaluate(STATE_JS)
+        assert [len(xs) for xs in s["tails"]["xs"]] == [4] * s["run"]["n"]
+        assert all(s[name]["x_start"] for name in ARROW_SOURCES)
+        # a new input samples again, with seed 4
+        _set(page, [("explorer-particles", "value", 30)])
+        page.wait_for_function(f"() => {RUN}.n === 30 && {RUN}.seed === 4", timeout=60_000)
+        page.wait_for_function(READY)
+        bounds = page.evaluate(f"""() => {{ const L = diffusion2dLive, m = {CLIENT}.model;
+          const tryit = seed => {{ try {{ L.sample(m, {{n: 1, y: 'a', numSteps: 1, seed}});
+            return null; }} catch (e) {{ return e.message; }} }};
+          return [L.SEED_MAX, tryit(L.SEED_MAX), tryit(L.SEED_MAX + 1)]; }}""")  # fmt: skip
+        assert bounds[:2] == [explorer.SEED_MAX, None]
+        assert bounds[2] == f"seed must be an integer in [0, {explorer.SEED_MAX}], got 2147483648"
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+ETA_STATE = """() => { const m = Bokeh.documents[0].get_model_by_name('explorer-eta');
+  const v = Bokeh.index.find_one(m), handle = v.shadow_el.querySelector('[role=slider]');
+  return {disabled: m.disabled, tabindex: handle.getAttribute('tabindex'),
+          opacity: +getComputedStyle(v.el).opacity}; }"""
+
+
+@pytest.mark.browser
+def test_home_end_on_the_time_slider_and_a_dimmed_eta(browser, html):
+    """The time slider runs right to left: Home goes to its left end (t = T), End to its right
+    end (t = 0), as the arrow keys go by what they show. Eta is DDIM's alone: for DDPM it is
+    disabled, dimmed and out of the Tab order; for DDIM none of that."""
+    context, page, errors, _ = _open(browser, html)
+    try:
+        handle = page.locator(".explorer-time [role=slider]")
+        handle.focus()
+        page.keyboard.press("ArrowRight")  # one step towards x_0
+        page.wait_for_function(f"() => ({TIME})() === {T - 1}")
+        page.keyboard.press("End")
+        page.wait_for_function(f"() => ({TITLE})() === 'a, DDPM, t = 0: samples x₀'")
+        page.keyboard.press("Home")
+        page.wait_for_function(f"() => ({TITLE})() === 'a, DDPM, t = {T}'")
+        assert page.evaluate(TIME) == T
+        off = page.evaluate(ETA_STATE)
+        assert off["disabled"] and off["tabindex"] == "-1" and off["opacity"] < 0.6, off
+        page.locator(".explorer-sampler button", has_text="DDIM").click()
+        page.wait_for_function(f"() => !({ETA_STATE})().disabled && ({ETA_STATE})().opacity === 1")
+        assert page.evaluate(ETA_STATE)["tabindex"] == "0"
+        page.locator(".explorer-sampler button", has_text="Heun").click()
+        page.wait_for_function(f"() => ({ETA_STATE})().disabled && ({ETA_STATE})().opacity < 0.6")
+        page.wait_for_function(f"() => ({TITLE})().startsWith('a, Heun')", timeout=60_000)
+        assert page.evaluate(ETA_STATE)["tabindex"] == "-1"
     finally:
         context.close()
     assert not errors, errors

@@ -6,7 +6,8 @@ The page (default chapters/06b_explorer.html, override with EXPLORER_PAGE) holds
 it is ready. At each width (sitetools.WIDTHS) the tests check that
 
 - the widget fits the article column with no sideways scrolling; controls sit beside the plot at
-  1280 and under it at 390, where the plot fills the width;
+  1280, in one column, and under it at 390, where the plot fills the width and the short controls
+  pair up: with the plot's top at the top of the screen, every control is on screen too;
 - the plot keeps an equal aspect: as many pixels per data unit along x as along y (its frame);
 - every control lies inside the viewport once scrolled to, and each one, used with the mouse,
   changes its value and the plot's pixels (those of the run sample a new run);
@@ -38,7 +39,15 @@ from sitetools import (
     toc_pages,
 )
 
-from diffusion2d.plotting.explorer import PLOT_NAME, RUN_CONTROLS, SAMPLERS, STEP_MS, WIDGETS
+from diffusion2d.plotting.explorer import (
+    CONTROL_ORDER,
+    PLOT_NAME,
+    RUN_CONTROLS,
+    SAMPLERS,
+    STEP_MS,
+    VIEW_LIMITS,
+    WIDGETS,
+)
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
@@ -210,15 +219,60 @@ def test_explorer_fits_the_column_with_an_equal_aspect(explorer_page, site_width
     per_x = frame["width"] / (frame["x"][1] - frame["x"][0])
     per_y = frame["height"] / (frame["y"][1] - frame["y"][0])
     assert per_x == pytest.approx(per_y, rel=0.01), f"unequal aspect: {frame}"
-    # the square [-3, 3]^2 is in view whatever the frame's shape
-    assert frame["x"][0] <= -3 + 1e-9 and frame["x"][1] >= 3 - 1e-9, frame
-    assert frame["y"][0] <= -3 + 1e-9 and frame["y"][1] >= 3 - 1e-9, frame
+    # the square VIEW_LIMITS^2 is in view whatever the frame's shape
+    lo, hi = VIEW_LIMITS
+    assert frame["x"][0] <= lo + 1e-9 and frame["x"][1] >= hi - 1e-9, frame
+    assert frame["y"][0] <= lo + 1e-9 and frame["y"][1] >= hi - 1e-9, frame
+    # the default run's starting points x_T lie inside it (VIEW_LIMITS was chosen so)
+    reach = page.evaluate(f"""() => {{ const r = Bokeh.documents[0].get_model_by_name(
+      '{PLOT_NAME}').explorer_run, x_T = r.positions.subarray(0, 2 * r.n);
+      return Math.max(...x_T.map(Math.abs)); }}""")
+    assert reach < hi, reach
     assert frame["title"] == f"dino, DDPM, t = {page.evaluate(TIME)}"  # short: clear of controls
     # no drag tool active: a touch on the plot may scroll the page (Bokeh: "pan-x pan-y")
     actions = page.evaluate(TOUCH_ACTION, PLOT_NAME)
     assert actions and all("pan-y" in a or a == "auto" for a in actions), actions
     settled_pixels(page)
     screenshot(page, f"explorer-{site_width}px.png")
+
+
+# pairs of controls that share a row of the grid under the plot (a phone)
+PAIRS = [("play", "sampler"), ("tail", "particles"), ("shape", "seed"), ("guidance", "steps"),
+         ("eta", "arrows")]  # fmt: skip
+
+
+def test_controls_stack_beside_the_plot_and_pair_up_under_it(explorer_page, site_width):
+    """Beside the plot (1280 px) the controls are one column, in page order (shape and seed share
+    a row). Under it (390 px) the short ones pair up, so that every control, down to the arrows'
+    checkboxes, fits on the screen together with the plot: from the plot's top to the lowest
+    control is less than the screen's height below the theme's sticky header."""
+    page = explorer_page.page
+    cells = {key: box(page.locator(f".explorer-cell-{key}")) for key in CONTROL_ORDER}
+    pairs = PAIRS[2:3] if site_width >= 1000 else PAIRS
+    for left, right in pairs:
+        a, b = cells[left], cells[right]
+        assert abs(a["top"] - b["top"]) <= 1 and b["left"] >= a["right"], (left, right, a, b)
+    if site_width >= 1000:
+        rows = [key for key in CONTROL_ORDER if key != "seed"]
+        for above, below in zip(rows, rows[1:], strict=False):
+            assert cells[below]["top"] >= cells[above]["bottom"] - 1, (above, below, cells)
+        return
+    plot = box(page.locator(".explorer-plot-box"))
+    lowest = max(c["bottom"] for c in cells.values())
+    header = page.locator(".bd-header-article").first.bounding_box()["height"]
+    assert lowest - plot["top"] <= HEIGHTS[site_width] - header, (plot, lowest, header)
+
+
+def test_equations_fit_the_column(explorer_page, site_width):
+    """Every displayed equation of the page is typeset whole: none is cut off or scrolls inside
+    its box (eq. 1 breaks before "+ s" to fit 390 px)."""
+    page = explorer_page.page
+    page.wait_for_function("""() => { const all = document.querySelectorAll('div.math');
+      return all.length > 0 && [...all].every(d => d.querySelector('mjx-container')); }""",
+                           timeout=30_000)  # fmt: skip
+    cut = page.evaluate("""() => [...document.querySelectorAll('div.math mjx-container')]
+      .filter(m => m.scrollWidth > m.clientWidth + 1).map(m => m.closest('div.math').id)""")
+    assert not cut, f"cut at {site_width} px: {cut}"
 
 
 def _in_viewport(page, locator, width: int, what: str) -> None:
@@ -295,7 +349,7 @@ def test_every_control_is_labelled_and_works_from_the_keyboard(explorer_page, si
         "shape": (role("combobox", name="shape"), ["ArrowDown"]),
         "seed": (role("textbox", name="seed"), ["ArrowUp"]),
         "sampler": (role("button", name="DDIM", exact=True), ["Space"]),
-        "eta": (role("slider", name="η (DDIM)"), ["ArrowRight"]),
+        "eta": (role("slider", name="η (DDIM only)"), ["ArrowRight"]),
         "arrows": (role("checkbox", name="added noise"), ["Space"]),
         "play": (role("button", name="Play"), ["Enter"]),
     }

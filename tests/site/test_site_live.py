@@ -10,7 +10,9 @@ tests check, with the tolerances of :mod:`diffusion2d.plotting.live` that the ch
   from the same x_T end within DDIM_TOL of ``samplers.sample``'s, and so do DDPM and Heun fed the
   same noise;
 - the explorer itself, driven through its controls: 300 dinosaur particles at guidance scale 1
-  lie on average within DINO_TOL of a point of the dinosaur;
+  lie on average within DINO_TOL of a point of the dinosaur; the slowest run is sampled in a
+  Web Worker: the status line says "Sampling…" meanwhile and the page's main thread is never
+  blocked for long;
 - bad input: an unknown shape name or a class index out of range throws an Error naming ``y``;
 - page weight: everything the page loads, text gzipped as GitHub Pages serves it (the rule of
   benchmarks/build_budget.py), stays within 3 MB.
@@ -133,6 +135,42 @@ def test_explorer_samples_the_dino_at_guidance_scale_1(live_page):
     x0 = torch.tensor(got["x0"], dtype=torch.float64).reshape(-1, 2)  # (300, 2)
     nearest = torch.cdist(x0, load_datasaurus("dino").double()).min(dim=1).values
     assert len(x0) == MAX_PARTICLES and nearest.mean() <= DINO_TOL, float(nearest.mean())
+
+
+# From now on: the longest task on the page's main thread, and every text of the status line
+WATCH = """() => { window.__longest = 0; window.__statuses = [];
+  new PerformanceObserver(list => { for (const e of list.getEntries())
+    window.__longest = Math.max(window.__longest, e.duration); }).observe({type: 'longtask'});
+  const status = document.querySelector('.explorer-status');
+  new MutationObserver(() => window.__statuses.push(status.textContent))
+    .observe(status, {childList: true, characterData: true, subtree: true}); }"""
+
+
+def test_the_page_stays_responsive_while_it_samples(live_page, model):
+    """The slowest run (Heun at guidance scale 2 in all T steps, 300 particles: 2 (2T - 1)
+    network evaluations per particle, about a second on a laptop) is sampled in a Web Worker:
+    the status line says "Sampling…" until it arrives, and no task on the page's main thread
+    takes even half as long as the run did (on the main thread, the run would block it for all
+    of it)."""
+    page = live_page.page
+    page.evaluate(WATCH)
+    page.evaluate(f"""() => {{ const get = n => Bokeh.documents[0].get_model_by_name(n);
+      get('explorer-shape').value = 'dino'; get('explorer-sampler').active = 2;
+      get('explorer-seed').value = 17;
+      const values = [['guidance', 2], ['steps', {model.T}], ['particles', {MAX_PARTICLES}]];
+      for (const [n, v] of values) {{
+        get('explorer-' + n).value = v; get('explorer-' + n).value_throttled = v; }} }}""")
+    run = f"Bokeh.documents[0].get_model_by_name('{PLOT_NAME}').explorer_run"
+    page.wait_for_function(f"""() => {{ const r = {run};
+      return r.sampler === 'heun' && r.n === {MAX_PARTICLES} && r.guidanceScale === 2
+        && r.seed === 17 && r.K === {model.T}; }}""", timeout=120_000)  # fmt: skip
+    page.wait_for_function(READY, timeout=60_000)
+    ms, longest, statuses = page.evaluate(f"() => [{run}.ms, window.__longest, window.__statuses]")
+    assert "Sampling…" in statuses, statuses
+    evaluations = 2 * samplers.evaluations("heun", None, model.T)
+    want = f"{MAX_PARTICLES} particles, {model.T} steps, {evaluations} network evaluations each"
+    assert statuses[-1].startswith(want), statuses
+    assert longest < ms / 2, f"a task of {longest:.0f} ms on the page; the run took {ms:.0f} ms"
 
 
 def test_bad_input_throws_an_error_naming_the_argument(live_page):

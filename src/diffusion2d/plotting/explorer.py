@@ -2,14 +2,17 @@
 
 The trained network (its weights exported by :func:`live.export_model`) runs in JavaScript
 (``explorer_assets/live.js``: the forward pass, classifier-free guidance, DDPM, DDIM and Heun),
-with no kernel. Bokeh draws the plot and the controls of :data:`WIDGETS`: the run's inputs
-(:data:`RUN_CONTROLS`: shape, guidance scale, sampler, number of steps, eta, particles, seed)
-and the view of it (time, tail, arrows; Play). Every control but Play runs one ``CustomJS``
-callback (:data:`CALLBACK_JS`), which computes a new run when an input of the run changed, then
-draws frame k of it; the same callback draws the first run when the page is ready. At time t the
+with no kernel, in a Web Worker (``worker.js``, started by ``client.js`` from a Blob of the page's
+own scripts), so the page stays responsive while it samples. Bokeh draws the plot and the
+controls of :data:`WIDGETS`: the run's inputs (:data:`RUN_CONTROLS`: shape, guidance scale,
+sampler, number of steps, eta, particles, seed) and the view of it (time, tail, arrows; Play).
+Every control but Play runs one ``CustomJS`` callback (:data:`CALLBACK_JS`), which asks for a new
+run when an input of the run changed and draws frame k of the run on show (the last one
+sampled); the same callback asks for the first run when the page is ready. At time t the
 arrows belong to the step taken from x_t (as in :mod:`.particles`). Equal aspect, scaled to the
-column; no active drag tool (a swipe scrolls the page), Ctrl + wheel zooms. BokehJS is inlined:
-no request off-site. The client side (JavaScript, CSS, HTML) is package data in
+column; no active drag tool (a swipe scrolls the page), Ctrl + wheel zooms. Each control is a
+root of its own in a CSS grid: one column beside the plot, two under it (a phone). BokehJS is
+inlined: no request off-site. The client side (JavaScript, CSS, HTML) is package data in
 ``explorer_assets/``.
 """
 
@@ -17,14 +20,16 @@ import json
 from collections.abc import Mapping
 from importlib.resources import files
 
+import numpy as np
+
 from ..utils import grid
 from . import explorer_assets
 from .particles import EPS_SCALE
-from .points import LIMITS
 from .style import COLORS, CUES
 
 PLOT_NAME = "explorer-plot"
 MODEL_ID = "explorer-model"  # the <script type="application/json"> that holds the model
+SCRIPT_IDS = {"model": MODEL_ID, "live": "explorer-live", "worker": "explorer-worker"}
 RUN_CONTROLS = ("shape", "guidance", "sampler", "steps", "eta", "particles", "seed")
 WIDGETS = {k: f"explorer-{k}" for k in ("time", "play", "tail", "arrows", *RUN_CONTROLS)}
 # the kinds of arrow (keys of plotting.COLORS and CUES), in the order of the arrows checkboxes
@@ -34,6 +39,11 @@ SAMPLERS = {"DDPM": "ddpm", "DDIM": "ddim", "Heun": "heun"}  # toggle label: liv
 DEFAULTS = {"shape": "dino", "guidance": 1.0, "sampler": "DDPM", "eta": 0.0, "particles": 100,
             "seed": 0, "tail": 10, "arrows": (1,)}  # fmt: skip
 MAX_PARTICLES, GUIDANCE_MAX, GUIDANCE_STEP = 300, 4.0, 0.25
+SEED_MAX = 2**31 - 1  # the seed spinner's bound, and live.js's
+# the plot's square (data units), a little wider than points.LIMITS: the default run's starting
+# points x_T lie inside; with more particles a few may not (x_T is Gaussian)
+VIEW_LIMITS = (-3.25, 3.25)
+TAIL_ALPHA = 0.35  # the tails: the particles' colour, faint
 FIELD_GRID = (-2.5, 2.51, 0.25)  # the learned field's grid (21 x 21), as record_trajectories'
 STEP_MS = 150  # Play: milliseconds per step (50 steps play in 7.5 s)
 # The time slider shows x_t's t, T .. 0 (its value is the steps left: t itself for all T steps)
@@ -42,11 +52,16 @@ if (!r) return tick;
 const k = r.K - tick;  // the frame: k steps done
 return k < r.K ? r.steps[k] + 1 : 0;"""
 # CustomJS code: on every control change but Play (and once, when the page is ready), on
-# Play/Pause; the module of the network and samplers; the page's CSS; the HTML around the roots
+# Play/Pause; the module of the network and samplers; the worker that runs it; the page's side
+# of the worker (and the controls' accessible names); the page's CSS; the HTML around the roots
 # (in a light box: BokehJS's dark text is unreadable on a dark page): status, legend, help text
-CALLBACK_JS, PLAY_JS, LIVE_JS, CSS, PAGE = (
+CALLBACK_JS, PLAY_JS, LIVE_JS, WORKER_JS, CLIENT_JS, CSS, PAGE = (
     (files(explorer_assets) / name).read_text("utf-8")
-    for name in ("update.js", "play.js", "live.js", "explorer.css", "page.html"))
+    for name in ("update.js", "play.js", "live.js", "worker.js", "client.js", "explorer.css",
+                 "page.html"))
+# the controls in page order, each a root of its own in a cell of the page's CSS grid
+CONTROL_ORDER = ("time", "play", "tail", "particles", "sampler", "shape", "seed", "guidance",
+                 "steps", "eta", "arrows")
 
 
 def _check(name: str, value: object, ok: bool, what: str) -> None:
@@ -55,13 +70,13 @@ def _check(name: str, value: object, ok: bool, what: str) -> None:
 
 
 def build_explorer(model_data: Mapping, **settings) -> dict:
-    """The page's two Bokeh roots, ``{"plot": ..., "controls": ...}``, one document, for the model
-    exported as ``model_data`` (:func:`live.export_model`); ``settings`` override :data:`DEFAULTS`
-    (``steps``: the model's T; ``shape``: the first class if the model has no dino). The plot
-    (``explorer-plot``: the shape's points, tails, three kinds of arrow, particles) starts empty:
-    the callback draws the first run when the page is ready."""
+    """The page's Bokeh roots, ``{"plot": ..., "time": ..., ...}`` (the plot, then each control of
+    :data:`CONTROL_ORDER`), one document, for the model exported as ``model_data``
+    (:func:`live.export_model`); ``settings`` override :data:`DEFAULTS` (``steps``: the model's
+    T; ``shape``: the first class if the model has no dino). The plot (``explorer-plot``: the
+    shape's points, tails, three kinds of arrow, particles) starts empty: the callback draws the
+    first run when the page is ready."""
     from bokeh.document import Document
-    from bokeh.layouts import column, row
     from bokeh.models import (
         Button,
         CheckboxGroup,
@@ -105,20 +120,21 @@ def build_explorer(model_data: Mapping, **settings) -> dict:
         toolbar_location="below", title=" ", output_backend="canvas",
         x_axis_label="x₁", y_axis_label="x₂",
     )  # fmt: skip
-    # the ranges cover LIMITS x LIMITS and grow along one axis to keep one data unit square
-    corners = plot.scatter(list(LIMITS), list(LIMITS), size=0, alpha=0)
+    # the ranges cover the square VIEW_LIMITS and grow along one axis to keep one unit square
+    corners = plot.scatter(list(VIEW_LIMITS), list(VIEW_LIMITS), size=0, alpha=0)
     for rng in (plot.x_range, plot.y_range):
         rng.renderers, rng.range_padding = [corners], 0
     plot.axis.major_label_text_font_size, plot.toolbar.logo = "12px", None  # no text below 11px
     plot.scatter("x", "y", source=sources["data"], size=4, color=COLORS["data"], alpha=0.6)
-    plot.multi_line("xs", "ys", source=sources["tails"], color=COLORS["samples"], alpha=0.35,
-                    line_width=1)  # fmt: skip
+    plot.multi_line("xs", "ys", source=sources["tails"], color=COLORS["samples"],
+                    alpha=TAIL_ALPHA, line_width=1)  # fmt: skip
     for name, kind, alpha in zip(("field_arrows", "eps_arrows", "noise_arrows"), ARROWS,
                                  (0.75, 1.0, 1.0), strict=True):  # fmt: skip
         color, dash = COLORS[kind], {"-": "solid", "--": "dashed"}[CUES[kind]["linestyle"]]
-        head = (OpenHead(size=6, line_color=color, line_alpha=alpha, line_width=1.2)
-                if kind == "field" else
-                VeeHead(size=6, line_color=color, fill_color=color, fill_alpha=alpha))  # fmt: skip
+        # open heads but for the added noise: a short dashed arrow keeps a second cue, its head
+        head = (VeeHead(size=6, line_color=color, fill_color=color, fill_alpha=alpha)
+                if kind == "noise" else
+                OpenHead(size=6, line_color=color, line_alpha=alpha, line_width=1.3))  # fmt: skip
         plot.add_layout(Arrow(end=head, source=sources[name], line_color=color, line_alpha=alpha,
                               line_width=1.3, line_dash=dash))  # from (x_start, y_start)
     plot.scatter("x", "y", source=sources["points"], size=5, color=COLORS["samples"])
@@ -138,21 +154,22 @@ def build_explorer(model_data: Mapping, **settings) -> dict:
         "sampler": Toggle(labels=list(SAMPLERS), active=list(SAMPLERS).index(s["sampler"]), **wide),
         "steps": Slider(title="number of steps", start=1, end=T, value=s["steps"], step=1,
                         **slider),  # fmt: skip
-        "eta": Slider(title="η (DDIM)", start=0, end=1, value=s["eta"], step=0.1,
-                      **slider),  # disabled by the callback but for DDIM (enabled here: BokehJS
-                      # leaves a slider made disabled without its bar colour)
+        "eta": Slider(title="η (DDIM only)", start=0, end=1, value=s["eta"], step=0.1,
+                      **slider),  # disabled (and dimmed) by the callback but for DDIM (enabled
+                      # here: BokehJS leaves a slider made disabled without its bar colour)
         "particles": Slider(title="number of particles", start=10, end=MAX_PARTICLES,
                             value=s["particles"], step=10, **slider),  # fmt: skip
-        "seed": Spinner(title="seed", low=0, high=2**31 - 1, step=1, value=s["seed"], mode="int",
-                        width=90),  # fmt: skip
+        "seed": Spinner(title="seed", low=0, high=SEED_MAX, step=1, value=s["seed"], mode="int",
+                        **wide),  # fmt: skip
     }
     for key, w in controls.items():
         w.name, w.css_classes = WIDGETS[key], [WIDGETS[key]]
     gx, gy, _ = grid(FIELD_GRID)
     callback = CustomJS(code=CALLBACK_JS, args=dict(
         **sources, **{k: w for k, w in controls.items() if k != "play"}, plot=plot,
-        gx=gx.ravel().tolist(), gy=gy.ravel().tolist(), spacing=FIELD_GRID[2], EPS=EPS_SCALE,
-        MODEL=MODEL_ID, SAMPLERS=list(SAMPLERS.values())))  # fmt: skip
+        grid=np.stack([gx.ravel(), gy.ravel()], 1).ravel().tolist(),  # (G, 2), flat
+        spacing=FIELD_GRID[2], EPS=EPS_SCALE, IDS=SCRIPT_IDS, SAMPLERS=list(SAMPLERS.values()),
+        SEED_MAX=SEED_MAX))  # fmt: skip
     for key, w in controls.items():  # a slider of the run computes on release, not per pixel
         prop = {"sampler": "active", "arrows": "active"}.get(key, "value")
         if key in ("guidance", "steps", "eta", "particles"):
@@ -161,11 +178,7 @@ def build_explorer(model_data: Mapping, **settings) -> dict:
             w.js_on_change(prop, callback)
     play = dict(play=controls["play"], time=controls["time"], DT=STEP_MS)
     controls["play"].js_on_event("button_click", CustomJS(args=play, code=PLAY_JS))
-    c = controls
-    layout = {"plot": plot, "controls": column(  # the view's controls, then the run's
-        c["time"], c["play"], c["tail"], c["particles"], c["sampler"],
-        row(c["shape"], c["seed"], **wide), c["guidance"], c["steps"], c["eta"], c["arrows"],
-        **wide)}  # fmt: skip
+    layout = {"plot": plot, **{key: controls[key] for key in CONTROL_ORDER}}
     doc = Document()
     for root in layout.values():
         doc.add_root(root)
@@ -175,18 +188,22 @@ def build_explorer(model_data: Mapping, **settings) -> dict:
 
 def explorer_html(layout: Mapping, model_data: Mapping) -> str:
     """HTML for a notebook output: :data:`PAGE` filled in with BokehJS (inlined, nothing from a
-    CDN), live.js, the model's data, the CSS, the roots of ``layout`` (:func:`build_explorer`)
-    and the legend's styles."""
+    CDN), live.js, worker.js and client.js, the model's data, the CSS, the roots of ``layout``
+    (:func:`build_explorer`; each control in a cell of the grid) and the legend's styles."""
     from bokeh.embed import components
     from bokeh.resources import Resources
 
     resources = Resources(mode="inline", components=["bokeh", "bokeh-widgets"])
-    script, divs = components({"plot": layout["plot"], "controls": layout["controls"]})
+    script, divs = components(dict(layout))
+    cells = "".join(f"<div class='explorer-cell explorer-cell-{key}'>{divs[key]}</div>"
+                    for key in CONTROL_ORDER)  # fmt: skip
     dash = {f"{k}_dash": ' stroke-dasharray="4 2"' * (CUES[k]["linestyle"] == "--") for k in ARROWS}
     model = json.dumps(model_data, separators=(",", ":")).replace("</", "<\\/")
-    return PAGE.rstrip("\n").format(css=CSS, bokehjs=resources.render_js(), script=script, **divs,
-                                    live=LIVE_JS, model=model, model_id=MODEL_ID,
-                                    eps_scale=EPS_SCALE, **COLORS, **dash)
+    return PAGE.rstrip("\n").format(
+        css=CSS, bokehjs=resources.render_js(), script=script, plot=divs["plot"], controls=cells,
+        live=LIVE_JS, worker=WORKER_JS, client=CLIENT_JS, model=model,
+        **{f"{k}_id": v for k, v in SCRIPT_IDS.items()}, eps_scale=EPS_SCALE,
+        tail_alpha=TAIL_ALPHA, **COLORS, **dash)
 
 
 def show_explorer(model_data: Mapping, **settings):

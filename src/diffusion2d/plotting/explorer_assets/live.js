@@ -309,6 +309,7 @@ function normalPairs(s, n, out) {  // one N(0, I) draw in R^2 per particle
 }
 
 const SAMPLERS = ["ddpm", "ddim", "heun"];
+const SEED_MAX = 2147483647;  // 2^31 - 1, the seed spinner's bound (plotting.explorer.SEED_MAX)
 
 // Step k of run r (steps, K, sampler, eta, y, guidanceScale) from the n points x into out: the
 // guided eps into e; z the step's standard normal draw (null: none), sigma z into add (or null).
@@ -364,8 +365,8 @@ function sample(m, opts) {
   need(SAMPLERS.includes(o.sampler), "sampler", `one of ${SAMPLERS.join(", ")}`, o.sampler);
   need(typeof o.eta === "number" && o.eta >= 0 && Number.isFinite(o.eta), "eta",
        "a finite number >= 0", o.eta);
-  need(Number.isInteger(o.seed) && o.seed >= 0 && o.seed <= 4294967295, "seed",
-       "an integer in [0, 4294967295]", o.seed);
+  need(Number.isInteger(o.seed) && o.seed >= 0 && o.seed <= SEED_MAX, "seed",
+       `an integer in [0, ${SEED_MAX}]`, o.seed);
   const n = o.n, N2 = 2 * n, steps = timesteps(m, o.numSteps), K = steps.length;
   const r = {n, sampler: o.sampler, numSteps: o.numSteps, eta: o.eta, y: labelIndex(m, o.y),
              guidanceScale: checkScale(o.guidanceScale), seed: o.seed, steps, K};
@@ -422,5 +423,5 @@ function scaledArrows(vec, spacing, typical = 0.7, longest = 1.2) {
 }
 
 root.diffusion2dLive = {load, forward, guidedEps, timesteps, labelIndex, sample, drift,
-                        scaledArrows, erf, SAMPLERS};
+                        scaledArrows, erf, SAMPLERS, SEED_MAX};
 })(typeof window !== "undefined" ? window : globalThis);
