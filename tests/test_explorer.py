@@ -33,6 +33,7 @@ from diffusion2d.plotting import COLORS, LIMITS, explorer, live
 from diffusion2d.samplers import ddim_step, timesteps
 
 sys.path.insert(0, str(Path(__file__).parent / "site"))  # the site tests' helpers
+from livemodel import random_conditional_model  # noqa: E402
 from sitetools import EXPLORER_PLAY, EXPLORER_TIME, play_then_pause  # noqa: E402
 from wheelfiles import wheel_files  # noqa: E402
 
@@ -42,12 +43,7 @@ ARROW_SOURCES = ("field_arrows", "eps_arrows", "noise_arrows")
 
 
 def _model(**kwargs) -> DenoisingMLP:
-    torch.manual_seed(0)
-    model = DenoisingMLP(1e-3, 0.2, T, hidden=16, num_blocks=2, num_classes=C, **kwargs)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.3)
-    return model.eval()
+    return random_conditional_model(0.2, T, beta_min=1e-3, num_classes=C, **kwargs)
 
 
 @pytest.fixture(scope="module")

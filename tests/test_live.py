@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from livemodel import random_conditional_model
 
 from diffusion2d.model import DenoisingMLP
 from diffusion2d.plotting import live
@@ -22,15 +23,7 @@ CLASSES = ["a", "b", "c"]
 
 
 def _model(**kwargs) -> DenoisingMLP:
-    """A small class-conditional model with every weight random (the label embedding included,
-    which starts at zero)."""
-    torch.manual_seed(0)
-    kw = {"hidden": 16, "num_blocks": 2, "num_classes": C, **kwargs}
-    model = DenoisingMLP(1e-4, 0.05, T, **kw)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.3)
-    return model.eval()
+    return random_conditional_model(0.05, T, **{"num_classes": C, **kwargs})
 
 
 @pytest.fixture(scope="module")

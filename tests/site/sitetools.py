@@ -130,6 +130,13 @@ class Visit:
             if not (kind == "media" and "ERR_ABORTED" in failure and url in self.ok_urls)
         ]
 
+    def assert_clean(self) -> None:
+        """No request off localhost, no failed request, no console or page error."""
+        assert not self.offsite, f"requests off localhost: {self.offsite}"
+        assert not self.failed, f"failed requests: {self.failed}"
+        assert not self.console_errors and not self.page_errors, (
+            self.console_errors + self.page_errors)
+
     def open(self, timeout_ms: int = 60_000) -> Visit:
         self.page.goto(self.url, wait_until="load", timeout=timeout_ms)
         self.settle(timeout_ms)  # a page that never settles is reported by the checks

@@ -160,9 +160,7 @@ def explorer_page(site, base_url, browser, site_width):
     try:
         _wait_ready(v.page)
         yield v
-        assert not v.offsite, f"requests off localhost: {v.offsite}"
-        assert not v.failed, f"failed requests: {v.failed}"
-        assert not v.console_errors and not v.page_errors, v.console_errors + v.page_errors
+        v.assert_clean()
     finally:
         v.close()
 

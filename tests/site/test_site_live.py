@@ -63,9 +63,7 @@ def live_page(site, base_url, browser):
     try:
         v.page.wait_for_function(READY, timeout=90_000)
         yield v
-        assert not v.offsite, f"requests off localhost: {v.offsite}"
-        assert not v.failed, f"failed requests: {v.failed}"
-        assert not v.console_errors and not v.page_errors, v.console_errors + v.page_errors
+        v.assert_clean()
     finally:
         v.close()
 
