@@ -34,7 +34,7 @@ import torch
 from .cache import cached, model_digest, result_key
 from .data import ALL, SHAPES, class_labels
 from .exact import ExactConditional
-from .guidance import Guided, labels
+from .guidance import Guided, check_scale, labels
 from .protocol import EVALUATION_MODULES as PROTOCOL_MODULES
 from .protocol import (
     METRICS,
@@ -86,12 +86,10 @@ def _check(model, shape: object, guidance_scale: object, sampler: object) -> flo
                          f"(num_classes={len(SHAPES)}), got num_classes={k!r}")
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {', '.join(SHAPES)}; got {shape!r}")
-    s = guidance_scale
-    if isinstance(s, bool) or not isinstance(s, int | float) or not (math.isfinite(s) and s >= 0):
-        raise ValueError(f"guidance_scale must be a finite number >= 0, got {s!r}")
+    scale = check_scale(guidance_scale)
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    return float(s)
+    return scale
 
 
 class _Yours(Guided):

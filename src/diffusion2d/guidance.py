@@ -26,7 +26,8 @@ from .data import SHAPES
 from .utils import check_labels
 
 
-def _check_scale(guidance_scale: object) -> float:
+def check_scale(guidance_scale: object) -> float:
+    """``guidance_scale`` as a float; a ValueError naming it unless a finite number >= 0."""
     s = guidance_scale
     if isinstance(s, bool) or not isinstance(s, int | float) or not (0 <= s and math.isfinite(s)):
         raise ValueError(f"guidance_scale must be a finite number >= 0, got {s!r}")
@@ -69,7 +70,7 @@ def guided_predict(model, xt: torch.Tensor, t: torch.Tensor, y: object,
 
 
 def _guided(model, xt, t, y, guidance_scale, predict) -> tuple[torch.Tensor, ...]:
-    w = _check_scale(guidance_scale)
+    w = check_scale(guidance_scale)
     y = labels(model, y, len(xt))  # (N,)
     if w == 1.0:
         return predict(xt, t, y)  # conditional
@@ -85,7 +86,7 @@ class Guided:
     :func:`guided_predict`; the schedule (``T, betas, alphas, alpha_bars``) is the model's."""
 
     def __init__(self, model, y: object, guidance_scale: float = 1.0):
-        self.model, self.y, self.guidance_scale = model, y, _check_scale(guidance_scale)
+        self.model, self.y, self.guidance_scale = model, y, check_scale(guidance_scale)
         self.num_classes = model.num_classes
         self.prediction = getattr(model, "prediction", "eps")
         self.T, self.betas, self.alphas = model.T, model.betas, model.alphas
@@ -102,7 +103,7 @@ def guide(model, y: object, guidance_scale: float, n: int):
     """``model`` as a sampler of ``n`` points uses it: :class:`Guided` toward ``y`` (checked for
     ``n`` points), or for ``y=None`` the model itself (a class-conditional model then samples
     unconditionally, with its null label; ``guidance_scale`` must be 1)."""
-    scale = _check_scale(guidance_scale)
+    scale = check_scale(guidance_scale)
     if y is None:
         if scale != 1.0:
             raise ValueError(f"guidance_scale={guidance_scale!r} needs a class y to guide toward "
