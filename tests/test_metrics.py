@@ -44,6 +44,27 @@ def test_mmd_and_kl():
         mmd_rbf(x[:1], y)
 
 
+def test_mmd_by_hand():
+    """Gretton et al. 2012, eq. 3, written out pair by pair: the mean of k over pairs i != j
+    within each set, minus twice the mean over all pairs across them."""
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(7, 2, generator=g), torch.randn(5, 2, generator=g) + 0.3
+    bandwidths = (0.05, 0.1, 0.2, 0.5, 1.0)
+
+    def k(x, y):
+        d2 = float(((x.double() - y.double()) ** 2).sum())
+        return sum(math.exp(-d2 / (2 * s * s)) for s in bandwidths)
+
+    def within(x):
+        n = len(x)
+        return sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+
+    across = sum(k(p, q) for p in a for q in b) / (len(a) * len(b))
+    assert mmd_rbf(a, b) == pytest.approx(within(a) + within(b) - 2 * across, rel=1e-12)
+    assert mmd_rbf(a, a) == pytest.approx(2 * within(a) - 2 * sum(
+        k(p, q) for p in a for q in a) / len(a) ** 2, rel=1e-12)
+
+
 def test_shape_statistics_by_hand():
     import diffusion2d
     from diffusion2d.data import z_normalize

@@ -44,19 +44,21 @@ def chamfer_distance(samples: torch.Tensor, data: torch.Tensor) -> float:
 
 def mmd_rbf(a: torch.Tensor, b: torch.Tensor,
             bandwidths: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5, 1.0)) -> float:
-    """Unbiased MMD^2 between samples ``a`` and ``b`` with k = sum_s exp(-|x-y|^2 / (2 s^2))."""
+    """Unbiased MMD^2 between samples ``a`` and ``b`` with k = sum_s exp(-|x-y|^2 / (2 s^2)).
+    Within a set, k is symmetric with k(x, x) = len(bandwidths): the mean over pairs i != j is
+    the mean over the pairs i < j (``torch.pdist``, half the kernel evaluations)."""
     check_points("a", a)
     check_points("b", b)
     if len(a) < 2 or len(b) < 2:
         raise ValueError("mmd_rbf needs at least two points in each set")
 
-    def kernel(x, y):
-        d2 = torch.cdist(x.double(), y.double()) ** 2
-        return sum(torch.exp(-d2 / (2.0 * s * s)) for s in bandwidths)
+    def mean_kernel(d: torch.Tensor) -> torch.Tensor:  # d: distances, any shape
+        d2 = d.double() ** 2
+        return sum(torch.exp(d2 / (-2.0 * s * s)).mean() for s in bandwidths)
 
-    kaa, kbb = kernel(a, a), kernel(b, b)
-    within = [(k.sum() - k.diagonal().sum()) / (len(k) * (len(k) - 1)) for k in (kaa, kbb)]
-    return float(within[0] + within[1] - 2.0 * kernel(a, b).mean())
+    a, b = a.double(), b.double()
+    within = mean_kernel(torch.pdist(a)) + mean_kernel(torch.pdist(b))  # pairs i < j
+    return float(within - 2.0 * mean_kernel(torch.cdist(a, b)))
 
 
 def gaussian_kl(mean: torch.Tensor, cov: torch.Tensor) -> float:
