@@ -200,13 +200,15 @@ def test_chamfer_by_step_and_protocol_figures(circle, exact, _protocol_cache):
 
     ref = _ref(circle)
     small = P.Protocol(num_samples=100, seeds=(0, 1, 2), mmd_samples=50)
-    runs = {s: P.evaluate(exact, ref, s, protocol=small) for s in ("ddpm", "ddim")}
+    runs = {s: P.evaluate(exact, ref, s, protocol=small, by_step=True) for s in ("ddpm", "ddim")}
     c = ev.chamfer_by_step(runs["ddpm"])
     assert list(c.index) == list(range(exact.T, -1, -1))
     assert (c["lo"] <= c["mean"]).all() and (c["mean"] <= c["hi"]).all()
     assert c.loc[0, "mean"] == pytest.approx(P.interval(runs["ddpm"], "chamfer")[0])
-    with pytest.raises(ValueError, match="chamfer_by_step"):
+    with pytest.raises(ValueError, match="by_step=True"):
         ev.chamfer_by_step(P.baseline("gaussian", ref, small))
+    with pytest.raises(ValueError, match="by_step=True"):
+        ev.chamfer_by_step(P.evaluate(exact, ref, "ddpm", protocol=small))
     fig = quality.chamfer_by_step_plot(runs, {"noise": P.baseline("gaussian", ref, small)})
     assert len(fig.axes[0].collections) == 2  # one band per sampler
     sweep = {(s, k): P.evaluate(exact, ref, s, num_steps=k, protocol=small)
@@ -251,7 +253,7 @@ def test_quality_keep_the_book_style(circle, exact, untrained, _protocol_cache):
 
     small = P.Protocol(num_samples=100, seeds=(0, 1, 2), mmd_samples=50)
     ref = _ref(circle)
-    runs = {s: P.evaluate(exact, ref, s, protocol=small) for s in ("ddpm", "ddim")}
+    runs = {s: P.evaluate(exact, ref, s, protocol=small, by_step=True) for s in ("ddpm", "ddim")}
     sweep = {(s, k): P.evaluate(exact, ref, s, num_steps=k, protocol=small)
              for s in ("ddpm", "ddim") for k in (2, 5)}  # fmt: skip
     noise = {"noise": P.baseline("gaussian", ref, small)}

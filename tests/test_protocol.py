@@ -86,7 +86,7 @@ def test_format_interval():
 
 def test_exact_denoiser_lands_on_the_training_points(ref):
     exact = ExactDenoiser(ref.train, 1e-4, 0.05, 50)
-    df = P.evaluate(exact, ref, "ddim", protocol=SMALL)
+    df = P.evaluate(exact, ref, "ddim", protocol=SMALL, by_step=True)
     assert list(df.index) == list(SMALL.seeds)
     assert set(df.columns) == set(P.METRICS)
     assert df["frac_copies"].min() > 0.9  # it only copies
@@ -97,13 +97,29 @@ def test_exact_denoiser_lands_on_the_training_points(ref):
 
 def test_evaluate_is_deterministic_and_cached(ref, dino, tmp_path, monkeypatch):
     model, _ = train(TINY, data=dino)
-    first = P.evaluate(model, ref, "ddpm", protocol=SMALL)
+    first = P.evaluate(model, ref, "ddpm", protocol=SMALL, by_step=True)
     files = list((tmp_path / "results").glob("*.pt"))
-    assert len(files) == 1
+    assert len(files) == 2  # with the trace, and the rows alone under the plain key
     monkeypatch.setattr(P, "samples", lambda *a, **k: pytest.fail("recomputed"))
-    again = P.evaluate(model, ref, "ddpm", protocol=SMALL)
+    again = P.evaluate(model, ref, "ddpm", protocol=SMALL, by_step=True)
     pd.testing.assert_frame_equal(first, again)
     assert again.attrs["chamfer_by_step"] == first.attrs["chamfer_by_step"]
+    plain = P.evaluate(model, ref, "ddpm", protocol=SMALL)  # the same rows, not sampled again
+    pd.testing.assert_frame_equal(first, plain)
+    assert "chamfer_by_step" not in plain.attrs
+
+
+def test_the_trace_is_computed_only_when_asked(ref, dino, tmp_path, monkeypatch):
+    model, _ = train(TINY, data=dino)
+    calls = []
+    chamfer = P.metrics.chamfer_distance
+    monkeypatch.setattr(P.metrics, "chamfer_distance", lambda *a: calls.append(1) or chamfer(*a))
+    plain = P.evaluate(model, ref, "ddim", 4, protocol=SMALL)
+    assert "chamfer_by_step" not in plain.attrs and len(calls) == len(SMALL.seeds)  # x_0 only
+    traced = P.evaluate(model, ref, "ddim", 4, protocol=SMALL, by_step=True)
+    pd.testing.assert_frame_equal(plain, traced)  # asking for the trace samples again: same rows
+    assert [len(c) for c in traced.attrs["chamfer_by_step"]] == [5] * len(SMALL.seeds)
+    assert [c[-1] for c in traced.attrs["chamfer_by_step"]] == list(traced["chamfer"])
 
 
 def test_the_key_sees_model_sampler_steps_protocol_and_reference(ref, dino):
@@ -164,11 +180,12 @@ def test_a_flow_model_is_sampled_by_its_ode(ref, tmp_path):
                              torch.Generator().manual_seed(1))  # fmt: skip
         assert len(run) == 5 and all(torch.equal(a, b) for a, b in zip(run, direct, strict=True))
     assert len(P.samples(velocity, 0, "euler", protocol=SMALL)) == velocity.T + 1  # default T
-    df = P.evaluate(velocity, ref, "heun", 4, protocol=SMALL)
+    df = P.evaluate(velocity, ref, "heun", 4, protocol=SMALL, by_step=True)
     assert list(df.index) == list(SMALL.seeds) and len(df.attrs["chamfer_by_step"][0]) == 5
     assert P.scores(P.samples(velocity, 0, "heun", 4, SMALL)[-1], ref, SMALL) == df.loc[0].to_dict()
     P.evaluate(velocity, ref, "euler", 4, protocol=SMALL)
-    assert len(list((tmp_path / "results").glob("*.pt"))) == 2
+    # heun with its trace and without, euler: the two methods are cached apart
+    assert len(list((tmp_path / "results").glob("*.pt"))) == 3
     for sampler, opts in (("ddpm", {}), ("ddim", {}), ("euler", {"eta": 0.5})):
         with pytest.raises(ValueError, match="sampler|eta"):
             P.samples(velocity, 0, sampler, 4, SMALL, **opts)

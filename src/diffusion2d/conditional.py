@@ -24,7 +24,6 @@ also runs with one's own guided prediction (the exercise's ``guided_eps``).
 """
 
 import dataclasses
-import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -48,6 +47,7 @@ from .protocol import (
     scores,
 )
 from .samplers import SAMPLERS, sample
+from .stats import decimals
 from .training import TrainConfig, split_for
 
 # the modules whose code determines a result here (besides the model's weights)
@@ -256,12 +256,6 @@ def ratio(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _places(half: float, percent: bool) -> int:
-    """The decimals ``protocol.format_interval`` gives a half-width (a share in percent: 2 less)."""
-    places = 3 if half <= 0 else min(4, max(3, 1 - math.floor(math.log10(half))))
-    return places - 2 if percent else places
-
-
 def measures(results: Mapping[str, pd.DataFrame], metrics: Sequence[str],
              percent: Sequence[str] = ("frac_copies", "frac_close")) -> pd.DataFrame:
     """A row per metric (named as in ``protocol.METRICS``), a column per result: ``"mean ±
@@ -273,7 +267,7 @@ def measures(results: Mapping[str, pd.DataFrame], metrics: Sequence[str],
         scale, unit = (100, "%") if m in percent else (1, "")
         cells = [interval(df, m) for df in results.values()]  # (mean, low, high) each
         cells = [(scale * mean, scale * (hi - lo) / 2) for mean, lo, hi in cells]
-        places = max(_places(half / scale, m in percent) for _, half in cells)
+        places = max(decimals(half / scale, m in percent) for _, half in cells)
         least = f"<{10.0**-places:.{places}f}{unit}"
 
         def text(v: float, places=places, unit=unit, least=least) -> str:

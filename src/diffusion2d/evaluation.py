@@ -58,7 +58,8 @@ def chamfer_by_step(df: pd.DataFrame) -> pd.DataFrame:
     the mean Chamfer distance of x_t over the seeds and its interval (``mean``, ``lo``, ``hi``)."""
     by_step = df.attrs.get("chamfer_by_step")
     if not by_step:
-        raise ValueError("df has no attrs['chamfer_by_step']: pass a protocol.evaluate result")
+        raise ValueError("df has no attrs['chamfer_by_step']: pass a result of "
+                         "protocol.evaluate(..., by_step=True)")
     mean, half = P.mean_interval(by_step, df.attrs.get("confidence", 0.95))  # (T+1,) each
     t = pd.Index(np.arange(len(mean) - 1, -1, -1), name="t")
     return pd.DataFrame({"mean": mean, "lo": mean - half, "hi": mean + half}, index=t)

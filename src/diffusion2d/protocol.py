@@ -2,23 +2,19 @@
 
 Sample quality (:func:`evaluate`): a sampler (a trained model or the exact denoiser; DDPM, DDIM,
 Euler or Heun; a number of steps; DDIM's ``eta``, DDPM's ``variance``; a flow-matching
-``VelocityMLP`` with Euler or Heun, :func:`flow.flow_sample`) draws ``num_samples`` points
-for each seed s of :class:`Protocol`
-(``torch.Generator().manual_seed(s)``), scored by the ``METRICS`` against the dino's split
-(:class:`Reference`). Tables give the mean over the seeds with a Student-t ``confidence``
-interval; :func:`compare` says "A beats B" only when the intervals do not overlap; :func:`baseline`
-scores reference samplers. Results are cached, keyed by the model's weights, the sampler, the
-protocol, the reference and the code. Losses: L_simple (DDPM eq. 14) on the fixed batches of the
-training curves (:func:`split_losses`).
+``VelocityMLP`` with Euler or Heun, :func:`flow.flow_sample`) draws ``num_samples`` points for
+each seed s of :class:`Protocol` (``torch.Generator().manual_seed(s)``), scored by the
+``METRICS`` against the dino's split (:class:`Reference`); on request, also every x_t of the run
+(``by_step``). Tables give the mean over the seeds with a Student-t ``confidence`` interval;
+:func:`compare` says "A beats B" only when the intervals do not overlap (both from :mod:`stats`,
+re-exported here); :func:`baseline` scores reference samplers. Results are cached, keyed by the
+model's weights, the sampler, the protocol, the reference and the code. Losses: L_simple (DDPM
+eq. 14) on the fixed batches of the training curves (:func:`split_losses`).
 """
 
 import dataclasses
-import functools
-import math
 from dataclasses import dataclass
 
-import mpmath
-import numpy as np
 import pandas as pd
 import torch
 
@@ -27,6 +23,14 @@ from .cache import cached, digest, model_digest, result_key
 from .flow import METHODS as FLOW_SAMPLERS
 from .flow import VelocityMLP, flow_sample
 from .samplers import VARIANCES, sample
+from .stats import (  # noqa: F401 - re-exported: chapters and tests call them as protocol.*
+    cell,
+    compare,
+    format_interval,
+    interval,
+    mean_interval,
+    t_quantile,
+)
 from .training import TrainConfig, batch_losses, loss_batches, split_for
 from .utils import check_points, check_positive_int, torch_threads
 
@@ -150,24 +154,30 @@ def _key(model, sampler: str, num_steps: int | None, ref: Reference, protocol: P
 
 
 def evaluate(model, ref: Reference, sampler: str = "ddpm", num_steps: int | None = None,
-             protocol: Protocol = PROTOCOL, *, eta: float = 0.0,
-             variance: str = "beta") -> pd.DataFrame:
+             protocol: Protocol = PROTOCOL, *, eta: float = 0.0, variance: str = "beta",
+             by_step: bool = False) -> pd.DataFrame:
     """Score ``model`` under the protocol: one row per seed, one column per metric; ``eta``
-    (DDIM) and ``variance`` (DDPM) as in :func:`samplers.sample`.
+    (DDIM) and ``variance`` (DDPM) as in :func:`samplers.sample`. With ``by_step``,
     ``df.attrs["chamfer_by_step"]`` holds, per seed, the Chamfer distance of every x_t of the run
-    to all dino points (x_T first, x_0 last)."""
+    to all dino points (x_T first, x_0 last); the rows are the same either way."""
     opts = options(sampler, eta, variance)
+    key = _key(model, sampler, num_steps, ref, protocol, **opts)
 
-    def run() -> dict:
+    def run(trace: bool) -> dict:
         rows, by_step = [], []
         for seed in protocol.seeds:
             xs = samples(model, seed, sampler, num_steps, protocol, **opts)  # x_T ... x_0
             rows.append(scores(xs[-1], ref, protocol))
-            with torch_threads(1):
-                by_step.append([metrics.chamfer_distance(x, ref.all) for x in xs])
-        return {"rows": rows, "chamfer_by_step": by_step}
+            if trace:
+                with torch_threads(1):
+                    by_step.append([metrics.chamfer_distance(x, ref.all) for x in xs])
+        return {"rows": rows, "chamfer_by_step": by_step} if trace else {"rows": rows}
 
-    result = cached(_key(model, sampler, num_steps, ref, protocol, **opts), run)
+    if not by_step:
+        return _frame(cached(key, lambda: run(False))["rows"], protocol)
+    result = cached(_key(model, sampler, num_steps, ref, protocol, by_step=True, **opts),
+                    lambda: run(True))
+    cached(key, lambda: {"rows": result["rows"]})  # the same rows: no second run without
     return _frame(result["rows"], protocol, chamfer_by_step=result["chamfer_by_step"])
 
 
@@ -210,60 +220,6 @@ def _frame(rows: list[dict], protocol: Protocol, **attrs) -> pd.DataFrame:
     df = pd.DataFrame(rows, index=pd.Index(protocol.seeds, name="seed"))
     df.attrs.update(confidence=protocol.confidence, **attrs)
     return df
-
-
-@functools.cache  # a root search of about 13 ms; tables and comparisons ask for the same few
-def t_quantile(p: float, dof: int) -> float:
-    """The p-quantile of Student's t with ``dof`` degrees of freedom (p > 0.5), solved from its
-    CDF 1 - I_x(dof/2, 1/2) / 2 with x = dof / (dof + q^2) (mpmath, a dependency of torch)."""
-    if not 0.5 < p < 1.0 or dof < 1:
-        raise ValueError(f"t_quantile needs 0.5 < p < 1 and dof >= 1, got p={p}, dof={dof}")
-
-    def tail(q):
-        return mpmath.betainc(dof / 2, 0.5, 0, dof / (dof + q * q), regularized=True) / 2 - (1 - p)
-
-    return float(mpmath.findroot(tail, (mpmath.mpf("1e-9"), mpmath.mpf(1000)), solver="bisect"))
-
-
-def mean_interval(values, confidence: float = 0.95):
-    """``(mean, half-width)`` of the Student-t interval of the mean over axis 0 (the seeds)."""
-    v = np.asarray(values, dtype=float)
-    n = v.shape[0]
-    half = t_quantile(0.5 + confidence / 2, n - 1) * v.std(0, ddof=1) / math.sqrt(n)
-    return v.mean(0), half
-
-
-def interval(df: pd.DataFrame, metric: str) -> tuple[float, float, float]:
-    """``(mean, low, high)`` of ``metric`` over the seeds: the mean and its Student-t interval."""
-    mean, half = map(float, mean_interval(df[metric].to_numpy(), df.attrs.get("confidence", 0.95)))
-    return mean, mean - half, mean + half
-
-
-def compare(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> int:
-    """-1 if A is lower than B with non-overlapping intervals, +1 if higher, 0 if they overlap."""
-    (_, a_lo, a_hi), (_, b_lo, b_hi) = interval(a, metric), interval(b, metric)
-    return -1 if a_hi < b_lo else 1 if a_lo > b_hi else 0
-
-
-def format_interval(mean: float, half: float, percent: bool = False) -> str:
-    """``"mean ± half"`` with the half-width to two significant digits and the mean to the same
-    decimal place (at least 3, at most 4 decimals; scientific notation below 1e-3); with
-    ``percent``, a share in percent rounded alike: 0.0790 ± 0.0038 as ``"7.90% ± 0.38%"``; a
-    half-width below the last decimal as ``"± <0.0001"``."""
-    scale, unit = (100, "%") if percent else (1, "")
-    if 0 < abs(mean) < 1e-3:
-        return f"{scale * mean:.2g}{unit} ± {scale * half:.1g}{unit}"
-    decimals = 3 if half <= 0 else min(4, max(3, 1 - math.floor(math.log10(half))))
-    decimals -= 2 if percent else 0
-    shown = f"{scale * half:.{decimals}f}" if round(scale * half, decimals) or half <= 0 else (
-        f"<{10.0**-decimals:.{decimals}f}")  # a half-width that rounds to 0 is not 0
-    return f"{scale * mean:.{decimals}f}{unit} ± {shown}{unit}"
-
-
-def cell(df: pd.DataFrame, metric: str) -> str:
-    """``"mean ± half-width"`` of one metric, as tables and prose print it."""
-    mean, lo, hi = interval(df, metric)
-    return format_interval(mean, (hi - lo) / 2)
 
 
 def table(results: dict[str, pd.DataFrame], columns: tuple[str, ...] = ("chamfer", "mmd2"),
