@@ -211,6 +211,38 @@ def test_a_second_process_waits_for_the_training_and_loads_it(tmp_path, dino, mo
     assert len(list(tmp_path.glob("*.pt"))) == 1 and set(done[0]) == {"a"}
 
 
+def test_a_model_stored_while_the_pool_trains_loads_at_once(tmp_path, dino, monkeypatch):
+    """A chapter that needs one model of the pool loads it as soon as the pool has stored it,
+    while the pool still holds the lock for the others (here the test is the pool)."""
+    import threading
+
+    from diffusion2d.training import train
+
+    assert cache_mod.stored(TINY, dino, tmp_path) is None  # missing, and no one is training
+    model, history = train(TINY, data=dino, progress=False)
+    monkeypatch.setattr(cache_mod, "train", lambda *a, **k: pytest.fail("trained by the waiter"))
+    loaded, done = [], threading.Event()
+
+    def chapter():
+        loaded.append(cache_mod.load_or_train(TINY, data=dino, directory=tmp_path))
+        done.set()
+
+    with cache_mod.training_lock(tmp_path):
+        waiter = threading.Thread(target=chapter)
+        waiter.start()
+        assert not done.wait(1.0) and not loaded  # the file is not there: it waits
+        cache_mod._store(TINY, dino, model, history, tmp_path)  # the pool stores this one
+        assert done.wait(120)  # ... and the chapter has it while the lock is still held
+        assert cache_mod._training_elsewhere(tmp_path)
+    waiter.join()
+    assert loaded[0][1] == history and all(torch.equal(a, b) for a, b in zip(
+        loaded[0][0].state_dict().values(), model.state_dict().values(), strict=True))
+    assert not cache_mod._training_elsewhere(tmp_path)
+    path = next(tmp_path.glob("*.pt"))
+    path.write_bytes(b"not a checkpoint")
+    assert cache_mod.stored(TINY, dino, tmp_path) is None  # unusable: retrained under the lock
+
+
 def test_a_conditional_model_trains_alone_and_is_stored(tmp_path, monkeypatch):
     """stack.train_many refuses class-conditional and step-budget configs: the pool trains each
     alone with training.train, stores it under its own key and loads it back."""

@@ -17,7 +17,9 @@ extension
    in its own kernel, as myst-nb would: same working directory, timeout and error policy), the
    slowest of the last build first (its times are kept in ``<cache>.prerun-seconds.json``, but
    not of a chapter that started while the pool trained, which may have waited for it; a chapter
-   with no time goes first), so that they finish together, and stores the results in the cache.
+   with no time goes first, those of ``prerun_first`` before the others: in a fresh clone, the
+   slowest chapters, named in the configuration), so that they finish together, and stores the
+   results in the cache.
    Each kernel is forked from one process that has imported ``prerun_preload`` (torch, pandas,
    ``diffusion2d`` and its plotting, ipykernel; see ``forkkernel.py``): about 2.5 s less per
    chapter; ``prerun_preload: []`` starts them as myst-nb would. The kernels share the cores:
@@ -75,6 +77,13 @@ def _notebooks(app, env, docnames):
     return found
 
 
+def rank(docname: str, cells: int, seconds: dict[str, float], first: set[str]) -> tuple:
+    """The sort key of a chapter to execute: the slowest of the last build (``seconds``) first;
+    before them, those with no time, of which the chapters of ``first`` (``prerun_first``: the
+    slowest, for a fresh clone), then the most ``cells``."""
+    return -seconds.get(docname, math.inf), docname not in first, -cells
+
+
 def _execute(nb, cwd: str, timeout: int | None, allow_errors: bool, training=None):
     """``(whether ``training`` was still running at the start, jupyter-cache's ExecutionResult)``"""
     overlapped = training is not None and training.poll() is None
@@ -113,7 +122,8 @@ def _prerun(app, env, docnames) -> None:
         seconds = json.loads(timings.read_text())
     except (OSError, ValueError):
         seconds = {}
-    missing.sort(key=lambda item: (-seconds.get(item[0], math.inf), -len(item[2].cells)))
+    first = set(app.config.prerun_first)
+    missing.sort(key=lambda item: rank(item[0], len(item[2].cells), seconds, first))
     size = app.config.prerun_workers or os.cpu_count() or 1  # of the pool, however many run
     workers = max(1, min(len(missing), size))
     # per kernel, from the pool's size, not from how many chapters are missing: a chapter's
@@ -159,5 +169,6 @@ def setup(app):
     app.add_config_value("prerun_workers", 0, "env", types=[int])
     app.add_config_value("prerun_train", TRAIN, "env", types=[str])
     app.add_config_value("prerun_preload", PRELOAD, "env", types=[list])
+    app.add_config_value("prerun_first", [], "env", types=[list])
     app.connect("env-before-read-docs", _prerun)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -18,6 +18,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -99,29 +100,67 @@ def cache_key(config: TrainConfig, data: torch.Tensor) -> str:
 
 def load_or_train(config: TrainConfig, data: torch.Tensor | None = None,
                   directory: str | os.PathLike | None = None, progress: bool | None = None):
-    """``(model, history)`` for ``config``: from the cache when valid, else trained and stored
-    (under the :func:`training_lock`: a model another process is training is loaded, not trained
-    again)."""
+    """``(model, history)`` for ``config``: from the cache when valid (as soon as another process
+    training it has stored it, :func:`stored`), else trained and stored (under the
+    :func:`training_lock`: a model another process is training is loaded, not trained again)."""
     data = load_datasaurus(config.dataset) if data is None else data
     directory = Path(directory or cache_dir())
+    found = stored(config, data, directory)
+    if found is not None:
+        return found
     with training_lock(directory):
         return _load_or_train(config, data, directory, progress)
+
+
+def stored(config: TrainConfig, data: torch.Tensor | None = None,
+           directory: str | os.PathLike | None = None):
+    """``(model, history)`` for ``config`` from the cache, without training: while another process
+    holds the :func:`training_lock` (the build's pool), it waits for this model's file, checked
+    every 0.2 s, not for the whole pool. ``None`` if the file is missing (or unusable) and no
+    process is training."""
+    data = load_datasaurus(config.dataset) if data is None else data
+    directory = Path(directory or cache_dir())
+    key = cache_key(config, data)
+    path = directory / f"{key}.pt"
+    while not path.is_file() and _training_elsewhere(directory):
+        time.sleep(0.2)
+    return _load(config, key, path) if path.is_file() else None
+
+
+def _training_elsewhere(directory: Path) -> bool:
+    """Whether another open handle holds the training lock (without ``flock``: never)."""
+    if fcntl is None or not (directory / ".training.lock").is_file():
+        return False
+    with open(directory / ".training.lock", "a") as handle:  # closing releases a lock taken here
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+
+
+def _load(config: TrainConfig, key: str, path: Path, warn: bool = False):
+    """``(model, history)`` from the cache file ``path``, or ``None`` if it is unusable."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if blob.get("key") != key or blob.get("config") != dataclasses.asdict(config):
+            raise ValueError("key or config in the file does not match its name")
+        model = build_model(config)
+        model.load_state_dict(blob["state_dict"])
+        return model.eval(), TrainHistory(**blob["history"])
+    except Exception as err:  # noqa: BLE001 - any unreadable file is retrained
+        if warn:
+            warnings.warn(f"model cache file {path} is unusable ({err}); retraining", stacklevel=3)
+        return None
 
 
 def _load_or_train(config: TrainConfig, data: torch.Tensor, directory: Path, progress):
     """:func:`load_or_train` for a caller that holds the lock (or a worker of one that does)."""
     key = cache_key(config, data)
     path = directory / f"{key}.pt"
-    if path.is_file():
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            if blob.get("key") != key or blob.get("config") != dataclasses.asdict(config):
-                raise ValueError("key or config in the file does not match its name")
-            model = build_model(config)
-            model.load_state_dict(blob["state_dict"])
-            return model.eval(), TrainHistory(**blob["history"])
-        except Exception as err:  # noqa: BLE001 - any unreadable file is retrained
-            warnings.warn(f"model cache file {path} is unusable ({err}); retraining", stacklevel=2)
+    found = _load(config, key, path, warn=True) if path.is_file() else None
+    if found is not None:
+        return found
     return _store(config, data, *train(config, data=data, progress=progress), directory)
 
 

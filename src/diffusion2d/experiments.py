@@ -14,7 +14,7 @@ import math
 import pandas as pd
 import torch
 
-from .cache import load_or_train_many, plan
+from .cache import load_or_train_many, plan, stored
 from .data import load_datasaurus
 from .metrics import gaussian_kl, nearest_neighbour_distances
 from .model import FourierFeatures, TimeEmbedding
@@ -284,10 +284,13 @@ def fused_adamw() -> bool:
 
 def load_experiment(name: str):
     """``(model, history)`` of one model of ``POOL``: the first call trains all of ``POOL`` at once
-    (:func:`cache.load_or_train_many`, one process per core); later calls only load."""
+    (:func:`cache.load_or_train_many`, one process per core); later calls only load. While
+    another process trains the pool, it returns as soon as this model is stored
+    (:func:`cache.stored`)."""
     if name not in POOL:
         raise ValueError(f"unknown experiment {name!r}; choose one of {', '.join(POOL)}")
-    return load_or_train_many(POOL)[name]
+    found = stored(POOL[name])
+    return found if found is not None else load_or_train_many(POOL)[name]
 
 
 def load_all() -> dict[str, tuple]:
