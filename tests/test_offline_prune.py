@@ -24,7 +24,7 @@ KEPT = [
     "mathjax/ui/menu.js",
     "scripts/bootstrap.js",
     "vendor/fontawesome/webfonts/fa-solid-900.woff2",
-    "vendor/fontawesome/webfonts/fa-solid-900.ttf",  # named by the theme's stylesheet
+    "vendor/fontawesome/webfonts/fa-brands-400.ttf",  # a stylesheet's only source of that font
 ]
 DROPPED = [
     "mathjax/tex-svg.js",
@@ -39,15 +39,30 @@ DROPPED = [
     "scripts/fontawesome.js.map",
     "styles/theme.css.map",
     "locales/de/LC_MESSAGES/booktheme.mo",
+    "mathjax/input/tex/extensions/all-packages.js",
+    "mathjax/input/mml/extensions/mml3.js",
+    "vendor/fontawesome/webfonts/fa-solid-900.ttf",  # a fallback after the woff2
 ]
+THEME_CSS = (  # as pydata-sphinx-theme writes it (minified), plus a font with no woff2
+    '@font-face{font-display:block;font-family:Font Awesome\\ 6 Free;font-weight:900;src:url('
+    '../vendor/fontawesome/webfonts/fa-solid-900.woff2) format("woff2"),url(../vendor/fontawes'
+    'ome/webfonts/fa-solid-900.ttf) format("truetype")}\n'
+    '@font-face{font-family:Brands;src:url(../vendor/fontawesome/webfonts/fa-brands-400.ttf) '
+    'format("truetype")}'
+)
 
 
 def test_prune_keeps_what_pages_load_and_drops_the_rest(tmp_path):
     for name in KEPT + DROPPED:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x" * 10)
+    (tmp_path / "styles" / "theme.css").write_text(THEME_CSS)
     freed = offline.prune_static(tmp_path, "tex-chtml.js")
     assert freed == 10 * len(DROPPED)
+    css = (tmp_path / "styles" / "theme.css").read_text()
+    assert css == THEME_CSS.replace(',url(../vendor/fontawesome/webfonts/fa-solid-900.ttf) '
+                                    'format("truetype")', "")
+    assert "fa-solid-900.woff2" in css and "fa-brands-400.ttf" in css
     assert all((tmp_path / name).is_file() for name in KEPT)
     assert not any((tmp_path / name).exists() for name in DROPPED)
     assert not (tmp_path / "mathjax" / "adaptors").exists()  # emptied folders go too

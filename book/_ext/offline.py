@@ -8,7 +8,7 @@ extension drops Thebe's assets from every page; it also drops exact duplicate <s
 
 It also ships only what pages can load. sphinx-mathjax-offline copies all of MathJax (24 MB: every
 combined bundle, SVG output, Node adaptors) into `_static/mathjax`, but pages load one bundle
-(`mathjax_path`, tex-chtml.js) and, from it, only: the CHTML web fonts, TeX and MathML extensions
+(`mathjax_path`, tex-chtml.js) and, from it, only: the CHTML web fonts, TeX extensions
 (autoload) and what MathJax's context menu loads on demand (a11y, the speech rule engine `sre`,
 ui). After the build (and after that copy) the rest is deleted, as are source maps (`*.map`),
 which only browser developer tools fetch. The speech rule engine keeps its English rules and
@@ -19,7 +19,10 @@ The theme's icons need no script either: pydata-sphinx-theme's stylesheet alread
 with the Font Awesome web fonts (woff2), so `scripts/fontawesome.js` (1.5 MB, which would turn
 every icon into inline SVG) is dropped from every page and from the site, as is
 `_static/locales` (the theme's gettext catalogs, used while building, never by a page). The
-fonts' TrueType fallbacks stay: browsers take the woff2, but the stylesheet names both.
+stylesheet names each font as woff2 and, after it, as a TrueType fallback for browsers without
+woff2 (none that runs this site's scripts): the fallbacks (0.7 MB) leave the stylesheet and the
+site. Of MathJax's TeX extensions, `all-packages.js` goes too (autoload requests a package's own
+file), and the MathML input's extensions (the pages' input is TeX).
 
 Assets from a CDN are NOT silently removed here: the site tests (tests/site/) report them, and
 the fix belongs in the configuration (e.g. myst-nb `nb_ipywidgets_js: {}`) or in the page
@@ -33,10 +36,11 @@ import shutil
 from pathlib import Path
 
 # What a page's MathJax bundle loads or can load later, relative to _static/mathjax/
-MATHJAX_ON_DEMAND = (
-    "output/chtml/fonts/woff-v2", "input/tex/extensions", "input/mml/extensions", "a11y", "sre",
-    "ui",
-)
+MATHJAX_ON_DEMAND = ("output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y", "sre", "ui")
+# ... but not every TeX package in one file: autoload requests a package's own file
+MATHJAX_NEVER = ("input/tex/extensions/all-packages.js",)
+# a stylesheet's TrueType fallback after its woff2 (which every browser that runs the site takes)
+TTF_FALLBACK = re.compile(r',\s*url\(([^()]+\.ttf)\)\s*format\("truetype"\)')
 SRE_LOCALES = ("base.json", "en.json", "nemeth.json")  # _static/mathjax/sre/mathmaps/
 UNUSED = ("scripts/fontawesome.js", "locales")  # relative to _static/
 FONTAWESOME_SCRIPT = re.compile(r'[ \t]*<script defer src="[./]*_static/scripts/fontawesome\.js'
@@ -101,7 +105,8 @@ def prune_static(static: Path, mathjax_entry: str) -> int:
         if not (mathjax / mathjax_entry).is_file():
             raise FileNotFoundError(f"mathjax_path: no {mathjax / mathjax_entry}")
         for path in sorted(mathjax.rglob("*"), reverse=True):  # children before parents
-            if any(path == k or k in path.parents for k in keep):
+            never = any(path == mathjax / n for n in MATHJAX_NEVER)
+            if not never and any(path == k or k in path.parents for k in keep):
                 continue
             if path.is_dir() and any(k.is_relative_to(path) for k in keep):
                 continue  # a parent of something kept
@@ -115,7 +120,24 @@ def prune_static(static: Path, mathjax_entry: str) -> int:
         drop(static / name)
     for path in static.rglob("*.map"):
         drop(path)
+    for font in drop_font_fallbacks(static):
+        drop(font)
     return freed
+
+
+def drop_font_fallbacks(static: Path) -> list[Path]:
+    """Remove the TrueType fallbacks (``url(...ttf) format("truetype")`` after a woff2) from the
+    stylesheets under ``static``; return the .ttf files that no stylesheet names any more."""
+    named, dropped = set(), set()
+    for css in static.rglob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        fallbacks = {(css.parent / m.group(1)).resolve() for m in TTF_FALLBACK.finditer(text)}
+        if fallbacks:
+            text = TTF_FALLBACK.sub("", text)
+            css.write_text(text, encoding="utf-8")
+            dropped |= fallbacks
+        named |= {(css.parent / u).resolve() for u in re.findall(r"url\(([^()]+\.ttf)\)", text)}
+    return sorted(p for p in dropped - named if p.is_file())
 
 
 def drop_fontawesome_script(outdir: Path) -> int:
