@@ -127,9 +127,10 @@ def test_prior_kl_control_variate_is_unbiased_and_resolves(dino):
 
 
 def test_training_summary_and_fused_flag():
-    h = TrainHistory(epochs=[1], train_loss=[1.0], test_loss=[1.0], seconds=12.34)
+    h = TrainHistory(epochs=[1], train_loss=[1.0], test_loss=[1.0], seconds=99.0,
+                     cpu_seconds=12.34)  # the wall clock of a busy machine: not shown
     df = E.training_summary({"v3": (None, h)})
-    assert df.loc["v3", "seconds"] == 12.3 and df.loc["v3", "threads"] == 1
+    assert df.loc["v3", "CPU seconds"] == 12.3 and df.loc["v3", "threads"] == 1
     assert df.loc["v3", "gradient steps"] == 2000 * math.ceil(121 * 6 / 256)
     assert isinstance(E.fused_adamw(), bool)
 
@@ -157,6 +158,6 @@ def test_short_titles_and_workshop_split_copies(dino):
 
 
 def test_training_summary_time_per_step():
-    h = TrainHistory(epochs=[1], train_loss=[1.0], test_loss=[1.0], seconds=12.0)
+    h = TrainHistory(epochs=[1], train_loss=[1.0], test_loss=[1.0], cpu_seconds=12.0)
     df = E.training_summary({"v3": (None, h)})
     assert df.loc["v3", "ms per step"] == round(12000 / df.loc["v3", "gradient steps"], 2)

@@ -36,13 +36,15 @@ def test_a_stack_trains_each_model_bit_for_bit_as_alone(dino):
         assert history.epochs == alone_history.epochs, name
         assert history.train_loss == alone_history.train_loss, name
         assert history.test_loss == alone_history.test_loss, name
-        assert not model.training and history.seconds > 0
+        assert not model.training and history.seconds > 0 and history.cpu_seconds > 0
 
 
 def test_a_stack_of_one(dino):
     config = MIXED["x0, cosine, seed 1"]
     (model, history), = train_many([config], [dino], progress=False)
     alone, alone_history = train(config, data=dino, progress=False)
+    for h in (history, alone_history):  # one thread: no more CPU time than wall time
+        assert 0 < h.cpu_seconds <= h.seconds + 0.05
     assert same_weights(model, alone) and history.train_loss == alone_history.train_loss
 
 

@@ -262,7 +262,7 @@ def workshop_split_copies(data, repeats: int = 6, seed: int = 0) -> float:
 def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
     """A row per model of ``runs`` ({name: (model, history)}): the stack it trains in on a cold
     build (:func:`cache.plan`; models with one number train together), its gradient steps and
-    timings."""
+    the CPU time of its training (``history.cpu_seconds``), in all and per step."""
     stack = {name: i for i, names in enumerate(plan({n: POOL[n] for n in runs}), 1)
              for name in names}  # trained together in a cold build (cache.plan)
     rows = {}
@@ -272,8 +272,8 @@ def training_summary(runs: dict[str, tuple]) -> pd.DataFrame:
         rows[name] = {"stack": stack[name], "epochs": cfg.epochs if cfg.steps is None else "–",
                       "threads": cfg.threads,
                       "gradient steps": steps,
-                      "seconds": round(h.seconds, 1),
-                      "ms per step": round(1000 * h.seconds / steps, 2)}
+                      "CPU seconds": round(h.cpu_seconds, 1),
+                      "ms per step": round(1000 * h.cpu_seconds / steps, 2)}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
 
 

@@ -110,8 +110,8 @@ def _trunk(h: torch.Tensor, p: dict[str, torch.Tensor], num_blocks: int, eps: fl
 def train_many(configs: list[TrainConfig], datas: list[torch.Tensor] | None = None,
                progress: bool | None = None) -> list[tuple]:
     """``[(model, history)]`` of ``configs`` (sharing one :func:`signature`), trained together;
-    ``datas`` replace their Datasaurus shapes. ``history.seconds`` is each model's share of the
-    time. Models are returned in eval mode."""
+    ``datas`` replace their Datasaurus shapes. ``history.seconds`` and ``cpu_seconds`` are each
+    model's share of the time. Models are returned in eval mode."""
     configs = list(configs)
     datas = [load_datasaurus(c.dataset) for c in configs] if datas is None else list(datas)
     if not configs or len(datas) != len(configs):
@@ -128,7 +128,7 @@ def train_many(configs: list[TrainConfig], datas: list[torch.Tensor] | None = No
                          "and the number of training points")
     cfg = configs[0]
     progress = sys.stderr.isatty() if progress is None else progress
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     with torch_threads(cfg.threads):
         runs = [_Run(c, d) for c, d in zip(configs, datas, strict=True)]
         models = [r.model for r in runs]
@@ -162,6 +162,7 @@ def train_many(configs: list[TrainConfig], datas: list[torch.Tensor] | None = No
     _copy_back(trunk, models)
     for r in runs:
         r.history.seconds = (time.perf_counter() - start) / len(runs)
+        r.history.cpu_seconds = (time.process_time() - start_cpu) / len(runs)
     return [(r.model.eval(), r.history) for r in runs]
 
 

@@ -107,12 +107,15 @@ class TrainConfig:
 
 @dataclass
 class TrainHistory:
-    """Losses per evaluation: ``epochs[i]`` with ``train_loss[i]`` and ``test_loss[i]``."""
+    """Losses per evaluation: ``epochs[i]`` with ``train_loss[i]`` and ``test_loss[i]``; the
+    training's wall-clock ``seconds`` and ``cpu_seconds``, the CPU time of its process
+    (``time.process_time``), which other jobs sharing the cores barely change."""
 
     epochs: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     def record(self, epoch: int, losses: dict[str, float]) -> None:
         """Append one evaluation (:func:`batch_losses`) after ``epoch``."""
@@ -260,7 +263,7 @@ def train(
     config = with_budget(config, len(train_x))  # the epochs of its steps
     if progress is None:
         progress = sys.stderr.isatty()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     with torch_threads(config.threads):
         torch.manual_seed(config.seed)
         model = build_model(config)
@@ -296,4 +299,5 @@ def train(
                 bar.set_postfix(train=losses["train"], test=losses["held-out"])
     model.eval()
     history.seconds = time.perf_counter() - start
+    history.cpu_seconds = time.process_time() - start_cpu
     return model, history
