@@ -255,7 +255,7 @@ def _one(metric, values):
     return df
 
 
-def test_measures_one_format_per_row_and_shares_in_percent():
+def test_measures_print_cells_as_the_glue_and_shares_in_percent():
     results = {"a": pd.concat([_one("nn_mean", [0.0512, 0.0513, 0.0514]),
                                _one("frac_copies", [0.40, 0.41, 0.42]),
                                _one("train_coverage", [0.0045, 0.0046, 0.0044])], axis=1),
@@ -268,9 +268,12 @@ def test_measures_one_format_per_row_and_shares_in_percent():
     assert list(table.index) == ["NN distance", "near-copies", "train coverage"]
     assert list(table.columns) == ["a", "b"]
     nn, copies, train = (table.loc[r].tolist() for r in table.index)
-    assert nn == ["0.0513 ± 0.0002", "0.0003 ± <0.0001"]  # one number of decimals per row
-    assert all(c.endswith("%") and c.count("%") == 2 for c in copies)
-    assert copies[0].startswith("41.00% ± ") and copies[1].startswith("99.50% ± ")
+    assert nn == ["0.0513 ± 0.0002", "0.0003 ± <0.0001"]  # below 1e-3: the row's decimals
+    # every other cell as the prose's glue prints it (protocol.format_interval)
+    for j, df in enumerate(results.values()):
+        mean, lo, hi = P.interval(df, "frac_copies")
+        assert copies[j] == P.format_interval(mean, (hi - lo) / 2, percent=True)
+    assert copies[0] == "41.0% ± 2.5%" and copies[1].startswith("99.50% ± ")
     assert train == ["0.0045 ± 0.0002", "<0.0001"]  # no 1.0e-08, no scientific notation
 
 

@@ -43,6 +43,7 @@ from .protocol import (
     _frame,
     cell,
     compare,
+    format_interval,
     interval,
     scores,
 )
@@ -256,23 +257,33 @@ def ratio(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _shown(mean: float, half: float, places: int, percent: bool) -> str:
+    """One cell of :func:`measures`: ``protocol.format_interval``'s text, or for a mean below 1e-3
+    the text with ``places`` decimals."""
+    if not 0 < abs(mean) < 1e-3:
+        return format_interval(mean, half, percent)
+    scale, unit = (100, "%") if percent else (1, "")
+    least = f"<{10.0**-places:.{places}f}{unit}"
+    if not (round(scale * mean, places) or round(scale * half, places)):
+        return least
+
+    def text(v: float) -> str:
+        return f"{scale * v:.{places}f}{unit}" if round(scale * v, places) else least
+
+    return f"{text(mean)} ± {text(half)}"
+
+
 def measures(results: Mapping[str, pd.DataFrame], metrics: Sequence[str],
              percent: Sequence[str] = ("frac_copies", "frac_close")) -> pd.DataFrame:
     """A row per metric (named as in ``protocol.METRICS``), a column per result: ``"mean ±
-    half-width"`` with the decimals of ``protocol.format_interval``, the most any cell of the row
-    needs, for every cell of the row; the shares of ``percent`` in percent. A number below the
-    last decimal prints as ``"<0.0001"``; a cell whose mean and half-width both are, as that."""
+    half-width"`` as ``protocol.format_interval`` prints it, so as the prose's glue does; the
+    shares of ``percent`` in percent. A mean below 1e-3, which that would print in scientific
+    notation, takes instead the decimals the rest of its row needs: a number below the last
+    decimal prints as ``"<0.0001"``, a cell whose mean and half-width both are, as that."""
     table = {}
     for m in metrics:
-        scale, unit = (100, "%") if m in percent else (1, "")
         cells = [interval(df, m) for df in results.values()]  # (mean, low, high) each
-        cells = [(scale * mean, scale * (hi - lo) / 2) for mean, lo, hi in cells]
-        places = max(decimals(half / scale, m in percent) for _, half in cells)
-        least = f"<{10.0**-places:.{places}f}{unit}"
-
-        def text(v: float, places=places, unit=unit, least=least) -> str:
-            return f"{v:.{places}f}{unit}" if round(v, places) else least
-
-        table[METRICS[m][0]] = [least if not (round(mean, places) or round(half, places))
-                                else f"{text(mean)} ± {text(half)}" for mean, half in cells]
+        cells = [(mean, (hi - lo) / 2) for mean, lo, hi in cells]
+        places = max(decimals(half, m in percent) for _, half in cells)
+        table[METRICS[m][0]] = [_shown(mean, half, places, m in percent) for mean, half in cells]
     return pd.DataFrame(table, index=pd.Index(list(results), name="")).T
