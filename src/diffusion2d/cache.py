@@ -230,10 +230,12 @@ def plan(configs: dict[str, TrainConfig], processes: int | None = None,
     """The stacks :func:`load_or_train_many` trains ``configs`` in, when all are missing, in the
     order it hands them to ``processes`` (default the number of CPUs): names of one
     :func:`stack.signature`, split where that makes the pool finish sooner, the costliest first."""
+    if datas is None:  # each data set read once
+        sets = {d: load_datasaurus(d) for d in {cfg.dataset for cfg in configs.values()}}
+        datas = {name: sets[cfg.dataset] for name, cfg in configs.items()}
     stacks: dict[tuple, list[str]] = {}
     for name, cfg in configs.items():
-        data = datas[name] if datas else load_datasaurus(cfg.dataset)
-        key = signature(cfg, data) if stackable(cfg) else ("alone", name)
+        key = signature(cfg, datas[name]) if stackable(cfg) else ("alone", name)
         stacks.setdefault(key, []).append(name)
     parts = _balanced(stacks.values(), configs, processes or os.cpu_count() or 1)
     return sorted(parts, key=lambda names: -stack_cost([configs[n] for n in names]))
