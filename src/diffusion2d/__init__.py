@@ -30,7 +30,7 @@ Tancik et al. 2020          Fourier Features Let Networks Learn High Frequency
                             Functions in Low Dimensional Domains                       2006.10739
 Vaswani et al. 2017         Attention Is All You Need (sinusoidal embedding)           1706.03762
 Nichol & Dhariwal 2021      Improved Denoising Diffusion Probabilistic Models          2102.09672
-Lin et al. 2023             Common Diffusion Noise Schedules and Sample Steps Are
+Lin et al. 2024             Common Diffusion Noise Schedules and Sample Steps Are
                             Flawed (zero terminal SNR)                                 2305.08891
 Salimans & Ho 2022          Progressive Distillation for Fast Sampling of Diffusion
                             Models (v-prediction)                                      2202.00512

@@ -4,7 +4,7 @@ With ``x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps`` (DDPM eq. 4) any on
 ``v = sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) x_0`` (Salimans & Ho Sec. 4, App. D) gives the
 other two; ``(x_t, v)`` is ``(x_0, eps)`` rotated by the angle phi with cos phi = sqrt(alpha_bar),
 so ``eps = sqrt(1 - alpha_bar) x_t + sqrt(alpha_bar) v`` and ``x_0 = sqrt(alpha_bar) x_t -
-sqrt(1 - alpha_bar) v`` hold at every alpha_bar, 0 included (zero terminal SNR, Lin et al. 2023),
+sqrt(1 - alpha_bar) v`` hold at every alpha_bar, 0 included (zero terminal SNR, Lin et al. 2024),
 where ``x_0`` from eps divides 0 by 0. The score of q(x_t) is ``-E[eps | x_t] / sqrt(1 -
 alpha_bar)`` (Song et al. 2021, Tweedie's formula). ``alpha_bar`` is a float, a 0-d tensor or one
 value per point, (N,) or (N, 1); every function broadcasts it over the coordinates.

@@ -18,7 +18,7 @@ ODE solved with Euler or Heun steps (Karras et al. 2022, Sec. 3 and Algorithm 1)
 
 Steps are 0-based (t = T-1 .. 0). ``sample`` can also take fewer steps (a sub-sequence tau of the
 steps, DDIM Sec. 4.2): DDIM then jumps directly with eq. 12, DDPM takes eq. 11 with the respaced
-schedule of :func:`respace`. Zero terminal SNR (alpha_bar_{T-1} = 0, Lin et al. 2023): eq. 11 and
+schedule of :func:`respace`. Zero terminal SNR (alpha_bar_{T-1} = 0, Lin et al. 2024): eq. 11 and
 the x_0 of eq. 12 divide 0 by 0 at the first step, so an eps-model gives non-finite values there;
 :func:`sample` refuses it (ValueError) and samples x_0- and v-models, which offer
 ``model.predict(xt, t) -> (eps, x0)`` (see ``model.py``); sigma is infinite there, so Euler and

@@ -1,5 +1,5 @@
 """Noise schedules: DDPM's linear one (Ho et al. 2020, Sec. 2 and 4), the cosine schedule (Nichol &
-Dhariwal 2021) and the linear one rescaled to zero terminal SNR (Lin et al. 2023).
+Dhariwal 2021) and the linear one rescaled to zero terminal SNR (Lin et al. 2024).
 
 Linear betas ``beta_1 .. beta_T`` from ``beta_min`` to ``beta_max`` (Sec. 4: 1e-4 to 0.02 for
 T = 1000), ``alpha_t = 1 - beta_t`` and ``alpha_bar_t = prod_{s<=t} alpha_s`` (the notation above
@@ -54,7 +54,7 @@ def cosine_schedule(T: int, s: float = 0.008, max_beta: float = 0.999):
 
 
 def rescale_zero_terminal_snr(betas: torch.Tensor) -> torch.Tensor:
-    """Lin et al. 2023, Algorithm 1: shift and scale sqrt(alpha_bar_t) so that the last step has
+    """Lin et al. 2024, Algorithm 1: shift and scale sqrt(alpha_bar_t) so that the last step has
     alpha_bar = 0 (SNR 0: x_T is pure noise, no signal left) and the first keeps its value; the
     betas follow from the ratios of consecutive alpha_bars, so the last beta is exactly 1. Returns
     betas of the input's dtype, computed in float64."""

@@ -1,5 +1,5 @@
 """Catalogue of the exercise of chapter "noise_schedules": ``rescale_zero_terminal_snr(betas) ->
-betas``, Lin et al. 2023, Algorithm 1: shift and scale sqrt(alpha_bar_t) so that its last value is
+betas``, Lin et al. 2024, Algorithm 1: shift and scale sqrt(alpha_bar_t) so that its last value is
 0 and its first unchanged, then back to betas (1 - the ratios of consecutive alpha_bars, the first
 alpha being alpha_bar_0 itself), against :func:`schedules.rescale_zero_terminal_snr`. Rules:
 ``betas`` is a float64 (T,) tensor; the result has its shape; nothing is drawn."""
