@@ -1,4 +1,4 @@
-"""The live explorer's sampler in headless Chromium: milliseconds per run of the page's live.js.
+"""The live explorer's sampler in headless Chromium: milliseconds per run of the page's live code.
 
 On the built explorer page (``--site``, default _build/html; if it is not built, a standalone
 page made from the model cache), it times ``diffusion2dLive.sample`` of the book's class-

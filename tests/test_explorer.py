@@ -3,7 +3,7 @@ and callbacks, the self-contained HTML, and its client side (JavaScript, CSS, HT
 data that a wheel ships.
 
 Browser tests (marked ``browser``) run in the session's shared Chromium (the ``browser`` fixture
-of tests/conftest.py) with a small random model: live.js alone mirrors model.py, guidance.py,
+of tests/conftest.py) with a small random model: the live code alone mirrors model.py, guidance.py,
 samplers.py and points.py; and on a standalone page of the explorer, the page samples a run
 when it is ready and when an input of the run changes, in a Web Worker (on the page itself where
 there is none), the last request winning; it draws exactly the run's frame (particles, tails, the
@@ -206,7 +206,7 @@ def test_labels_name_meanings_not_colours(html):
 
 def test_html_is_self_contained(html, data):
     assert "/* BEGIN bokeh.min.js */" in html and "bokeh-widgets" in html
-    # no <script src=...> or <link href=...> at all: BokehJS and live.js are inlined (bokeh.min.js
+    # no <script src=...> or <link href=...> at all: BokehJS and the live code inlined (bokeh.min.js
     # itself mentions a MathJax CDN for math text, which the explorer does not use)
     assert not re.search(r"<(script|link)[^>]+(src|href)=", html)
     assert "cdn.bokeh.org" not in html
@@ -222,7 +222,7 @@ def test_html_is_self_contained(html, data):
     assert html.count("data-root-id") == 1 + len(explorer.CONTROL_ORDER) and ".explorer-row" in html
     for key in explorer.CONTROL_ORDER:  # each control in its cell of the grid
         assert f"explorer-cell explorer-cell-{key}" in html and f"grid-area: {key}" in html
-    # the worker's sources, read by client.js from the page: live.js and worker.js, with ids
+    # the worker's sources, read by client.js from the page: the live code and worker.js, with ids
     for name, text in (("live", explorer.LIVE_JS), ("worker", explorer.WORKER_JS)):
         assert f'<script id="{explorer.SCRIPT_IDS[name]}">{text}</script>' in html
     assert explorer.CLIENT_JS in html
@@ -234,7 +234,8 @@ def test_client_side_ships_as_package_data():
     pytest.importorskip("setuptools")
     assets = files("diffusion2d.plotting.explorer_assets")
     texts = {"update.js": explorer.CALLBACK_JS, "play.js": explorer.PLAY_JS,
-             "live.js": explorer.LIVE_JS, "worker.js": explorer.WORKER_JS,
+             "live_net.js": explorer.LIVE_NET_JS, "live_sample.js": explorer.LIVE_SAMPLE_JS,
+             "worker.js": explorer.WORKER_JS,
              "client.js": explorer.CLIENT_JS, "explorer.css": explorer.CSS,
              "page.html": explorer.PAGE}  # fmt: skip
     for name, text in texts.items():
@@ -436,7 +437,7 @@ LIVE_CHECKS = """(data) => { const L = diffusion2dLive, m = L.load(data), out = 
 
 @pytest.mark.browser
 def test_live_js_mirrors_the_python(browser, data, model):
-    """live.js alone (no Bokeh) on the small model: the forward pass (the null label included),
+    """The live code alone (no Bokeh) on the small model: the forward pass (with the null label),
     guided eps, the steps, a DDPM step's deterministic move and the arrows' rescaling agree with
     model.py, guidance.py, samplers.py and points.py."""
     import math
@@ -495,7 +496,7 @@ def test_play_runs_t_down_to_zero_and_pause_stops_it(data, browser):
 
 CLIENT = f"{PLOT}.explorer_client"
 RUN = f"{PLOT}.explorer_run"
-# From now on, count the calls of live.js's sample and drift on the page (not in the worker)
+# From now on, count the calls of the live code's sample and drift on the page (not in the worker)
 COUNT_CALLS = """() => { const L = diffusion2dLive; window.__calls = {sample: 0, drift: 0};
   for (const f of ['sample', 'drift']) {
     const g = L[f]; L[f] = (...a) => { window.__calls[f]++; return g(...a); }; } }"""
@@ -503,7 +504,7 @@ COUNT_CALLS = """() => { const L = diffusion2dLive; window.__calls = {sample: 0,
 
 @pytest.mark.browser
 def test_runs_come_from_a_worker_and_the_last_request_wins(browser, html):
-    """The page samples in a Web Worker (live.js's sample never runs on the page); of requests
+    """The page samples in a Web Worker (the live code's sample never runs on the page); of requests
     made in a row, faster than the worker, the last one is the run on show; the learned field's
     frames of the run come from the worker, so that stepping through them (as Play does)
     computes nothing on the page, and they are the page's own computation."""
@@ -574,7 +575,7 @@ def test_without_a_worker_the_page_samples_itself(browser, html):
 @pytest.mark.browser
 def test_an_empty_seed_keeps_the_last_seed_and_the_page_goes_on(browser, html):
     """Emptying the seed box (the spinner's value becomes null) keeps the last valid seed, in the
-    box too, says so in the reader's words, and every control goes on drawing the run; live.js
+    box too, says so in the reader's words, and every control goes on drawing the run; the live code
     takes the spinner's bound, 2^31 - 1, and no more."""
     context, page, errors, _ = _open(browser, html)
     try:

@@ -2,7 +2,7 @@
 
 The page (default chapters/06b_explorer.html, override with EXPLORER_PAGE) holds the class-
 conditional model the book trained (``experiments.load_experiment("cfg")``, loaded here from the
-model cache, the torch side of every comparison) and ``window.diffusion2dLive`` (live.js). The
+model cache, the torch side of every comparison) and ``window.diffusion2dLive`` (LIVE_JS). The
 tests check, with the tolerances of :mod:`diffusion2d.plotting.live` that the chapter quotes:
 
 - parity: the page's eps_theta equals PyTorch's on a fixed set of (x, t, y), the null label
@@ -197,7 +197,7 @@ def _transferred(site, url: str) -> int:
 
 
 def test_page_weight_within_budget(site, base_url, browser):
-    """Everything the explorer page loads (HTML with BokehJS, live.js and the model inlined, the
+    """Everything the explorer page loads (HTML with BokehJS, the live code and model inlined, the
     theme's CSS, scripts and fonts, MathJax), as a gzipping server transfers it, fits the budget
     (the same bytes unzipped, as this test's server sends them, are reported beside it)."""
     v = Visit(browser, base_url, EXPLORER_PAGE).open()

@@ -1,7 +1,8 @@
 """The live explorer: the book's class-conditional model samples in the reader's browser.
 
 The trained network (its weights exported by :func:`live.export_model`) runs in JavaScript
-(``explorer_assets/live.js``: the forward pass, classifier-free guidance, DDPM, DDIM and Heun),
+(``explorer_assets/live_net.js``: the forward pass and classifier-free guidance; ``live_sample.js``:
+DDPM, DDIM and Heun; one script, ``LIVE_JS``),
 with no kernel, in a Web Worker (``worker.js``, started by ``client.js`` from a Blob of the page's
 own scripts), so the page stays responsive while it samples. Bokeh draws the plot and the
 controls of :data:`WIDGETS`: the run's inputs (:data:`RUN_CONTROLS`: shape, guidance scale,
@@ -34,12 +35,12 @@ RUN_CONTROLS = ("shape", "guidance", "sampler", "steps", "eta", "particles", "se
 WIDGETS = {k: f"explorer-{k}" for k in ("time", "play", "tail", "arrows", *RUN_CONTROLS)}
 # the kinds of arrow (keys of plotting.COLORS and CUES), in the order of the arrows checkboxes
 ARROWS = {"field": "learned field", "pred_noise": "predicted noise", "noise": "added noise"}
-SAMPLERS = {"DDPM": "ddpm", "DDIM": "ddim", "Heun": "heun"}  # toggle label: live.js's name
+SAMPLERS = {"DDPM": "ddpm", "DDIM": "ddim", "Heun": "heun"}  # toggle label: live_sample.js's name
 # a calm start: DDPM's 50 steps of 100 dino particles at guidance scale 1, eps_theta arrows only
 DEFAULTS = {"shape": "dino", "guidance": 1.0, "sampler": "DDPM", "eta": 0.0, "particles": 100,
             "seed": 0, "tail": 10, "arrows": (1,)}  # fmt: skip
 MAX_PARTICLES, GUIDANCE_MAX, GUIDANCE_STEP = 300, 4.0, 0.25
-SEED_MAX = 2**31 - 1  # the seed spinner's bound, and live.js's
+SEED_MAX = 2**31 - 1  # the seed spinner's bound, and live_sample.js's
 # the plot's square (data units), a little wider than points.LIMITS: the default run's starting
 # points x_T lie inside; with more particles a few may not (x_T is Gaussian)
 VIEW_LIMITS = (-3.25, 3.25)
@@ -55,10 +56,11 @@ return k < r.K ? r.steps[k] + 1 : 0;"""
 # Play/Pause; the module of the network and samplers; the worker that runs it; the page's side
 # of the worker (and the controls' accessible names); the page's CSS; the HTML around the roots
 # (in a light box: BokehJS's dark text is unreadable on a dark page): status, legend, help text
-CALLBACK_JS, PLAY_JS, LIVE_JS, WORKER_JS, CLIENT_JS, CSS, PAGE = (
+CALLBACK_JS, PLAY_JS, LIVE_NET_JS, LIVE_SAMPLE_JS, WORKER_JS, CLIENT_JS, CSS, PAGE = (
     (files(explorer_assets) / name).read_text("utf-8")
-    for name in ("update.js", "play.js", "live.js", "worker.js", "client.js", "explorer.css",
-                 "page.html"))
+    for name in ("update.js", "play.js", "live_net.js", "live_sample.js", "worker.js",
+                 "client.js", "explorer.css", "page.html"))
+LIVE_JS = LIVE_NET_JS + "\n" + LIVE_SAMPLE_JS  # one script: the network, then its samplers
 # the controls in page order, each a root of its own in a cell of the page's CSS grid
 CONTROL_ORDER = ("time", "play", "tail", "particles", "sampler", "shape", "seed", "guidance",
                  "steps", "eta", "arrows")
@@ -188,7 +190,7 @@ def build_explorer(model_data: Mapping, **settings) -> dict:
 
 def explorer_html(layout: Mapping, model_data: Mapping) -> str:
     """HTML for a notebook output: :data:`PAGE` filled in with BokehJS (inlined, nothing from a
-    CDN), live.js, worker.js and client.js, the model's data, the CSS, the roots of ``layout``
+    CDN), ``LIVE_JS``, worker.js and client.js, the model's data, the CSS, the roots of ``layout``
     (:func:`build_explorer`; each control in a cell of the grid) and the legend's styles."""
     from bokeh.embed import components
     from bokeh.resources import Resources

@@ -3,8 +3,9 @@ time for the reader's browser.
 
 Scope: :func:`export_model` turns a class-conditional ``DenoisingMLP`` (Fourier position and time
 embeddings, eps-prediction; the book's ``experiments.CONDITIONAL["cfg"]``) into plain JSON data
-for ``explorer_assets/live.js``, which runs its forward pass, classifier-free guidance (Ho &
-Salimans 2022, arXiv:2207.12598) and the samplers DDPM, DDIM and Heun in JavaScript: every weight
+for the page's script (``explorer.LIVE_JS``: ``explorer_assets/live_net.js`` and
+``live_sample.js``), which runs its forward pass, classifier-free guidance (Ho & Salimans 2022,
+arXiv:2207.12598) and the samplers DDPM, DDIM and Heun in JavaScript: every weight
 and buffer (the schedule ``betas, alphas, alpha_bars`` included) as little-endian float32 in one
 base64 string, the steps :func:`samplers.timesteps` visits for each number of steps (so that the
 page takes exactly the Python sampler's steps), the class names and, to draw behind the particles,
@@ -24,9 +25,10 @@ from ..utils import check_points
 
 FORMAT = "diffusion2d-live/1"
 # What the browser tests (tests/site/test_site_live.py) hold the page to, glued into the chapter:
-# live.js's eps_theta against PyTorch's (max abs difference), a deterministic DDIM run from the
-# same x_T against samplers.sample (max abs difference at x_0), and the mean distance from the
-# page's dino samples at guidance scale 1 to the nearest dino point (z-normalised units).
+# the page's eps_theta (explorer.LIVE_JS) against PyTorch's (max abs difference), a deterministic
+# DDIM run from the same x_T against samplers.sample (max abs difference at x_0), and the mean
+# distance from the page's dino samples at guidance scale 1 to the nearest dino point (z-normalised
+# units).
 FORWARD_TOL, DDIM_TOL, DINO_TOL = 1e-4, 1e-3, 0.1
 
 
@@ -40,7 +42,7 @@ def _check_model(model: object) -> DenoisingMLP:
     for name, ok in wanted.items():
         if not ok:
             raise ValueError(f"model must be class-conditional with eps-prediction and Fourier "
-                             f"embeddings (what live.js computes); its {name} is "
+                             f"embeddings (what the page's script computes); its {name} is "
                              f"{getattr(model, name)!r}")
     if not float(model.alpha_bars[-1]) > 0:
         raise ValueError("model must have alpha_bar_{T-1} > 0: an eps-model cannot give x_0 at "

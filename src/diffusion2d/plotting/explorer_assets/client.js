@@ -1,11 +1,11 @@
-// client.js: the live explorer's sampler, page side (diffusion2d.plotting.explorer). It runs
-// live.js in a Web Worker (worker.js) made from a Blob of the page's own scripts, so no request
-// leaves the page and the page stays responsive while a run is sampled: the plot keeps showing
-// the last run until the new one arrives, and a newer request supersedes a running one (the
-// busy worker is replaced). The learned field of the run on show is computed once per frame:
-// the frame the page asks for at once, on the page, and every other frame in the worker, in the
-// order Play shows them, so that Play only looks them up. Without a Worker the same jobs run on
-// the page, after the browser has painted the status line.
+// client.js: the live explorer's sampler, page side (diffusion2d.plotting.explorer). It runs the
+// live code (live_net.js + live_sample.js) in a Web Worker (worker.js) made from a Blob of the
+// page's own scripts, so no request leaves the page and the page stays responsive while a run is
+// sampled: the plot keeps showing the last run until the new one arrives, and a newer request
+// supersedes a running one (the busy worker is replaced). The learned field of the run on show is
+// computed once per frame: the frame the page asks for at once, on the page, and every other frame
+// in the worker, in the order Play shows them, so that Play only looks them up. Without a Worker
+// the same jobs run on the page, after the browser has painted the status line.
 (function (root) {
 "use strict";
 const FIELDS_KEPT = 4;  // the learned fields of this many recent runs stay cached
@@ -13,7 +13,7 @@ const FIELDS_KEPT = 4;  // the learned fields of this many recent runs stay cach
 // The learned field depends on the run's steps, sampler, eta, shape and scale, not on n or seed
 const fieldKey = r => JSON.stringify([r.sampler, r.K, r.eta, r.y, r.guidanceScale]);
 
-// ids: the ids of the <script> elements holding the model's JSON, live.js and worker.js;
+// ids: the ids of the <script> elements holding the model's JSON, the live code and worker.js;
 // grid: the learned field's points, flat (G, 2); spacing: the grid's spacing; changed: called
 // when a run arrives (or fails).
 function client(ids, grid, spacing, changed) {
@@ -79,7 +79,7 @@ function client(ids, grid, spacing, changed) {
     return fields.get(fk);
   }
 
-  // Ask for the run of opts (live.js's sample options): nothing if it is on show or coming;
+  // Ask for the run of opts (live_sample.js's sample options): nothing if it is on show or coming;
   // otherwise it supersedes whatever the worker does. out.run stays the run on show meanwhile.
   out.request = opts => {
     const key = JSON.stringify(opts);

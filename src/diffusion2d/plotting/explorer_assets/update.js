@@ -2,7 +2,7 @@
 // code of diffusion2d.plotting.explorer). Arguments: the sources points, tails, data,
 // field_arrows, eps_arrows, noise_arrows; the controls but Play; the plot; grid, spacing (the
 // learned field's points and spacing); EPS (the scale of eps_theta's arrows); IDS (the ids of
-// the scripts client.js reads); SAMPLERS (live.js's sampler names, in the toggle's order);
+// the scripts client.js reads); SAMPLERS (live_sample.js's sampler names, in the toggle's order);
 // SEED_MAX (the seed's bound). It asks client.js for the run of the inputs, sampled in a worker
 // when they changed, and draws frame k (k steps done) of the run on show, the last one sampled.
 const X = plot.explorer_client

@@ -1,13 +1,14 @@
 // worker.js: the live explorer's sampler off the page's main thread (plotting/explorer.py).
-// client.js starts a Web Worker from a Blob of the page's own live.js and this file (nothing is
-// fetched), sends the exported model once, then one job at a time:
+// client.js starts a Web Worker from a Blob of the page's own live code (live_net.js +
+// live_sample.js) and this file (nothing is fetched), sends the exported model once, then one
+// job at a time:
 //   {id, kind: "run", opts}  a run of diffusion2dLive.sample (samplers.sample), answered by
 //                            {id, kind: "run", run} (run.ms: the sampling time);
 //   {id, kind: "field", r, ks, grid, spacing}  the learned field (trajectories.learned_drift,
 //                            rescaled as points.scaled_arrows) of the frames ks of run r at the
 //                            grid points (G, 2), answered frame by frame: {id, kind: "field", k,
 //                            arrows} (2G numbers);
-// then {id, done: true}, or {id, error} with the message of live.js's Error. Without a worker
+// then {id, done: true}, or {id, error} with the message of live code's Error. Without a worker
 // (no Worker, or a page that forbids one) client.js calls serve() on the page itself.
 (function (scope) {
 "use strict";
