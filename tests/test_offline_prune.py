@@ -22,6 +22,9 @@ KEPT = [
     "mathjax/sre/mathmaps/base.json",
     "mathjax/sre/mathmaps/nemeth.json",
     "mathjax/ui/menu.js",
+    "mathjax/input/mml.js",  # Accessibility > Activate
+    "mathjax/output/svg.js",  # Math Renderer > SVG, and its font
+    "mathjax/output/svg/fonts/tex.js",
     "scripts/bootstrap.js",
     "vendor/fontawesome/webfonts/fa-solid-900.woff2",
     "vendor/fontawesome/webfonts/fa-brands-400.ttf",  # a stylesheet's only source of that font
@@ -29,10 +32,10 @@ KEPT = [
 DROPPED = [
     "mathjax/tex-svg.js",
     "mathjax/tex-mml-chtml.js",
-    "mathjax/output/svg/fonts/tex.js",
     "mathjax/output/chtml.js",
     "mathjax/adaptors/liteDOM.js",
     "mathjax/input/tex.js",
+    "mathjax/input/asciimath.js",
     "mathjax/sre/mathmaps/de.json",
     "mathjax/sre/mathmaps/hi.json",
     "scripts/fontawesome.js",

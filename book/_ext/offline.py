@@ -7,11 +7,12 @@ every page. With Sphinx 7.4 that inline script is emitted twice, which throws
 extension drops Thebe's assets from every page; it also drops exact duplicate <script> entries.
 
 It also ships only what pages can load. sphinx-mathjax-offline copies all of MathJax (24 MB: every
-combined bundle, SVG output, Node adaptors) into `_static/mathjax`, but pages load one bundle
-(`mathjax_path`, tex-chtml.js) and, from it, only: the CHTML web fonts, TeX extensions
-(autoload) and what MathJax's context menu loads on demand (a11y, the speech rule engine `sre`,
-ui). After the build (and after that copy) the rest is deleted, as are source maps (`*.map`),
-which only browser developer tools fetch. The speech rule engine keeps its English rules and
+combined bundle, Node adaptors) into `_static/mathjax`, but pages load one bundle (`mathjax_path`,
+tex-chtml.js) and, from it, only: the CHTML web fonts, TeX extensions (autoload) and what
+MathJax's context menu loads on demand (a11y, the speech rule engine `sre`, ui; the MathML input
+that Accessibility > Activate needs; the SVG output and its font, for Math Renderer > SVG). After
+the build (and after that copy) the rest is deleted, as are source maps (`*.map`), which only
+browser developer tools fetch. The speech rule engine keeps its English rules and
 Nemeth braille (``SRE_LOCALES``, MathJax's defaults); the other ten locales (3.2 MB) would only
 be fetched if a reader chose another speech language in MathJax's menu.
 
@@ -36,7 +37,13 @@ import shutil
 from pathlib import Path
 
 # What a page's MathJax bundle loads or can load later, relative to _static/mathjax/
-MATHJAX_ON_DEMAND = ("output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y", "sre", "ui")
+MATHJAX_ON_DEMAND = (
+    "output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y", "sre", "ui",
+    # the menu's choices: Accessibility > Activate (the semantic enrichment reads MathML) and
+    # Math Renderer > SVG (with its font); MathJax remembers a choice across pages, so a missing
+    # file would leave every later page without formulas
+    "input/mml.js", "output/svg.js", "output/svg/fonts",
+)
 # ... but not every TeX package in one file: autoload requests a package's own file
 MATHJAX_NEVER = ("input/tex/extensions/all-packages.js",)
 # a stylesheet's TrueType fallback after its woff2 (which every browser that runs the site takes)

@@ -77,3 +77,42 @@ def test_toc_pages_link_each_other(site, base_url, visit):
     linked = {urlsplit(h).path.lstrip("/") for h in hrefs if h.startswith(base_url)}
     missing = [p for p in toc_pages()[1:] if p not in linked]
     assert not missing, f"TOC pages missing from the sidebar: {missing}"
+
+
+@pytest.mark.parametrize("settings", ['{"explorer":true}', '{"renderer":"SVG"}'],
+                         ids=["accessibility-activate", "renderer-svg"])
+def test_math_menu_choices_load(settings, site, base_url, browser):
+    """MathJax's menu remembers a choice (Accessibility > Activate, Math Renderer > SVG) in the
+    browser and applies it on every later page: the files it then loads must be on the site, or
+    no formula of any page renders (and the menu to undo it is gone with them)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    from sitetools import Visit
+
+    v = Visit(browser, base_url, "chapters/scores.html")
+    try:
+        v.page.add_init_script(f"localStorage.setItem('MathJax-Menu-Settings', '{settings}')")
+        v.open()
+        try:  # every formula typeset (bounded: with a file missing, MathJax never finishes)
+            v.page.wait_for_function(
+                "() => document.querySelectorAll('.math').length > 0 && document"
+                ".querySelectorAll('mjx-container').length >= document"
+                ".querySelectorAll('.math').length", timeout=60_000)
+        except PlaywrightTimeoutError:
+            pytest.fail(f"formulas not typeset with the menu settings {settings}; failed "
+                        f"requests: {v.failed}")
+        shown = v.page.evaluate("""() => ({
+            math: document.querySelectorAll('.math').length,
+            typeset: document.querySelectorAll('.math mjx-container, mjx-container.MathJax').length,
+            svg: document.querySelectorAll('mjx-container svg').length,
+            enriched: document.querySelectorAll('mjx-container [data-semantic-type]').length})""")
+        assert shown["typeset"] >= shown["math"] > 0, shown
+        if "SVG" in settings:
+            assert shown["svg"] >= shown["math"], shown
+        else:
+            v.page.wait_for_function(
+                "() => document.querySelector('mjx-container [data-semantic-type]')",
+                timeout=60_000)
+        v.settle()
+        v.assert_clean()
+    finally:
+        v.close()
