@@ -108,8 +108,8 @@ class TrainConfig:
 @dataclass
 class TrainHistory:
     """Losses per evaluation: ``epochs[i]`` with ``train_loss[i]`` and ``test_loss[i]``; the
-    training's wall-clock ``seconds`` and ``cpu_seconds``, the CPU time of its process
-    (``time.process_time``), which other jobs sharing the cores barely change."""
+    training's ``seconds`` (wall clock) and ``cpu_seconds`` (its process's, barely changed by
+    other jobs on the cores)."""
 
     epochs: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
@@ -247,16 +247,12 @@ def train(
     progress: bool | None = None,
     **overrides,
 ) -> tuple[DenoisingMLP | VelocityMLP, TrainHistory]:
-    """Train a DenoisingMLP (a VelocityMLP for flow matching); returns
-    ``(model, history)``, model in eval mode.
-
-    Keyword ``overrides`` replace fields of ``config``; ``data`` (N, 2)
-    replaces the named Datasaurus shape. ``progress``: a tqdm bar (None:
-    only when a person watches a terminal). The book's pool trains several
-    models at once with ``stack.train_many``, which gives each the weights
-    this loop gives it, bit for bit (tested). On ``dataset="all"``: a
-    class-conditional model, labels dropped with ``label_dropout``.
-    """
+    """Train a DenoisingMLP (a VelocityMLP for flow matching); returns ``(model, history)``, model
+    in eval mode. Keyword ``overrides`` replace fields of ``config``; ``data`` (N, 2) replaces the
+    named Datasaurus shape. ``progress``: a tqdm bar (None: only when a person watches a terminal).
+    The book's pool trains several models at once with ``stack.train_many``, which gives each the
+    weights this loop gives it, bit for bit (tested). On ``dataset="all"``: a class-conditional
+    model, labels dropped with ``label_dropout``."""
     config = (config or TrainConfig()).replace(**overrides)
     data = load_datasaurus(config.dataset) if data is None else data
     train_x, _ = split_for(config, data)
