@@ -107,9 +107,8 @@ class TrainConfig:
 
 @dataclass
 class TrainHistory:
-    """Losses per evaluation: ``epochs[i]`` with ``train_loss[i]`` and ``test_loss[i]``; the
-    training's ``seconds`` (wall clock) and ``cpu_seconds`` (its process's, barely changed by
-    other jobs on the cores)."""
+    """Losses per evaluation: ``epochs[i]``, ``train_loss[i]``, ``test_loss[i]``; the training's
+    ``seconds`` (wall clock) and ``cpu_seconds`` (CPU time, which other jobs barely change)."""
 
     epochs: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
@@ -225,8 +224,7 @@ def loss_batches(config: TrainConfig, data: torch.Tensor | None = None) -> dict[
 @torch.no_grad()
 def batch_losses(model, batches: dict[str, tuple],
                  alpha_bars: torch.Tensor | None = None) -> dict[str, float]:
-    """:func:`objective_loss` of ``model`` on each fixed batch of :func:`loss_batches` (NaN if
-    empty)."""
+    """:func:`objective_loss` of ``model`` on each batch of :func:`loss_batches` (NaN: empty)."""
     return {split: float(objective_loss(model, x0, eps, ts, alpha_bars, *y)) if len(x0)
             else float("nan") for split, (x0, eps, ts, *y) in batches.items()}
 
@@ -247,12 +245,15 @@ def train(
     progress: bool | None = None,
     **overrides,
 ) -> tuple[DenoisingMLP | VelocityMLP, TrainHistory]:
-    """Train a DenoisingMLP (a VelocityMLP for flow matching); returns ``(model, history)``, model
-    in eval mode. Keyword ``overrides`` replace fields of ``config``; ``data`` (N, 2) replaces the
-    named Datasaurus shape. ``progress``: a tqdm bar (None: only when a person watches a terminal).
-    The book's pool trains several models at once with ``stack.train_many``, which gives each the
-    weights this loop gives it, bit for bit (tested). On ``dataset="all"``: a class-conditional
-    model, labels dropped with ``label_dropout``."""
+    """Train a DenoisingMLP (a VelocityMLP for flow matching); returns
+    ``(model, history)``, model in eval mode.
+
+    Keyword ``overrides`` replace fields of ``config``; ``data`` (N, 2)
+    replaces the named Datasaurus shape. ``progress``: a tqdm bar (None:
+    only when a person watches a terminal). The book's pool trains several
+    models at once with ``stack.train_many``, which gives each the weights
+    this loop gives it, bit for bit (tested). On ``dataset="all"``: a
+    class-conditional model, labels dropped with ``label_dropout``."""
     config = (config or TrainConfig()).replace(**overrides)
     data = load_datasaurus(config.dataset) if data is None else data
     train_x, _ = split_for(config, data)
